@@ -1,0 +1,61 @@
+# Omni: `make up` runs the platform, `make test` proves it. `make help` lists every target.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+ROOT := $(abspath .)
+export PATH := $(HOME)/.local/bin:$(PATH)
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+SERVICES := $(shell ls -d services/*/ | xargs -n1 basename | grep -v '^chassis$$' | grep -v '^gateway$$')
+DATABASES := $(addprefix omni_,$(SERVICES))
+# Set KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL to use existing servers; otherwise the local stack is started.
+STACK_ENV := KAFKA_BOOTSTRAP_SERVERS=$${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092} \
+	DATABASE_URL=$${DATABASE_URL:-postgresql://omni:omni@127.0.0.1:5432}
+PYTEST_ARGS ?=
+
+.PHONY: help uv sync stack up down test test-unit lint fmt schemas asyncapi bench-bus
+
+help: ## show every target
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+uv: ## install uv (from PyPI) when missing
+	@command -v uv >/dev/null 2>&1 || [ -x $(HOME)/.local/bin/uv ] || python3 -m pip install --user --quiet uv \
+	  || { echo "cannot install uv: python3 -m pip install --user uv failed" >&2; exit 1; }
+
+sync: uv ## install every package of the workspace (frozen to uv.lock)
+	@$(UV) sync --all-packages --frozen --quiet
+
+stack: sync ## start Kafka and PostgreSQL (or check the servers given by env), create topics and databases
+	@deploy/local/kafka.sh start
+	@deploy/local/postgres.sh start $(DATABASES)
+	@$(STACK_ENV) $(UV) run --frozen omni topics create
+
+up: stack ## run the platform: stack, migrations, every service (honcho), and say where everything is
+	@$(if $(SERVICES),$(STACK_ENV) $(UV) run --frozen omni migrate $(SERVICES))
+	@$(STACK_ENV) deploy/local/services.sh start
+
+down: ## stop what `make up` started
+	@deploy/local/services.sh stop || true
+	@deploy/local/kafka.sh stop
+	@deploy/local/postgres.sh stop
+
+test: stack ## run every test (unit, integration, e2e) on real Kafka and PostgreSQL; non-zero on any failure
+	@$(STACK_ENV) $(UV) run --frozen pytest $(PYTEST_ARGS)
+
+test-unit: sync ## only the fast tests (no Kafka, no PostgreSQL)
+	@$(UV) run --frozen pytest -m "not integration and not e2e" $(PYTEST_ARGS)
+
+lint: sync ## ruff check and format check
+	@$(UV) run --frozen ruff check .
+	@$(UV) run --frozen ruff format --check .
+
+fmt: sync ## ruff fix and format
+	@$(UV) run --frozen ruff check --fix .
+	@$(UV) run --frozen ruff format .
+
+schemas: sync ## write contracts/schemas/<type>.v<N>.json (refuses a breaking change to a published one)
+	@$(UV) run --frozen python -m omni_contracts.schemas write contracts/schemas
+
+asyncapi: sync ## write contracts/asyncapi.json, every topic and message
+	@$(UV) run --frozen python -m omni_contracts.asyncapi contracts/asyncapi.json
+
+bench-bus: stack ## measure the bus: raw aiokafka, FastStream, chassis outbox -> Kafka -> inbox -> DB
+	@$(STACK_ENV) $(UV) run --frozen python -m omni_chassis.bench_bus $(BENCH_ARGS)

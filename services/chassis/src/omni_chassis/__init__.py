@@ -1,0 +1,1 @@
+"""omni-chassis: the mechanics every Omni service shares, and nothing domain-specific."""

@@ -1,0 +1,181 @@
+"""App factory: FastAPI and FastStream in one process, with health, readiness and metrics.
+
+    app = create_app(Settings(), routers=[api.router], consumers=[ConsumerSpec(...)])
+
+The lifespan starts, in order: logging and tracing, the database, the producer, the outbox relay, the
+consumers (their DLQ topics are created when missing), and stops them in reverse.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import structlog
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from omni_contracts import dlq_topic
+
+from .consumer import ConsumerRuntime, ConsumerSpec
+from .context import correlation_id_var, set_service_name
+from .db import Database
+from .dlq import DeadLetters
+from .kafka import create_topics, make_broker, make_producer
+from .logging import configure_logging, get_logger
+from .outbox import OutboxRelay
+from .settings import ServiceSettings
+from .tracing import extract_context, setup_tracing, tracer
+
+log = get_logger("omni.app")
+
+CORRELATION_HEADER = "X-Correlation-ID"
+Hook = Callable[[FastAPI], Awaitable[None]]
+
+
+def create_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    routers: Sequence[APIRouter] = (),
+    consumers: Sequence[ConsumerSpec] = (),
+    on_startup: Sequence[Hook] = (),
+    relay: bool = True,
+) -> FastAPI:
+    name = settings.service_name
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(name, settings.log_level, settings.log_json)
+        setup_tracing(name, settings.otel_traces_file)
+        set_service_name(name)
+        db = Database(settings.db_url)
+        producer = make_producer(settings.kafka_bootstrap_servers, f"omni-{name}")
+        await producer.start()
+        tasks: list[asyncio.Task[Any]] = []
+        outbox_relay = OutboxRelay(db.dsn, producer, name=name, batch_size=settings.outbox_batch_size)
+        if relay:
+            tasks.append(asyncio.create_task(outbox_relay.run(), name=f"{name}-outbox-relay"))
+        broker = make_broker(settings.kafka_bootstrap_servers, f"omni-{name}")
+        runtime = ConsumerRuntime(
+            db,
+            DeadLetters(producer),
+            max_attempts=settings.consumer_max_attempts,
+            backoff_s=settings.consumer_backoff_s,
+        )
+        for spec in consumers:
+            runtime.register(broker, spec)
+        if consumers:
+            await create_topics(settings.kafka_bootstrap_servers, [dlq_topic(s.group) for s in consumers])
+        await broker.start()
+        tasks.append(asyncio.create_task(_lag_loop(runtime), name=f"{name}-lag"))
+        app.state.settings = settings
+        app.state.db = db
+        app.state.producer = producer
+        app.state.broker = broker
+        app.state.runtime = runtime
+        app.state.relay = outbox_relay
+        for hook in on_startup:
+            await hook(app)
+        log.info("service started", http_port=settings.http_port, consumers=[s.group for s in consumers])
+        try:
+            yield
+        finally:
+            outbox_relay.stop()
+            await broker.stop()
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+            await producer.stop()
+            await db.dispose()
+            log.info("service stopped")
+
+    app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
+    app.middleware("http")(_correlation_middleware)
+    app.include_router(_ops_router())
+    for r in routers:
+        app.include_router(r)
+    return app
+
+
+async def _lag_loop(runtime: ConsumerRuntime) -> None:
+    while True:
+        await asyncio.sleep(5)
+        with contextlib.suppress(Exception):
+            await runtime.update_lag()
+
+
+async def _correlation_middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    corr = request.headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
+    token = correlation_id_var.set(corr)
+    structlog.contextvars.bind_contextvars(correlation_id=corr)
+    ctx = extract_context(dict(request.headers))
+    path = request.url.path
+    try:
+        if path.startswith(("/health", "/metrics")):
+            response = await call_next(request)
+        else:
+            with tracer().start_as_current_span(
+                f"{request.method} {path}", context=ctx, kind=SpanKind.SERVER
+            ) as span:
+                span.set_attribute("http.method", request.method)
+                span.set_attribute("omni.correlation_id", corr)
+                response = await call_next(request)
+                span.set_attribute("http.status_code", response.status_code)
+        response.headers[CORRELATION_HEADER] = corr
+        return response
+    finally:
+        correlation_id_var.reset(token)
+        structlog.contextvars.unbind_contextvars("correlation_id")
+
+
+def _ops_router() -> APIRouter:
+    r = APIRouter(tags=["operations"])
+
+    @r.get("/health/live")
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @r.get("/health/ready")
+    async def ready(request: Request) -> JSONResponse:
+        checks: dict[str, str] = {}
+        db: Database = request.app.state.db
+        try:
+            await asyncio.wait_for(db.ping(), 2)
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"unavailable: {type(exc).__name__}: {exc}"[:300]
+        try:
+            ok = await request.app.state.broker.ping(timeout=2)
+            checks["kafka"] = "ok" if ok else "unavailable: no answer from the bootstrap servers"
+        except Exception as exc:
+            checks["kafka"] = f"unavailable: {type(exc).__name__}: {exc}"[:300]
+        relay: OutboxRelay = request.app.state.relay
+        checks["outbox_relay"] = "active" if relay.active else "standby"
+        healthy = checks["database"] == "ok" and checks["kafka"] == "ok"
+        return JSONResponse({"status": "ok" if healthy else "unavailable", "checks": checks}, 200 if healthy else 503)
+
+    @r.get("/metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return r
+
+
+def current_span_trace_id() -> str:
+    return format(trace.get_current_span().get_span_context().trace_id, "032x")
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    """Run one service with uvicorn (its own process)."""
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning", access_log=False)

@@ -1,0 +1,262 @@
+"""Kafka consumers with the reliability rules built in.
+
+- Offsets are committed only after the handler's DB transaction has committed (AckPolicy.NACK_ON_ERROR:
+  ack after success; on an unexpected error the offset is not committed and the message comes again).
+- Every message goes through the inbox in the handler's transaction: a redelivery changes nothing.
+- An undecodable message goes to the dead-letter topic at once; a handler that keeps failing goes there
+  after `max_attempts` tries with exponential backoff. Then the consumer moves on to the next message.
+- Batch consumers handle a whole poll in one transaction; if it fails, each message of the batch is
+  retried alone so one poison message cannot hold back the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from aiokafka import TopicPartition
+from faststream import Context
+from faststream.kafka import KafkaBroker
+from faststream.middlewares import AckPolicy
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omni_contracts import REGISTRY, DecodeError, Envelope, EventRegistry, headers_to_dict
+
+from . import inbox, metrics
+from .context import event_trace_ctx
+from .db import Database
+from .dlq import DeadLetters
+from .logging import get_logger
+from .tracing import extract_context, tracer
+
+log = get_logger("omni.consumer")
+
+Handler = Callable[[AsyncSession, Envelope[Any]], Awaitable[None]]
+BatchHandler = Callable[[AsyncSession, list[Envelope[Any]]], Awaitable[None]]
+
+
+class PermanentError(Exception):
+    """Raised by a handler when retrying cannot help (the message is dead-lettered at once)."""
+
+
+@dataclass
+class ConsumerSpec:
+    """One consumer group on some topics. Give `handler` (one event per transaction) or `batch_handler`."""
+
+    group: str
+    topics: Sequence[str]
+    handler: Handler | None = None
+    batch_handler: BatchHandler | None = None
+    event_types: set[str] | None = None  # others on the topics are skipped (acked, not handled)
+    max_records: int = 500
+    batch_timeout_ms: int = 5
+    session_timeout_ms: int = 10000
+
+    def __post_init__(self) -> None:
+        if (self.handler is None) == (self.batch_handler is None):
+            raise ValueError(f"consumer {self.group}: give exactly one of handler / batch_handler")
+
+
+@dataclass
+class ConsumerRuntime:
+    db: Database
+    dead_letters: DeadLetters
+    registry: EventRegistry = field(default_factory=lambda: REGISTRY)
+    max_attempts: int = 4
+    backoff_s: float = 0.05
+    subscribers: list[tuple[ConsumerSpec, Any]] = field(default_factory=list)
+
+    def register(self, broker: KafkaBroker, spec: ConsumerSpec) -> Any:
+        common: dict[str, Any] = {
+            "group_id": spec.group,
+            "ack_policy": AckPolicy.NACK_ON_ERROR,
+            "auto_offset_reset": "earliest",
+            "decoder": _raw_decoder,
+            "session_timeout_ms": spec.session_timeout_ms,
+            "heartbeat_interval_ms": max(spec.session_timeout_ms // 5, 500),
+            "include_in_schema": False,
+        }
+        if spec.batch_handler is not None:
+            sub = broker.subscriber(
+                *spec.topics, batch=True, max_records=spec.max_records, batch_timeout_ms=spec.batch_timeout_ms,
+                **common,
+            )
+
+            async def on_batch(body: Any, message: Any = Context("message")) -> None:
+                await self.process_batch(spec, list(message.raw_message))
+
+            sub(on_batch)
+        else:
+            sub = broker.subscriber(*spec.topics, **common)
+
+            async def on_message(body: Any, message: Any = Context("message")) -> None:
+                await self.process_one(spec, message.raw_message)
+
+            sub(on_message)
+        self.subscribers.append((spec, sub))
+        return sub
+
+    # -- one message -----------------------------------------------------------------------------------------
+    def _wanted(self, spec: ConsumerSpec, headers: dict[str, str]) -> bool:
+        t = headers.get("event_type")
+        return spec.event_types is None or t is None or t in spec.event_types
+
+    async def process_one(self, spec: ConsumerSpec, record: Any) -> None:
+        hdr = headers_to_dict(record.headers)
+        if not self._wanted(spec, hdr):
+            return
+        ctx = extract_context(record.headers)
+        with tracer().start_as_current_span(
+            f"{spec.group} consume {hdr.get('event_type', record.topic)}", context=ctx, kind=SpanKind.CONSUMER
+        ) as span:
+            try:
+                env = self.registry.decode(record.value, record.headers)
+            except DecodeError as exc:
+                span.set_attribute("omni.dead_lettered", True)
+                await self.dead_letters.send(spec.group, record, exc, attempts=1)
+                return
+            if spec.event_types is not None and env.event_type not in spec.event_types:
+                return
+            _annotate(span, env)
+            ctxs = {env.event_id: trace.set_span_in_context(span)}
+            await self._with_retries(spec, record, [env], ctxs)
+
+    async def _with_retries(
+        self, spec: ConsumerSpec, record: Any, envs: list[Envelope[Any]], ctxs: dict[Any, Any]
+    ) -> None:
+        env = envs[0]
+        token = event_trace_ctx.set(ctxs)
+        structlog.contextvars.bind_contextvars(
+            correlation_id=env.correlation_id, event_id=str(env.event_id), event_type=env.event_type
+        )
+        try:
+            attempt = 0
+            while True:
+                attempt += 1
+                t0 = time.perf_counter()
+                try:
+                    async with self.db.transaction() as session:
+                        if await inbox.claim(session, spec.group, env.event_id, env.event_type):
+                            if spec.handler is not None:
+                                await spec.handler(session, env)
+                            else:
+                                assert spec.batch_handler is not None
+                                await spec.batch_handler(session, [env])
+                            fresh = True
+                        else:
+                            fresh = False
+                    metrics.HANDLER_SECONDS.labels(spec.group, "single").observe(time.perf_counter() - t0)
+                    if fresh:
+                        metrics.EVENTS_HANDLED.labels(spec.group, env.event_type).inc()
+                    else:
+                        metrics.EVENTS_DUPLICATE.labels(spec.group).inc()
+                        log.info("duplicate event skipped", consumer=spec.group)
+                    return
+                except Exception as exc:
+                    metrics.HANDLER_FAILURES.labels(spec.group).inc()
+                    permanent = isinstance(exc, PermanentError)
+                    log.warning(
+                        "handler failed",
+                        consumer=spec.group,
+                        attempt=attempt,
+                        max_attempts=self.max_attempts,
+                        error=f"{type(exc).__name__}: {exc}"[:500],
+                    )
+                    if permanent or attempt >= self.max_attempts:
+                        await self.dead_letters.send(spec.group, record, exc, attempts=attempt)
+                        return
+                    await asyncio.sleep(self.backoff_s * 2 ** (attempt - 1))
+        finally:
+            event_trace_ctx.reset(token)
+            structlog.contextvars.unbind_contextvars("correlation_id", "event_id", "event_type")
+
+    # -- a batch ---------------------------------------------------------------------------------------------
+    async def process_batch(self, spec: ConsumerSpec, records: list[Any]) -> None:
+        assert spec.batch_handler is not None
+        decoded: list[tuple[Any, Envelope[Any]]] = []
+        ctxs: dict[Any, Any] = {}
+        tr = tracer()
+        for record in records:
+            hdr = headers_to_dict(record.headers)
+            if not self._wanted(spec, hdr):
+                continue
+            parent = extract_context(record.headers)
+            with tr.start_as_current_span(
+                f"{spec.group} consume {hdr.get('event_type', record.topic)}",
+                context=parent,
+                kind=SpanKind.CONSUMER,
+            ) as span:
+                try:
+                    env = self.registry.decode(record.value, record.headers)
+                except DecodeError as exc:
+                    span.set_attribute("omni.dead_lettered", True)
+                    await self.dead_letters.send(spec.group, record, exc, attempts=1)
+                    continue
+                _annotate(span, env)
+                ctxs[env.event_id] = trace.set_span_in_context(span)
+            if spec.event_types is None or env.event_type in spec.event_types:
+                decoded.append((record, env))
+        if not decoded:
+            return
+        t0 = time.perf_counter()
+        token = event_trace_ctx.set(ctxs)
+        try:
+            async with self.db.transaction() as session:
+                fresh = await inbox.claim_many(session, spec.group, [(e.event_id, e.event_type) for _, e in decoded])
+                todo, seen = [], set()
+                for _, env in decoded:
+                    if env.event_id in fresh and env.event_id not in seen:
+                        seen.add(env.event_id)
+                        todo.append(env)
+                if todo:
+                    await spec.batch_handler(session, todo)
+            metrics.HANDLER_SECONDS.labels(spec.group, "batch").observe(time.perf_counter() - t0)
+            for env in todo:
+                metrics.EVENTS_HANDLED.labels(spec.group, env.event_type).inc()
+            if len(decoded) > len(todo):
+                metrics.EVENTS_DUPLICATE.labels(spec.group).inc(len(decoded) - len(todo))
+            return
+        except Exception as exc:
+            metrics.HANDLER_FAILURES.labels(spec.group).inc()
+            log.warning(
+                "batch failed; handling its messages one by one",
+                consumer=spec.group,
+                size=len(decoded),
+                error=f"{type(exc).__name__}: {exc}"[:500],
+            )
+        finally:
+            event_trace_ctx.reset(token)
+        for record, env in decoded:
+            await self._with_retries(spec, record, [env], {env.event_id: ctxs.get(env.event_id)})
+
+    # -- lag -------------------------------------------------------------------------------------------------
+    async def update_lag(self) -> None:
+        """Consumer lag per partition: high watermark minus the committed offset."""
+        for spec, sub in self.subscribers:
+            consumer = getattr(sub, "consumer", None)
+            if consumer is None:
+                continue
+            for tp in list(consumer.assignment()):
+                hw = consumer.highwater(tp)
+                if hw is None:
+                    continue
+                committed = await consumer.committed(TopicPartition(tp.topic, tp.partition)) or 0
+                metrics.CONSUMER_LAG.labels(spec.group, tp.topic, str(tp.partition)).set(max(hw - committed, 0))
+
+
+def _annotate(span: Any, env: Envelope[Any]) -> None:
+    span.set_attribute("omni.event_type", env.event_type)
+    span.set_attribute("omni.event_id", str(env.event_id))
+    span.set_attribute("omni.correlation_id", env.correlation_id)
+    span.set_attribute("omni.key", env.key)
+
+
+async def _raw_decoder(msg: Any) -> Any:
+    """Keep bytes as bytes: the runtime decodes (and dead-letters what it cannot decode)."""
+    return msg.body

@@ -1,0 +1,203 @@
+"""Transactional outbox: events are written in the caller's transaction and published by a relay.
+
+The relay:
+- holds a session advisory lock, so one relay per database is active (others stand by) and per-key order
+  is kept even when a service runs several replicas;
+- claims unsent rows in id order with `FOR UPDATE SKIP LOCKED`;
+- publishes them through an idempotent producer (acks=all, retries keep order), awaits every ack;
+- marks them sent in the same transaction, and purges sent rows after a retention period;
+- wakes on LISTEN/NOTIFY (a statement trigger on the table), polls as a fallback.
+If it dies between publishing and marking, the rows are published again: consumers' inboxes absorb that.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import zlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from opentelemetry import propagate
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omni_contracts import Envelope, EventPayload, make_envelope
+
+from . import metrics
+from .context import correlation_id_var, event_trace_ctx, service_name
+from .logging import get_logger
+from .tables import OUTBOX_CHANNEL, outbox
+
+log = get_logger("omni.outbox")
+
+
+def _row(env: Envelope[Any], topic: str, cause: Envelope[Any] | None) -> dict[str, Any]:
+    carrier: dict[str, str] = {}
+    ctxs = event_trace_ctx.get()
+    if cause is not None and ctxs and cause.event_id in ctxs:
+        propagate.inject(carrier, context=ctxs[cause.event_id])
+    else:
+        propagate.inject(carrier)
+    headers = [[k, v.decode()] for k, v in env.headers()] + [[k, v] for k, v in carrier.items()]
+    return {
+        "event_id": env.event_id,
+        "event_type": env.event_type,
+        "topic": topic,
+        "key": env.key,
+        "value": env.to_bytes(),
+        "headers": headers,
+    }
+
+
+def build(
+    data: EventPayload, *, key: str, cause: Envelope[Any] | None = None, correlation_id: str | None = None
+) -> Envelope[Any]:
+    """An envelope for `data`, continuing the correlation of its cause or of the current request."""
+    corr = correlation_id or (cause.correlation_id if cause else None) or correlation_id_var.get()
+    return make_envelope(
+        data,
+        producer=service_name(),
+        key=key,
+        correlation_id=corr,
+        causation_id=str(cause.event_id) if cause else None,
+    )
+
+
+async def stage(
+    session: AsyncSession,
+    envelopes: Sequence[tuple[Envelope[Any], Envelope[Any] | None]],
+    topic: str | None = None,
+) -> None:
+    """Write envelopes (each with its cause, or None) to the outbox in the session's transaction.
+
+    Each goes to its payload's registered topic unless `topic` says otherwise.
+    """
+    if not envelopes:
+        return
+    rows = [_row(env, topic or type(env.data).__topic__, cause) for env, cause in envelopes]
+    await session.execute(insert(outbox), rows)
+
+
+async def emit(
+    session: AsyncSession,
+    data: EventPayload,
+    *,
+    key: str,
+    cause: Envelope[Any] | None = None,
+    correlation_id: str | None = None,
+    topic: str | None = None,
+) -> Envelope[Any]:
+    """Build one event and stage it in the outbox, in the caller's transaction."""
+    env = build(data, key=key, cause=cause, correlation_id=correlation_id)
+    await stage(session, [(env, cause)], topic)
+    return env
+
+
+def _lock_key(name: str) -> int:
+    return zlib.crc32(f"omni-outbox-relay:{name}".encode()) - 2**31
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        dsn: str,
+        producer: AIOKafkaProducer,
+        *,
+        name: str,
+        batch_size: int = 500,
+        poll_interval_s: float = 0.5,
+        retention_s: float = 3600,
+        on_published: Callable[[list[asyncpg.Record]], None] | None = None,
+    ) -> None:
+        self.dsn = dsn
+        self.producer = producer
+        self.name = name
+        self.batch_size = batch_size
+        self.poll_interval_s = poll_interval_s
+        self.retention_s = retention_s
+        self.on_published = on_published  # test hook: called after Kafka acked, before rows are marked
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self.published = 0
+        self.active = False
+
+    def _notified(self, *_args: Any) -> None:
+        self._wake.set()
+
+    async def publish_once(self, conn: asyncpg.Connection) -> int:
+        """Claim, publish and mark one batch. Returns how many rows were published."""
+        async with conn.transaction():
+            rows = await conn.fetch(
+                "SELECT id, topic, key, value, headers FROM outbox WHERE sent_at IS NULL "
+                "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+                self.batch_size,
+            )
+            if not rows:
+                return 0
+            futures = []
+            for r in rows:
+                headers = [(k, v.encode()) for k, v in json.loads(r["headers"])]
+                futures.append(
+                    await self.producer.send(r["topic"], value=r["value"], key=r["key"].encode(), headers=headers)
+                )
+            await asyncio.gather(*futures)
+            if self.on_published is not None:
+                self.on_published(rows)
+            await conn.execute(
+                "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
+            )
+        self.published += len(rows)
+        metrics.OUTBOX_PUBLISHED.labels(self.name).inc(len(rows))
+        return len(rows)
+
+    async def run(self) -> None:
+        """Run until stopped: wait for the lock, then publish whenever rows appear."""
+        while not self._stopping:
+            try:
+                await self._run_connected()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("outbox relay lost its connection; retrying", error=str(exc), relay=self.name)
+                self.active = False
+                await asyncio.sleep(1)
+
+    async def _run_connected(self) -> None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _lock_key(self.name)):
+                if self._stopping:
+                    return
+                await asyncio.sleep(1)  # another replica's relay is active
+            await conn.add_listener(OUTBOX_CHANNEL, self._notified)
+            self.active = True
+            log.info("outbox relay active", relay=self.name)
+            last_housekeeping = 0.0
+            while not self._stopping:
+                self._wake.clear()
+                n = await self.publish_once(conn)
+                now = time.monotonic()
+                if now - last_housekeeping > 2:
+                    last_housekeeping = now
+                    await self._housekeeping(conn)
+                if n < self.batch_size:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
+        finally:
+            self.active = False
+            with contextlib.suppress(Exception):
+                await conn.close(timeout=2)
+
+    async def _housekeeping(self, conn: asyncpg.Connection) -> None:
+        backlog = await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+        metrics.OUTBOX_BACKLOG.labels(self.name).set(backlog)
+        await conn.execute(
+            "DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => $1)", float(self.retention_s)
+        )
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()

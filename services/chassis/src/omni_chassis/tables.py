@@ -1,0 +1,35 @@
+"""The chassis's own tables, present in every service's database: outbox and inbox."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, MetaData, Table, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+
+chassis_metadata = MetaData()
+
+outbox = Table(
+    "outbox",
+    chassis_metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("event_id", UUID(as_uuid=True), nullable=False, unique=True),
+    Column("event_type", Text, nullable=False),
+    Column("topic", Text, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("value", LargeBinary, nullable=False),
+    Column("headers", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("sent_at", DateTime(timezone=True), nullable=True),
+    Index("outbox_unsent", "id", postgresql_where=text("sent_at IS NULL")),
+    Index("outbox_sent_at", "sent_at", postgresql_where=text("sent_at IS NOT NULL")),
+)
+
+inbox = Table(
+    "inbox",
+    chassis_metadata,
+    Column("consumer", Text, primary_key=True),
+    Column("event_id", UUID(as_uuid=True), primary_key=True),
+    Column("event_type", Text, nullable=True),
+    Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+OUTBOX_CHANNEL = "omni_outbox"
