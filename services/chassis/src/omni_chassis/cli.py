@@ -21,7 +21,10 @@ topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead-letter topics: inspect and replay.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
 app.add_typer(dlq_app, name="dlq")
-console = Console()
+
+
+def _console() -> Console:
+    return Console()  # made per command so COLUMNS set by the caller applies
 
 
 def _bootstrap() -> str:
@@ -32,7 +35,7 @@ def _bootstrap() -> str:
 def topics_create() -> None:
     """Create every topic of the registry that does not exist yet (idempotent)."""
     new = asyncio.run(create_topics(_bootstrap()))
-    console.print(f"topics created: {', '.join(new)}" if new else "topics: all present")
+    _console().print(f"topics created: {', '.join(new)}" if new else "topics: all present")
 
 
 @app.command()
@@ -46,7 +49,7 @@ def migrate(services: list[str] = typer.Argument(..., help="service names, e.g. 
         except LookupError:
             location = None
         upgrade(url, location if location and location.exists() else None)
-        console.print(f"[green]{svc}[/]: {'created and ' if created else ''}migrated")
+        _console().print(f"[green]{svc}[/]: {'created and ' if created else ''}migrated")
 
 
 @dlq_app.command("list")
@@ -74,7 +77,7 @@ def dlq_list(group: str = typer.Argument(..., help="consumer group, e.g. order")
             i.get(dlq_mod.H_ERROR, "")[:300],
             "yes" if d.offset < done.get(d.partition, 0) else "no",
         )
-    console.print(table)
+    _console().print(table)
 
 
 @dlq_app.command("replay")
@@ -102,11 +105,11 @@ def dlq_replay(
     try:
         done = asyncio.run(_run())
     except LookupError as exc:
-        console.print(f"[red]{exc}[/]")
+        _console().print(f"[red]{exc}[/]")
         raise typer.Exit(1) from None
     for d, topic in done:
-        console.print(f"replayed {d.partition}:{d.offset} -> {topic}")
-    console.print(f"{len(done)} dead letter(s) replayed at {datetime.now().isoformat(timespec='seconds')}")
+        _console().print(f"replayed {d.partition}:{d.offset} -> {topic}")
+    _console().print(f"{len(done)} dead letter(s) replayed at {datetime.now().isoformat(timespec='seconds')}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -171,7 +171,9 @@ async def replay_pending(
             last: dict[int, int] = {}
             for d in chosen:
                 last[d.partition] = max(last.get(d.partition, 0), d.offset + 1)
-            await consumer.commit({TopicPartition(topic, p): o for p, o in last.items()})
+            offsets = {TopicPartition(topic, p): o for p, o in last.items()}
+            consumer.assign(list(offsets))
+            await consumer.commit(offsets)
         finally:
             await consumer.stop()
     return out
