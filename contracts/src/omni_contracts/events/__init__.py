@@ -1,5 +1,5 @@
 """Every event payload of Omni. Importing this package registers them all."""
 
-from . import diagnostics
+from . import channel, diagnostics, finance, fulfillment, inventory, order, product
 
-__all__ = ["diagnostics"]
+__all__ = ["channel", "diagnostics", "finance", "fulfillment", "inventory", "order", "product"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -19,7 +20,6 @@ import structlog
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from opentelemetry import trace
 from opentelemetry.trace import SpanKind
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -71,10 +71,11 @@ def create_app(
             max_attempts=settings.consumer_max_attempts,
             backoff_s=settings.consumer_backoff_s,
         )
-        for spec in consumers:
+        specs = [dataclasses.replace(s, group=settings.consumer_group_prefix + s.group) for s in consumers]
+        for spec in specs:
             runtime.register(broker, spec)
-        if consumers:
-            await create_topics(settings.kafka_bootstrap_servers, [dlq_topic(s.group) for s in consumers])
+        if specs:
+            await create_topics(settings.kafka_bootstrap_servers, [dlq_topic(s.group) for s in specs])
         await broker.start()
         tasks.append(asyncio.create_task(_lag_loop(runtime), name=f"{name}-lag"))
         app.state.settings = settings
@@ -85,7 +86,7 @@ def create_app(
         app.state.relay = outbox_relay
         for hook in on_startup:
             await hook(app)
-        log.info("service started", http_port=settings.http_port, consumers=[s.group for s in consumers])
+        log.info("service started", http_port=settings.http_port, consumers=[s.group for s in specs])
         try:
             yield
         finally:
@@ -170,10 +171,6 @@ def _ops_router() -> APIRouter:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return r
-
-
-def current_span_trace_id() -> str:
-    return format(trace.get_current_span().get_span_context().trace_id, "032x")
 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:

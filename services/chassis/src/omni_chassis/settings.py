@@ -47,6 +47,7 @@ class CommonSettings(BaseSettings):
     log_level: str = Field("INFO", alias="LOG_LEVEL")
     log_json: bool = Field(True, alias="LOG_JSON")
     otel_traces_file: str | None = Field(None, alias="OTEL_TRACES_FILE")
+    consumer_group_prefix: str = Field("", alias="OMNI_CONSUMER_GROUP_PREFIX")
 
 
 class ServiceSettings(CommonSettings):

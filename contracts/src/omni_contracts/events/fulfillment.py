@@ -1,0 +1,103 @@
+"""Fulfillment: nodes, sourcing, reservations requested, tasks and shipments. Key: order id (node code for nodes)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from ..envelope import EventPayload
+from ..registry import event
+from ..topics import Topic
+from .common import Code, MaterialQty, Shortfall, Value
+
+
+@event("fulfillment.node.upserted", 1, Topic.FULFILLMENT)
+class NodeUpsertedV1(EventPayload):
+    node_code: Code
+    name: str
+    type: Literal["warehouse", "store"]
+    city: str = ""
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+    priority: int = Field(description="higher wins a tie")
+    active: bool = True
+
+
+@event("fulfillment.reservation-requested", 1, Topic.FULFILLMENT)
+class ReservationRequestedV1(EventPayload):
+    """Fulfillment asks inventory to reserve all these lines at one node, or none."""
+
+    reservation_id: str
+    order_id: str
+    node_code: Code
+    lines: list[MaterialQty] = Field(min_length=1)
+    attempt: int = Field(ge=1)
+
+
+class TaskRef(Value):
+    task_id: str
+    node_code: Code
+    kind: Literal["ship", "pickup"]
+    reservation_id: str
+    lines: list[MaterialQty]
+
+
+@event("fulfillment.order-allocated", 1, Topic.FULFILLMENT)
+class OrderAllocatedV1(EventPayload):
+    """Every line is reserved; one task per node was created."""
+
+    order_id: str
+    tasks: list[TaskRef] = Field(min_length=1)
+
+
+@event("fulfillment.order-unfulfillable", 1, Topic.FULFILLMENT)
+class OrderUnfulfillableV1(EventPayload):
+    """No plan could be reserved within the attempts allowed; any partial reservation is to be released."""
+
+    order_id: str
+    reason: str
+    shortfall: list[Shortfall] = []
+    attempts: int
+
+
+@event("fulfillment.task-accepted", 1, Topic.FULFILLMENT)
+class TaskAcceptedV1(EventPayload):
+    task_id: str
+    order_id: str
+    node_code: Code
+    accepted_by: str
+
+
+@event("fulfillment.shipped", 1, Topic.FULFILLMENT)
+class ShippedV1(EventPayload):
+    """A task left its node with a carrier: its reservation is consumed."""
+
+    task_id: str
+    order_id: str
+    node_code: Code
+    reservation_id: str
+    carrier: str
+    tracking_no: str
+    lines: list[MaterialQty]
+    shipped_at: AwareDatetime
+
+
+@event("fulfillment.picked-up", 1, Topic.FULFILLMENT)
+class PickedUpV1(EventPayload):
+    """The buyer collected a store-pickup task: its reservation is consumed."""
+
+    task_id: str
+    order_id: str
+    node_code: Code
+    reservation_id: str
+    lines: list[MaterialQty]
+    picked_up_at: AwareDatetime
+
+
+@event("fulfillment.order-fulfilled", 1, Topic.FULFILLMENT)
+class OrderFulfilledV1(EventPayload):
+    """Every task of the order is shipped or picked up."""
+
+    order_id: str
+    fulfilled_at: AwareDatetime

@@ -1,0 +1,68 @@
+"""Inventory (IVM): reservations and stock changes."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from ..envelope import EventPayload
+from ..registry import event
+from ..topics import Topic
+from .common import Code, MaterialQty, Shortfall
+
+Movement = Literal["receipt", "adjustment", "reservation", "release", "shipment"]
+
+
+@event("inventory.stock-changed", 1, Topic.STOCK_CHANGED)
+class StockChangedV1(EventPayload):
+    """Stock of one material at one node after a change. Key: `<node>:<material>`. `seq` grows per pair."""
+
+    node_code: Code
+    material_code: Code
+    on_hand: int
+    reserved: int = Field(ge=0)
+    frozen: int = Field(ge=0)
+    available: int
+    movement: Movement
+    seq: int = Field(ge=1)
+    changed_at: AwareDatetime
+
+
+@event("inventory.reserved", 1, Topic.INVENTORY)
+class ReservedV1(EventPayload):
+    """Every line of a reservation request was reserved at the node. Key: order id."""
+
+    reservation_id: str
+    order_id: str
+    node_code: Code
+    lines: list[MaterialQty] = Field(min_length=1)
+
+
+@event("inventory.reservation-refused", 1, Topic.INVENTORY)
+class ReservationRefusedV1(EventPayload):
+    """Nothing was reserved: at least one line was short. Key: order id."""
+
+    reservation_id: str
+    order_id: str
+    node_code: Code
+    shortfall: list[Shortfall] = Field(min_length=1)
+    reason: str
+
+
+@event("inventory.reservation-released", 1, Topic.INVENTORY)
+class ReservationReleasedV1(EventPayload):
+    reservation_id: str
+    order_id: str
+    node_code: Code
+    lines: list[MaterialQty]
+
+
+@event("inventory.reservation-consumed", 1, Topic.INVENTORY)
+class ReservationConsumedV1(EventPayload):
+    """A shipment or pickup took the reserved stock out of the node."""
+
+    reservation_id: str
+    order_id: str
+    node_code: Code
+    lines: list[MaterialQty]

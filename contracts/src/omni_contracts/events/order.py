@@ -1,0 +1,91 @@
+"""The order aggregate's lifecycle (OMS). Key: order id."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from ..envelope import EventPayload
+from ..registry import event
+from ..topics import Topic
+from .common import Code, Currency, NonNegCents, Qty, Value
+
+
+class ShipTo(Value):
+    """Where the goods go. Personal data: never log it."""
+
+    name: str = ""
+    phone: str = ""
+    state: str = ""
+    city: str = ""
+    district: str = ""
+    detail: str = ""
+    lat: float | None = None
+    lng: float | None = None
+
+
+class OrderLine(Value):
+    """One material line after decomposition, with its share of the paid amount."""
+
+    line_id: str
+    channel_line_id: str
+    sales_product_code: Code
+    material_code: Code
+    qty: Qty
+    amount_cents: NonNegCents = Field(description="allocated paid amount; the lines add up to goods paid")
+
+
+@event("order.accepted", 1, Topic.ORDER)
+class OrderAcceptedV1(EventPayload):
+    """An order passed its checks and awaits sourcing."""
+
+    order_id: str
+    channel: Code
+    shop_id: Code
+    channel_order_id: str
+    business_model: str = "B2C"
+    delivery: Literal["express", "store_pickup", "same_city"] = "express"
+    pickup_node: str | None = None
+    ship_to: ShipTo
+    lines: list[OrderLine] = Field(min_length=1)
+    goods_paid_cents: NonNegCents = Field(description="paid for goods (paid minus freight) = Σ line amounts")
+    post_fee_cents: NonNegCents = 0
+    paid_cents: NonNegCents
+    currency: Currency = "CNY"
+    paid_at: AwareDatetime | None = None
+
+
+@event("order.exception-raised", 1, Topic.ORDER)
+class OrderExceptionRaisedV1(EventPayload):
+    """An order stopped in the exception state; `reason` says why in words an operator can act on."""
+
+    order_id: str
+    channel: Code
+    channel_order_id: str
+    reason_code: str
+    reason: str
+
+
+@event("order.status-changed", 1, Topic.ORDER)
+class OrderStatusChangedV1(EventPayload):
+    """Every transition of the order state machine."""
+
+    order_id: str
+    from_status: str
+    to_status: str
+    reason: str = ""
+
+
+@event("order.cancelled", 1, Topic.ORDER)
+class OrderCancelledV1(EventPayload):
+    """The order was cancelled: its reservations are to be released."""
+
+    order_id: str
+    reason: str
+
+
+@event("order.completed", 1, Topic.ORDER)
+class OrderCompletedV1(EventPayload):
+    order_id: str
+    completed_at: AwareDatetime

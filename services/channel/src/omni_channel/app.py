@@ -1,0 +1,25 @@
+"""Wiring: settings, consumers, routes."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from omni_chassis.app import create_app, serve
+from omni_chassis.settings import ServiceSettings
+
+from . import api, consumers
+
+
+class Settings(ServiceSettings):
+    service_name: str = "channel"
+    http_port: int = 8006
+
+
+def build(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    return create_app(settings, title="Omni channel adapters", routers=[api.router], consumers=consumers.specs())
+
+
+def main() -> None:
+    settings = Settings()
+    serve(build(settings), settings)

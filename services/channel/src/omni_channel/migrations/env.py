@@ -1,0 +1,4 @@
+from omni_chassis.migrate import run_env
+from omni_channel.store import metadata
+
+run_env(metadata)

@@ -1,0 +1,1 @@
+"""Omni finance (FIN)."""

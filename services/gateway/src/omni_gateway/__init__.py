@@ -1,0 +1,1 @@
+"""Omni API gateway."""

@@ -1,0 +1,1 @@
+"""Use cases: the one place that orchestrates domain, store and outbox."""
