@@ -49,7 +49,9 @@ def create_app(
     consumers: Sequence[ConsumerSpec] = (),
     on_startup: Sequence[Hook] = (),
     relay: bool = True,
+    stateless: bool = False,
 ) -> FastAPI:
+    """`stateless=True` (the gateway): no database, no Kafka; logs, tracing, health and metrics only."""
     name = settings.service_name
 
     @asynccontextmanager
@@ -57,6 +59,15 @@ def create_app(
         configure_logging(name, settings.log_level, settings.log_json)
         setup_tracing(name, settings.otel_traces_file)
         set_service_name(name)
+        app.state.settings = settings
+        if stateless:
+            app.state.db = app.state.broker = app.state.relay = None
+            for hook in on_startup:
+                await hook(app)
+            log.info("service started", http_port=settings.http_port)
+            yield
+            log.info("service stopped")
+            return
         db = Database(settings.db_url)
         producer = make_producer(settings.kafka_bootstrap_servers, f"omni-{name}")
         await producer.start()
@@ -150,6 +161,8 @@ def _ops_router() -> APIRouter:
     @r.get("/health/ready")
     async def ready(request: Request) -> JSONResponse:
         checks: dict[str, str] = {}
+        if request.app.state.db is None:
+            return JSONResponse({"status": "ok", "checks": checks})
         db: Database = request.app.state.db
         try:
             await asyncio.wait_for(db.ping(), 2)
