@@ -189,6 +189,8 @@ transaction.state.log.num.partitions=6
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
+# offset commits and group writes are appended at once (the 4.x default lingers 5 ms per commit)
+group.coordinator.append.linger.ms=0
 num.network.threads=2
 num.io.threads=4
 num.recovery.threads.per.data.dir=1
