@@ -1,7 +1,398 @@
-"""REST routes: thin. Validate, call the service, shape the answer."""
+"""REST routes: thin. Validate, call the service, shape the answer.
+
+POST creates (201, 409 when the id is taken); PUT creates (201) or replaces (200) and is idempotent: an
+identical PUT changes nothing (same version, no event). Domain errors: 404 / 409 / 422 with a sentence.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime
+from typing import Annotated, Generic, Literal, TypeVar
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi import status as http
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from . import service, store
+from .domain.model import (
+    ChannelListing,
+    Component,
+    Conflict,
+    Invalid,
+    Material,
+    NotFound,
+    SalesProduct,
+)
 
 router = APIRouter()
+
+# Codes appear in URL paths and in every event: no whitespace, no slash, at most 64 characters.
+CODE_PATTERN = r"^[^\s/]+$"
+Code = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=CODE_PATTERN)
+]
+ChannelId = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^\S+$")
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+PathCode = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
+Limit = Annotated[int, Query(ge=1, le=500, description="page size (max 500)")]
+Offset = Annotated[int, Query(ge=0)]
+MAX_INT32 = 2**31 - 1
+MAX_CENTS = 10**15
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+@contextmanager
+def _domain_errors() -> Iterator[None]:
+    try:
+        yield
+    except NotFound as exc:
+        raise HTTPException(http.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except Conflict as exc:
+        raise HTTPException(http.HTTP_409_CONFLICT, str(exc)) from exc
+    except Invalid as exc:
+        raise HTTPException(http.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+
+
+@asynccontextmanager
+async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
+    """A transaction whose domain errors become 4xx answers (after the rollback)."""
+    with _domain_errors():
+        async with request.app.state.db.transaction() as session:
+            yield session
+
+
+def _same_id(path_value: str, body_value: str | None, name: str) -> None:
+    if body_value is not None and body_value != path_value:
+        raise HTTPException(
+            http.HTTP_422_UNPROCESSABLE_ENTITY,
+            f"{name} in the body ({body_value}) differs from the one in the path ({path_value})",
+        )
+
+
+def _put_status(response: Response, created: bool) -> None:
+    response.status_code = http.HTTP_201_CREATED if created else http.HTTP_200_OK
+
+
+# --- materials -----------------------------------------------------------------------------------
+
+
+class MaterialFields(_In):
+    name: Text
+    barcode: ChannelId | None = None
+    unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
+    weight_g: int = Field(ge=0, le=MAX_INT32, description="grams")
+    high_value: bool = False
+    active: bool = True
+
+    def to_domain(self, code: str) -> Material:
+        return Material(code=code, **self.model_dump(exclude={"code"}))
+
+
+class MaterialCreate(MaterialFields):
+    code: Code
+
+
+class MaterialPut(MaterialFields):
+    code: Code | None = Field(None, description="optional; must equal the path's code")
+
+
+class MaterialOut(BaseModel):
+    code: str
+    name: str
+    barcode: str | None
+    unit: str
+    weight_g: int
+    high_value: bool
+    active: bool
+    version: int
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, m: Material) -> MaterialOut:
+        return cls.model_validate(m, from_attributes=True)
+
+
+@router.post("/materials", status_code=http.HTTP_201_CREATED, tags=["materials"])
+async def create_material(body: MaterialCreate, request: Request) -> MaterialOut:
+    async with _transaction(request) as session:
+        return MaterialOut.of(await service.create_material(session, body.to_domain(body.code)))
+
+
+@router.put("/materials/{code}", tags=["materials"], responses={201: {"model": MaterialOut}})
+async def put_material(
+    code: PathCode, body: MaterialPut, request: Request, response: Response
+) -> MaterialOut:
+    _same_id(code, body.code, "code")
+    async with _transaction(request) as session:
+        written = await service.put_material(session, body.to_domain(code))
+    _put_status(response, written.created)
+    return MaterialOut.of(written.entity)
+
+
+@router.get("/materials/{code}", tags=["materials"])
+async def get_material(code: str, request: Request) -> MaterialOut:
+    async with _transaction(request) as session:
+        return MaterialOut.of(await service.get_material(session, code))
+
+
+@router.get("/materials", tags=["materials"])
+async def list_materials(
+    request: Request,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    q: Annotated[str | None, Query(max_length=100, description="code or name contains")] = None,
+    active: bool | None = None,
+) -> Page[MaterialOut]:
+    async with _transaction(request) as session:
+        page = await store.list_materials(session, q=q, active=active, limit=limit, offset=offset)
+    return Page(items=[MaterialOut.of(m) for m in page.items], total=page.total, limit=limit, offset=offset)
+
+
+# --- sales products ------------------------------------------------------------------------------
+
+
+class ComponentIO(_In):
+    material_code: Code
+    qty: int = Field(gt=0, le=100_000, description="units of the material in one unit of the product")
+    price_weight: int = Field(gt=0, le=MAX_INT32, description="relative share of the price")
+
+
+class SalesProductFields(_In):
+    name: Text
+    kind: Literal["single", "bundle"]
+    components: list[ComponentIO] = Field(max_length=100, description="in order; a single has exactly one")
+    active: bool = True
+
+    def to_domain(self, code: str) -> SalesProduct:
+        return SalesProduct(
+            code=code,
+            name=self.name,
+            kind=self.kind,
+            components=tuple(Component(**c.model_dump()) for c in self.components),
+            active=self.active,
+        )
+
+
+class SalesProductCreate(SalesProductFields):
+    code: Code
+
+
+class SalesProductPut(SalesProductFields):
+    code: Code | None = Field(None, description="optional; must equal the path's code")
+
+
+class SalesProductOut(BaseModel):
+    code: str
+    name: str
+    kind: str
+    components: list[ComponentIO]
+    active: bool
+    version: int
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, sp: SalesProduct) -> SalesProductOut:
+        return cls(
+            code=sp.code,
+            name=sp.name,
+            kind=sp.kind,
+            components=[
+                ComponentIO(material_code=c.material_code, qty=c.qty, price_weight=c.price_weight)
+                for c in sp.components
+            ],
+            active=sp.active,
+            version=sp.version,
+            updated_at=sp.updated_at,
+        )
+
+
+class DecomposeIn(_In):
+    qty: int = Field(gt=0, le=1_000_000, description="units of the sales product")
+    paid_cents: int = Field(ge=0, le=MAX_CENTS, description="what was paid for all of them, in cents")
+
+
+class MaterialLineOut(BaseModel):
+    material_code: str
+    qty: int
+    amount_cents: int
+
+
+class DecomposeOut(BaseModel):
+    sales_product_code: str
+    kind: str
+    qty: int
+    paid_cents: int
+    lines: list[MaterialLineOut]
+
+
+@router.post("/sales-products", status_code=http.HTTP_201_CREATED, tags=["sales products"])
+async def create_sales_product(body: SalesProductCreate, request: Request) -> SalesProductOut:
+    async with _transaction(request) as session:
+        return SalesProductOut.of(await service.create_sales_product(session, body.to_domain(body.code)))
+
+
+@router.put("/sales-products/{code}", tags=["sales products"], responses={201: {"model": SalesProductOut}})
+async def put_sales_product(
+    code: PathCode, body: SalesProductPut, request: Request, response: Response
+) -> SalesProductOut:
+    _same_id(code, body.code, "code")
+    async with _transaction(request) as session:
+        written = await service.put_sales_product(session, body.to_domain(code))
+    _put_status(response, written.created)
+    return SalesProductOut.of(written.entity)
+
+
+@router.get("/sales-products/{code}", tags=["sales products"])
+async def get_sales_product(code: str, request: Request) -> SalesProductOut:
+    async with _transaction(request) as session:
+        return SalesProductOut.of(await service.get_sales_product(session, code))
+
+
+@router.get("/sales-products", tags=["sales products"])
+async def list_sales_products(
+    request: Request,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    q: Annotated[str | None, Query(max_length=100, description="code or name contains")] = None,
+    kind: Literal["single", "bundle"] | None = None,
+    active: bool | None = None,
+) -> Page[SalesProductOut]:
+    async with _transaction(request) as session:
+        page = await store.list_sales_products(
+            session, q=q, kind=kind, active=active, limit=limit, offset=offset
+        )
+    return Page(
+        items=[SalesProductOut.of(s) for s in page.items], total=page.total, limit=limit, offset=offset
+    )
+
+
+@router.post("/sales-products/{code}/decompose", tags=["sales products"])
+async def decompose_sales_product(code: str, body: DecomposeIn, request: Request) -> DecomposeOut:
+    """Preview how a channel line of this product splits into material lines (amounts add up to the cent)."""
+    async with _transaction(request) as session:
+        sp, lines = await service.decompose_sales_product(session, code, body.qty, body.paid_cents)
+    return DecomposeOut(
+        sales_product_code=sp.code,
+        kind=sp.kind,
+        qty=body.qty,
+        paid_cents=body.paid_cents,
+        lines=[
+            MaterialLineOut(material_code=x.material_code, qty=x.qty, amount_cents=x.amount_cents)
+            for x in lines
+        ],
+    )
+
+
+# --- channel listings ----------------------------------------------------------------------------
+
+
+class ListingFields(_In):
+    channel: Code = Field(description="e.g. tmall, jd, pdd, douyin")
+    shop_id: Code
+    channel_item_id: ChannelId = Field(description="num_iid on Taobao/Tmall")
+    channel_sku_id: ChannelId | None = Field(None, description="sku_id; absent for a single-SKU item")
+    outer_id: ChannelId | None = Field(None, description="the merchant code (outer_sku_id / outer_iid)")
+    sales_product_code: Code
+    price_cents: int = Field(ge=0, le=MAX_CENTS)
+    currency: str = Field("CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217")
+    status: Literal["on_sale", "off_sale"] = "on_sale"
+
+    def to_domain(self, listing_id: str) -> ChannelListing:
+        return ChannelListing(listing_id=listing_id, **self.model_dump(exclude={"listing_id"}))
+
+
+class ListingCreate(ListingFields):
+    listing_id: Code | None = Field(None, description="generated (L-<hex>) when absent")
+
+
+class ListingPut(ListingFields):
+    listing_id: Code | None = Field(None, description="optional; must equal the path's listing id")
+
+
+class ListingOut(BaseModel):
+    listing_id: str
+    channel: str
+    shop_id: str
+    channel_item_id: str
+    channel_sku_id: str | None
+    outer_id: str | None
+    sales_product_code: str
+    price_cents: int
+    currency: str
+    status: str
+    version: int
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, listing: ChannelListing) -> ListingOut:
+        return cls.model_validate(listing, from_attributes=True)
+
+
+@router.post("/channel-listings", status_code=http.HTTP_201_CREATED, tags=["channel listings"])
+async def create_listing(body: ListingCreate, request: Request) -> ListingOut:
+    listing_id = body.listing_id or service.new_listing_id()
+    async with _transaction(request) as session:
+        return ListingOut.of(await service.create_listing(session, body.to_domain(listing_id)))
+
+
+@router.put(
+    "/channel-listings/{listing_id}", tags=["channel listings"], responses={201: {"model": ListingOut}}
+)
+async def put_listing(
+    listing_id: PathCode, body: ListingPut, request: Request, response: Response
+) -> ListingOut:
+    _same_id(listing_id, body.listing_id, "listing_id")
+    async with _transaction(request) as session:
+        written = await service.put_listing(session, body.to_domain(listing_id))
+    _put_status(response, written.created)
+    return ListingOut.of(written.entity)
+
+
+@router.get("/channel-listings/{listing_id}", tags=["channel listings"])
+async def get_listing(listing_id: str, request: Request) -> ListingOut:
+    async with _transaction(request) as session:
+        return ListingOut.of(await service.get_listing(session, listing_id))
+
+
+@router.get("/channel-listings", tags=["channel listings"])
+async def list_listings(
+    request: Request,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    channel: str | None = None,
+    shop_id: str | None = None,
+    sales_product_code: str | None = None,
+    status: Literal["on_sale", "off_sale"] | None = None,
+    channel_item_id: str | None = None,
+    outer_id: str | None = None,
+) -> Page[ListingOut]:
+    async with _transaction(request) as session:
+        page = await store.list_listings(
+            session,
+            channel=channel,
+            shop_id=shop_id,
+            sales_product_code=sales_product_code,
+            status=status,
+            channel_item_id=channel_item_id,
+            outer_id=outer_id,
+            limit=limit,
+            offset=offset,
+        )
+    return Page(items=[ListingOut.of(x) for x in page.items], total=page.total, limit=limit, offset=offset)

@@ -1,0 +1,39 @@
+"""The hand-written migration creates exactly the tables, columns, indexes and constraints of store.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import omni_product
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from omni_product.store import metadata
+from sqlalchemy import text
+
+pytestmark = pytest.mark.integration
+
+MIGRATIONS = Path(omni_product.__file__).parent / "migrations"
+CHASSIS_TABLES = {"outbox", "inbox", "alembic_version", "alembic_version_chassis"}
+
+
+async def test_migrations_match_the_store_metadata(make_database):
+    db = await make_database("product_mig", migrations=MIGRATIONS)
+
+    def diff(conn):
+        ctx = MigrationContext.configure(
+            conn,
+            opts={"compare_type": True, "include_name": lambda name, kind, _p: name not in CHASSIS_TABLES},
+        )
+        return compare_metadata(ctx, metadata)
+
+    async with db.engine.connect() as conn:
+        assert await conn.run_sync(diff) == []
+        indexes = {
+            r.indexname: r.indexdef
+            for r in await conn.execute(
+                text("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'channel_listings'")
+            )
+        }
+    assert "COALESCE(channel_sku_id, ''::text)" in indexes["listings_channel_key"]
+    assert "UNIQUE" in indexes["listings_channel_key"]
