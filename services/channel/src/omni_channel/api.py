@@ -2,6 +2,202 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated, Any
 
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from omni_chassis.logging import get_logger
+from omni_contracts import utcnow
+
+from . import service, store
+from .domain.errors import InvalidTrade, MalformedPayload, Unauthorized
+
+log = get_logger(__name__)
 router = APIRouter()
+
+MAX_BODY_BYTES = 2 * 1024 * 1024
+ChannelCode = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{1,31}$", description="e.g. tmall")]
+ShopId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$", description="the shop's id on the channel")]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+def clock() -> datetime:
+    """The server's clock (a dependency, so tests can pin it)."""
+    return utcnow()
+
+
+# ------------------------------------------------------------------------------------------------ shops
+
+
+class ShopIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    app_key: str = Field(min_length=1, max_length=64, pattern=r"^\S+$")
+    secret: str = Field(min_length=8, max_length=256, description="write-only: never returned")
+    active: bool = True
+
+
+class ShopOut(BaseModel):
+    channel: str
+    shop_id: str
+    name: str
+    app_key: str
+    active: bool
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class ShopPage(BaseModel):
+    items: list[ShopOut]
+    total: int
+    limit: int
+    offset: int
+
+
+@router.put("/shops/{channel}/{shop_id}", response_model=ShopOut, tags=["shops"])
+async def put_shop(
+    channel: ChannelCode, shop_id: ShopId, body: ShopIn, request: Request, response: Response
+) -> Any:
+    """Create or replace a shop and its credentials (201 when created, 200 when replaced)."""
+    async with request.app.state.db.transaction() as session:
+        view, created = await store.upsert_shop(
+            session,
+            channel=channel,
+            shop_id=shop_id,
+            name=body.name,
+            app_key=body.app_key,
+            secret=body.secret,
+            active=body.active,
+        )
+    response.status_code = 201 if created else 200
+    log.info("shop saved", channel=channel, shop_id=shop_id, active=body.active, created=created)
+    return view
+
+
+@router.get("/shops", response_model=ShopPage, tags=["shops"])
+async def list_shops(
+    request: Request,
+    channel: Annotated[str | None, Query(max_length=32)] = None,
+    active: bool | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Any:
+    async with request.app.state.db.transaction() as session:
+        items, total = await store.list_shops(
+            session, channel=channel, active=active, limit=limit, offset=offset
+        )
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/shops/{channel}/{shop_id}", response_model=ShopOut, tags=["shops"])
+async def get_shop(channel: ChannelCode, shop_id: ShopId, request: Request) -> Any:
+    async with request.app.state.db.transaction() as session:
+        shop = await store.get_shop(session, channel, shop_id)
+    if shop is None:
+        raise HTTPException(404, f"no shop {shop_id!r} on channel {channel!r}")
+    return shop
+
+
+# --------------------------------------------------------------------------------------------- webhooks
+
+
+@router.post(
+    "/channels/tmall/orders",
+    status_code=202,
+    tags=["channels"],
+    responses={
+        202: {
+            "description": '`{"accepted": true, "event_id", "channel_order_id"}` '
+            'or `{"accepted": false, "reason", "channel_order_id"}`'
+        },
+        400: {"description": "the body is not JSON"},
+        401: {"description": "unknown or inactive shop, bad signature, stale timestamp"},
+        413: {"description": "body too large"},
+        422: {"description": "the trade is invalid: every problem with its path"},
+    },
+)
+async def tmall_order(request: Request, now: Annotated[datetime, Depends(clock)]) -> Any:
+    """A Tmall/Taobao trade (`taobao.trade.fullinfo.get` JSON), pushed and signed TOP/Qimen style.
+
+    Query: `shop_id`, `app_key`, `timestamp` (`yyyy-MM-dd HH:mm:ss`, GMT+8, ±10 min), `sign_method`
+    (`hmac-sha256` | `hmac` | `md5`), `sign` (uppercase hex over the sorted query parameters except `sign`,
+    as name+value, followed by the raw body bytes). Body: the trade, bare, as `{"trade": …}` or wrapped in
+    `{"trade_fullinfo_get_response": {"trade": …}}`. Paid trades awaiting shipment are published as
+    `channel.order.received`; other statuses are acknowledged with `accepted: false` and a reason.
+    """
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        return JSONResponse({"detail": f"body too large: {len(body)} bytes, at most {MAX_BODY_BYTES}"}, 413)
+    try:
+        async with request.app.state.db.transaction() as session:
+            receipt = await service.receive_tmall_order(
+                session, params=list(request.query_params.multi_items()), body=body, now=now
+            )
+    except Unauthorized as exc:
+        log.warning("channel webhook refused", channel="tmall", reason=exc.reason)
+        return JSONResponse({"detail": exc.reason}, 401)
+    except MalformedPayload as exc:
+        return JSONResponse({"detail": exc.reason}, 400)
+    except InvalidTrade as exc:
+        paths = [p.path for p in exc.problems[:20]]  # paths only: messages may quote values
+        log.info("channel order refused", channel="tmall", problems=len(exc.problems), paths=paths)
+        return JSONResponse(
+            {
+                "detail": f"the trade is invalid: {len(exc.problems)} problem(s)",
+                "problems": [p.as_dict() for p in exc.problems],
+            },
+            422,
+        )
+    if receipt.accepted:
+        return {"accepted": True, "event_id": receipt.event_id, "channel_order_id": receipt.channel_order_id}
+    return {"accepted": False, "reason": receipt.reason, "channel_order_id": receipt.channel_order_id}
+
+
+class ReceiptOut(BaseModel):
+    channel: str
+    channel_order_id: str
+    shop_id: str
+    channel_status: str
+    outcome: str
+    reason: str | None
+    event_id: str | None
+    payload_sha256: str
+    deliveries: int
+    received_at: AwareDatetime
+    last_received_at: AwareDatetime
+
+
+class ReceiptPage(BaseModel):
+    items: list[ReceiptOut]
+    total: int
+    limit: int
+    offset: int
+
+
+@router.get("/received-orders", response_model=ReceiptPage, tags=["channels"])
+async def list_received_orders(
+    request: Request,
+    channel: Annotated[str | None, Query(max_length=32)] = None,
+    shop_id: Annotated[str | None, Query(max_length=64)] = None,
+    channel_order_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Any:
+    """What each channel delivered and what became of it (published, or ignored and why), newest first."""
+    async with request.app.state.db.transaction() as session:
+        items, total = await store.list_receipts(
+            session,
+            channel=channel,
+            shop_id=shop_id,
+            channel_order_id=channel_order_id,
+            limit=limit,
+            offset=offset,
+        )
+    for it in items:
+        it["event_id"] = str(it["event_id"]) if it["event_id"] else None
+    return {"items": items, "total": total, "limit": limit, "offset": offset}

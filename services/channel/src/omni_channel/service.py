@@ -1,1 +1,123 @@
 """Use cases: the one place that orchestrates domain, store and outbox."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from omni_chassis.logging import get_logger
+from omni_chassis.outbox import emit
+from omni_contracts.events.channel import channel_order_key
+
+from . import store
+from .domain.errors import Unauthorized
+from .domain.signing import SIGN_METHODS, signature_matches, timestamp_problem
+from .domain.tmall import CHANNEL as TMALL
+from .domain.tmall import Accepted, normalise_trade, parse_json
+
+log = get_logger(__name__)
+
+REQUIRED_PARAMS = ("shop_id", "app_key", "timestamp", "sign_method", "sign")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    accepted: bool
+    channel_order_id: str
+    event_id: str | None = None
+    reason: str | None = None
+    deliveries: int = 1
+
+
+async def receive_tmall_order(
+    session: AsyncSession, *, params: list[tuple[str, str]], body: bytes, now: datetime
+) -> Receipt:
+    """Authenticate a signed Tmall trade push, normalise it and, when it needs fulfilment, publish it.
+
+    Raises Unauthorized (401), MalformedPayload (400) or InvalidTrade (422); the caller's transaction is then
+    rolled back, so nothing is recorded or published on any error.
+    """
+    query = _query(params)
+    shop = await store.shop_credentials(session, TMALL, query["shop_id"])
+    if shop is None:
+        raise Unauthorized(f"unknown shop: no {TMALL} shop {query['shop_id']!r} is registered")
+    if not shop.active:
+        raise Unauthorized(f"inactive shop: {TMALL} shop {shop.shop_id!r} is not active")
+    if query["app_key"] != shop.app_key:
+        raise Unauthorized("bad app_key: it is not the app_key registered for this shop")
+    if not signature_matches(query, body, shop.secret, query["sign_method"], query["sign"]):
+        raise Unauthorized(f"bad signature (sign_method {query['sign_method']})")
+    stale = timestamp_problem(query["timestamp"], now)
+    if stale:
+        raise Unauthorized(stale)
+
+    outcome = normalise_trade(parse_json(body), shop_id=shop.shop_id, received_at=now)
+    digest = hashlib.sha256(body).hexdigest()
+    if isinstance(outcome, Accepted):
+        env = await emit(session, outcome.event, key=channel_order_key(TMALL, outcome.channel_order_id))
+        deliveries = await store.record_receipt(
+            session,
+            channel=TMALL,
+            channel_order_id=outcome.channel_order_id,
+            payload_sha256=digest,
+            shop_id=shop.shop_id,
+            channel_status=outcome.event.channel_status,
+            outcome="published",
+            reason=None,
+            event_id=env.event_id,
+            now=now,
+        )
+        log.info(
+            "channel order published",
+            channel=TMALL,
+            shop_id=shop.shop_id,
+            channel_order_id=outcome.channel_order_id,
+            channel_status=outcome.event.channel_status,
+            lines=len(outcome.event.lines),
+            paid_cents=outcome.event.paid_cents,
+            event_id=str(env.event_id),
+            deliveries=deliveries,
+        )
+        return Receipt(True, outcome.channel_order_id, event_id=str(env.event_id), deliveries=deliveries)
+
+    deliveries = await store.record_receipt(
+        session,
+        channel=TMALL,
+        channel_order_id=outcome.channel_order_id,
+        payload_sha256=digest,
+        shop_id=shop.shop_id,
+        channel_status=outcome.channel_status,
+        outcome="ignored",
+        reason=outcome.reason,
+        event_id=None,
+        now=now,
+    )
+    log.info(
+        "channel order not for fulfilment",
+        channel=TMALL,
+        shop_id=shop.shop_id,
+        channel_order_id=outcome.channel_order_id,
+        channel_status=outcome.channel_status,
+        reason=outcome.reason,
+    )
+    return Receipt(False, outcome.channel_order_id, reason=outcome.reason, deliveries=deliveries)
+
+
+def _query(params: list[tuple[str, str]]) -> dict[str, str]:
+    """The signed query parameters as a dict; refuses duplicates and missing public parameters."""
+    query: dict[str, str] = {}
+    for name, value in params:
+        if name in query:
+            raise Unauthorized(f"bad request signature: query parameter {name!r} is given twice")
+        query[name] = value
+    missing = [n for n in REQUIRED_PARAMS if not query.get(n)]
+    if missing:
+        raise Unauthorized(f"missing query parameter(s): {', '.join(missing)}")
+    if query["sign_method"] not in SIGN_METHODS:
+        raise Unauthorized(
+            f"unsupported sign_method {query['sign_method']!r}; use one of {', '.join(SIGN_METHODS)}"
+        )
+    return query
