@@ -2,6 +2,133 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from typing import Annotated, Generic, TypeVar
+from uuid import UUID
 
-router = APIRouter()
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import BaseModel
+
+from . import service, store
+from .domain.vouchers import VoucherKind
+
+router = APIRouter(tags=["finance"])
+
+T = TypeVar("T")
+Limit = Annotated[int, Query(ge=1, le=500, description="page size (max 500)")]
+Offset = Annotated[int, Query(ge=0)]
+OrderId = Annotated[str, Query(min_length=1, max_length=128)]
+Currency = Annotated[str, Query(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+class VoucherLineOut(BaseModel):
+    line_no: int
+    account_code: str
+    account_name: str
+    debit_cents: int
+    credit_cents: int
+
+
+class VoucherOut(BaseModel):
+    voucher_id: UUID
+    order_id: str | None
+    kind: VoucherKind
+    source_event_id: UUID
+    source_event_type: str
+    summary: str
+    currency: str
+    total_cents: int
+    reverses_voucher_id: UUID | None
+    posted_at: datetime
+    lines: list[VoucherLineOut]
+
+
+class AccountOut(BaseModel):
+    code: str
+    name: str
+    type: str
+    normal_side: str
+
+
+class AccountBalance(BaseModel):
+    account_code: str
+    account_name: str
+    type: str
+    normal_side: str
+    debit_cents: int
+    credit_cents: int
+    balance_cents: int
+
+
+class TrialBalance(BaseModel):
+    currency: str
+    order_id: str | None
+    accounts: list[AccountBalance]
+    total_debit_cents: int
+    total_credit_cents: int
+    balanced: bool
+
+
+@router.get("/vouchers", response_model=Page[VoucherOut])
+async def list_vouchers(
+    request: Request,
+    order_id: OrderId | None = None,
+    kind: VoucherKind | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict:
+    async with request.app.state.db.transaction() as session:
+        items, total = await store.list_vouchers(
+            session, order_id=order_id, kind=kind.value if kind else None, limit=limit, offset=offset
+        )
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/vouchers/{voucher_id}", response_model=VoucherOut)
+async def get_voucher(request: Request, voucher_id: UUID) -> dict:
+    async with request.app.state.db.transaction() as session:
+        found = await store.get_voucher(session, voucher_id)
+    if found is None:
+        raise HTTPException(404, f"voucher {voucher_id} not found")
+    return found
+
+
+@router.get("/orders/{order_id}/vouchers", response_model=Page[VoucherOut])
+async def order_vouchers(
+    request: Request,
+    order_id: str,
+    kind: VoucherKind | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict:
+    async with request.app.state.db.transaction() as session:
+        if not await store.order_exists(session, order_id):
+            raise HTTPException(404, f"order {order_id} is not known to finance (no order.accepted booked)")
+        items, total = await store.list_vouchers(
+            session, order_id=order_id, kind=kind.value if kind else None, limit=limit, offset=offset
+        )
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/accounts", response_model=Page[AccountOut])
+async def list_accounts(request: Request, limit: Limit = 50, offset: Offset = 0) -> dict:
+    async with request.app.state.db.transaction() as session:
+        items, total = await store.list_accounts(session, limit=limit, offset=offset)
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/trial-balance", response_model=TrialBalance)
+async def trial_balance(
+    request: Request, order_id: OrderId | None = None, currency: Currency = "CNY"
+) -> dict:
+    """Per account of the chart: debit and credit totals and the balance on its normal side; debits must
+    equal credits over all accounts (`balanced`). `order_id` narrows it to one order's vouchers."""
+    async with request.app.state.db.transaction() as session:
+        return await service.trial_balance(session, currency=currency, order_id=order_id)

@@ -1,0 +1,51 @@
+"""The chart of accounts 会计科目表 finance posts to (codes after the Chinese enterprise chart).
+
+The same rows are seeded by migration finance0001; a test checks the database agrees with this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class AccountType(StrEnum):
+    ASSET = "asset"
+    LIABILITY = "liability"
+    REVENUE = "revenue"
+    EXPENSE = "expense"
+
+
+class Side(StrEnum):
+    DEBIT = "debit"
+    CREDIT = "credit"
+
+
+@dataclass(frozen=True)
+class Account:
+    code: str
+    name: str
+    type: AccountType
+    normal_side: Side
+
+    def balance(self, debit_cents: int, credit_cents: int) -> int:
+        """The balance on the account's normal side (positive when it is where it belongs)."""
+        return debit_cents - credit_cents if self.normal_side is Side.DEBIT else credit_cents - debit_cents
+
+
+AR_PLATFORM = "1122"  # 应收账款-平台: what the platform owes us for paid orders until it settles
+DEFERRED_GOODS = "2205"  # 合同负债: paid for goods not yet delivered
+DEFERRED_FREIGHT = "2206"  # 合同负债-运费: paid for freight not yet delivered
+SALES_REVENUE = "6001"  # 主营业务收入
+FREIGHT_REVENUE = "6051"  # 其他业务收入-运费
+
+CHART: dict[str, Account] = {
+    a.code: a
+    for a in (
+        Account(AR_PLATFORM, "应收账款-平台", AccountType.ASSET, Side.DEBIT),
+        Account(DEFERRED_GOODS, "合同负债", AccountType.LIABILITY, Side.CREDIT),
+        Account(DEFERRED_FREIGHT, "合同负债-运费", AccountType.LIABILITY, Side.CREDIT),
+        Account(SALES_REVENUE, "主营业务收入", AccountType.REVENUE, Side.CREDIT),
+        Account(FREIGHT_REVENUE, "其他业务收入-运费", AccountType.REVENUE, Side.CREDIT),
+    )
+}

@@ -1,0 +1,142 @@
+"""Test data and small helpers for finance's integration tests (unique ids on every call)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from omni_chassis.kafka import make_producer
+from omni_contracts import Envelope, EventPayload, make_envelope
+from omni_contracts.events.common import MaterialQty
+from omni_contracts.events.fulfillment import PickedUpV1, ShippedV1
+from omni_contracts.events.order import OrderAcceptedV1, OrderCancelledV1, OrderLine, ShipTo
+
+MIGRATIONS = Path(__file__).resolve().parents[2] / "src" / "omni_finance" / "migrations"
+T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
+
+
+def uid(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def env(data: EventPayload) -> Envelope[Any]:
+    return make_envelope(data, producer="test", key=data.order_id)
+
+
+def accepted(order_id: str, *, post_fee: int = 1000) -> Envelope[Any]:
+    """A coffee set (beans 3 x 1 + machine) for 1,000.00 (weights 1:1:1:7) plus 3 filters for 10.00."""
+    lines = [
+        ("BEAN-YIRGA", 1, 10_000),
+        ("BEAN-HUILA", 1, 10_000),
+        ("BEAN-MANDHELING", 1, 10_000),
+        ("MACHINE-AUTO", 1, 70_000),
+        ("FILTER-100", 3, 1_000),
+    ]
+    goods = sum(a for _, _, a in lines)
+    return env(
+        OrderAcceptedV1(
+            order_id=order_id,
+            channel="tmall",
+            shop_id="S1",
+            channel_order_id=uid("T"),
+            ship_to=ShipTo(name="someone", phone="13800000000", detail="somewhere"),
+            lines=[
+                OrderLine(
+                    line_id=f"{order_id}-{i}",
+                    channel_line_id="C1",
+                    sales_product_code="SET-COFFEE" if m != "FILTER-100" else "FILTER",
+                    material_code=m,
+                    qty=q,
+                    amount_cents=a,
+                )
+                for i, (m, q, a) in enumerate(lines, 1)
+            ],
+            goods_paid_cents=goods,
+            post_fee_cents=post_fee,
+            paid_cents=goods + post_fee,
+        )
+    )
+
+
+GOODS = 101_000
+
+
+def shipped(order_id: str, lines: list[tuple[str, int]], *, task_id: str | None = None) -> Envelope[Any]:
+    return env(
+        ShippedV1(
+            task_id=task_id or uid("task"),
+            order_id=order_id,
+            node_code="WH-1",
+            reservation_id=uid("r"),
+            carrier="SF",
+            tracking_no=uid("SF"),
+            lines=[MaterialQty(material_code=m, qty=q) for m, q in lines],
+            shipped_at=T0,
+        )
+    )
+
+
+def picked_up(order_id: str, lines: list[tuple[str, int]]) -> Envelope[Any]:
+    return env(
+        PickedUpV1(
+            task_id=uid("task"),
+            order_id=order_id,
+            node_code="STORE-1",
+            reservation_id=uid("r"),
+            lines=[MaterialQty(material_code=m, qty=q) for m, q in lines],
+            picked_up_at=T0,
+        )
+    )
+
+
+def cancelled(order_id: str) -> Envelope[Any]:
+    return env(OrderCancelledV1(order_id=order_id, reason="buyer asked"))
+
+
+ALL_LINES = [
+    ("BEAN-YIRGA", 1),
+    ("BEAN-HUILA", 1),
+    ("BEAN-MANDHELING", 1),
+    ("MACHINE-AUTO", 1),
+    ("FILTER-100", 3),
+]
+
+
+async def publish(bootstrap: str, topic: str, *envs: Envelope[Any]) -> None:
+    producer = make_producer(bootstrap, "omni-test-finance")
+    await producer.start()
+    try:
+        for e in envs:
+            await producer.send_and_wait(topic, e.to_bytes(), key=e.key.encode(), headers=e.headers())
+    finally:
+        await producer.stop()
+
+
+async def rows(db: Any, sql: str, **params: Any) -> list[Any]:
+    async with db.transaction() as s:
+        return list(await s.execute(text(sql), params))
+
+
+async def scalar(db: Any, sql: str, **params: Any) -> Any:
+    async with db.transaction() as s:
+        return (await s.execute(text(sql), params)).scalar()
+
+
+async def vouchers_of(db: Any, order_id: str) -> list[tuple[str, list[tuple[str, int, int]]]]:
+    """(kind, [(account, debit, credit)]) per voucher of the order, in posting order."""
+    out = []
+    for v in await rows(
+        db, "SELECT voucher_id, kind FROM vouchers WHERE order_id = :o ORDER BY seq", o=order_id
+    ):
+        lines = await rows(
+            db,
+            "SELECT account_code, debit_cents, credit_cents FROM voucher_lines WHERE voucher_id = :v "
+            "ORDER BY line_no",
+            v=v.voucher_id,
+        )
+        out.append((v.kind, [tuple(x) for x in lines]))
+    return out
