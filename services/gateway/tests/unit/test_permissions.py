@@ -1,0 +1,133 @@
+"""The permission table: default deny, and the decisions each role should get."""
+
+from __future__ import annotations
+
+import pytest
+
+from omni_gateway.domain.permissions import (
+    ADMIN,
+    CHANNEL,
+    FINANCE,
+    OPERATIONS,
+    ROLES,
+    SERVICES,
+    STORE_STAFF,
+    Rule,
+    allowed,
+    compile_pattern,
+    denial,
+    path_problem,
+)
+
+ALLOW = [
+    (ADMIN, "product", "DELETE", "/materials/M1"),
+    (ADMIN, "finance", "POST", "/vouchers/export"),
+    (ADMIN, "channel", "GET", "/"),
+    (OPERATIONS, "product", "POST", "/materials"),
+    (OPERATIONS, "inventory", "PATCH", "/nodes/WH-01"),
+    (OPERATIONS, "order", "POST", "/orders/O1/cancel"),
+    (OPERATIONS, "fulfillment", "GET", "/tasks"),
+    (OPERATIONS, "channel", "GET", "/shops"),
+    (OPERATIONS, "channel", "PUT", "/shops/tmall-1/stock-sync"),
+    (OPERATIONS, "finance", "GET", "/vouchers"),
+    (OPERATIONS, "finance", "HEAD", "/vouchers"),
+    (FINANCE, "finance", "POST", "/bills/import"),
+    (FINANCE, "order", "GET", "/orders/O1"),
+    (STORE_STAFF, "fulfillment", "GET", "/tasks"),
+    (STORE_STAFF, "fulfillment", "GET", "/tasks/"),
+    (STORE_STAFF, "fulfillment", "GET", "/tasks/T-1"),
+    (STORE_STAFF, "fulfillment", "POST", "/tasks/T-1/accept"),
+    (STORE_STAFF, "fulfillment", "POST", "/tasks/T-1/ship"),
+    (STORE_STAFF, "fulfillment", "post", "/tasks/T-1/pickup"),
+    (CHANNEL, "channel", "POST", "/channels/taobao/orders"),
+    (CHANNEL, "channel", "GET", "/shops/tmall-1"),
+]
+
+DENY = [
+    (OPERATIONS, "finance", "POST", "/vouchers"),
+    (OPERATIONS, "channel", "POST", "/channels/taobao/orders"),
+    (OPERATIONS, "channel", "GET", "/shopsX"),  # '/shops/**' is a segment prefix, not a string prefix
+    (FINANCE, "order", "POST", "/orders"),
+    (FINANCE, "product", "GET", "/materials"),
+    (FINANCE, "fulfillment", "GET", "/tasks"),
+    (STORE_STAFF, "fulfillment", "POST", "/tasks"),
+    (STORE_STAFF, "fulfillment", "GET", "/tasks/T-1/accept"),
+    (STORE_STAFF, "fulfillment", "POST", "/tasks/T-1/cancel"),
+    (STORE_STAFF, "fulfillment", "POST", "/tasks/T-1/accept/extra"),
+    (STORE_STAFF, "fulfillment", "GET", "/shipments"),
+    (STORE_STAFF, "fulfillment", "GET", "/"),
+    (STORE_STAFF, "product", "GET", "/materials"),
+    (STORE_STAFF, "inventory", "GET", "/tasks"),
+    (CHANNEL, "order", "GET", "/orders"),
+    (CHANNEL, "channel", "PUT", "/shops/tmall-1"),
+    ("nobody", "product", "GET", "/materials"),
+]
+
+
+@pytest.mark.parametrize(("role", "service", "method", "path"), ALLOW)
+def test_allowed(role, service, method, path):
+    assert allowed(role, service, method, path)
+
+
+@pytest.mark.parametrize(("role", "service", "method", "path"), DENY)
+def test_denied(role, service, method, path):
+    assert not allowed(role, service, method, path)
+
+
+def test_admin_may_call_every_service_with_every_method():
+    for service in SERVICES:
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+            assert allowed(ADMIN, service, method, "/anything/below")
+
+
+def test_default_deny_with_an_empty_table():
+    for role in ROLES:
+        assert not allowed(role, "product", "GET", "/materials", rules=())
+
+
+def test_denial_names_role_method_and_public_path():
+    assert (
+        denial("store_staff", "product", "post", "/materials")
+        == "role store_staff may not POST /api/product/materials"
+    )
+
+
+def test_patterns():
+    one = compile_pattern("/tasks/{id}/accept")
+    assert one.match("/tasks/T1/accept")
+    assert not one.match("/tasks/T1/x/accept")
+    assert not one.match("/tasks//accept")
+    tree = compile_pattern("/shops/**")
+    assert tree.match("/shops") and tree.match("/shops/a/b")
+    assert not tree.match("/shopsa")
+    assert compile_pattern("/**").match("/")
+    with pytest.raises(ValueError, match="last segment"):
+        compile_pattern("/a/**/b")
+    with pytest.raises(ValueError, match="must start"):
+        compile_pattern("tasks")
+
+
+def test_rules_reject_unknown_roles_and_services():
+    with pytest.raises(ValueError, match="unknown roles"):
+        Rule(frozenset({"root"}), "product", frozenset({"GET"}), "/**")
+    with pytest.raises(ValueError, match="unknown service"):
+        Rule(frozenset({ADMIN}), "billing", frozenset({"GET"}), "/**")
+
+
+@pytest.mark.parametrize(
+    ("path", "problem"),
+    [
+        ("/tasks/T1", None),
+        ("/tasks/", None),
+        ("/", None),
+        ("/tasks/../materials", "'..'"),
+        ("/tasks/./T1", "'.'"),
+        ("/tasks//T1", "empty segments"),
+    ],
+)
+def test_path_problem(path, problem):
+    found = path_problem(path)
+    if problem is None:
+        assert found is None
+    else:
+        assert found is not None and problem in found
