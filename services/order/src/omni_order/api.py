@@ -2,6 +2,318 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, HTTPException, Query, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from . import service
+from .domain.status import DomainError, IllegalTransition, Status
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+
+# -- response models -----------------------------------------------------------------------------
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class OrderSummary(_Out):
+    order_id: str
+    channel: str
+    shop_id: str
+    channel_order_id: str
+    channel_status: str
+    business_model: str
+    status: Status
+    status_reason_code: str | None
+    status_reason: str | None
+    delivery: str
+    currency: str
+    paid_cents: int
+    goods_paid_cents: int
+    created_at: AwareDatetime
+    paid_at: AwareDatetime | None
+    received_at: AwareDatetime
+    updated_at: AwareDatetime
+    duplicate_deliveries: int
+
+
+class OrderPage(_Out):
+    items: list[OrderSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class Roles(_Out):
+    owner: str
+    seller: str
+    channel: str
+    fulfiller: str | None
+    platform: str | None
+
+
+class Trade(_Out):
+    channel: str
+    shop_id: str
+    channel_order_id: str
+    channel_status: str
+    business_model: str
+    buyer_id: str
+    buyer_message: str
+    roles: Roles
+    created_at: AwareDatetime
+    paid_at: AwareDatetime | None
+    received_at: AwareDatetime
+    recorded_at: AwareDatetime
+    updated_at: AwareDatetime
+    completed_at: AwareDatetime | None
+    cancelled_at: AwareDatetime | None
+    duplicate_deliveries: int = Field(
+        description="deliveries of the same trade after the first (nothing created)"
+    )
+    last_duplicate_at: AwareDatetime | None
+
+
+class ChannelLine(_Out):
+    position: int
+    channel_line_id: str
+    channel_item_id: str
+    channel_sku_id: str | None
+    outer_sku_id: str | None
+    outer_iid: str | None
+    title: str
+    qty: int
+    unit_price_cents: int
+    discount_cents: int
+    paid_cents: int
+    listing_id: str | None = Field(description="the listing it was matched to; null when none was found")
+    sales_product_code: str | None
+
+
+class MaterialLine(_Out):
+    line_id: str
+    channel_line_id: str
+    sales_product_code: str
+    material_code: str
+    qty: int
+    amount_cents: int
+
+
+class Goods(_Out):
+    channel_lines: list[ChannelLine]
+    lines: list[MaterialLine]
+
+
+class Allocation(_Out):
+    node_code: str
+    qty: int
+    task_id: str
+    reservation_id: str
+
+
+class StockLine(_Out):
+    line_id: str
+    material_code: str
+    qty: int
+    allocations: list[Allocation]
+
+
+class Stock(_Out):
+    lines: list[StockLine]
+
+
+class Address(_Out):
+    name: str
+    phone: str
+    country: str
+    state: str
+    city: str
+    district: str
+    town: str
+    detail: str
+    zip: str
+
+
+class Geo(_Out):
+    lat: float
+    lng: float
+
+
+class Shipment(_Out):
+    task_id: str
+    node_code: str
+    kind: str
+    carrier: str | None
+    tracking_no: str | None
+    at: AwareDatetime
+
+
+class Logistics(_Out):
+    delivery: str
+    pickup_node: str | None
+    address: Address
+    geo: Geo | None
+    shipments: list[Shipment]
+
+
+class LineAmount(_Out):
+    line_id: str
+    amount_cents: int
+
+
+class Money(_Out):
+    currency: str
+    goods_cents: int
+    discount_cents: int
+    post_fee_cents: int
+    paid_cents: int
+    goods_paid_cents: int
+    allocation: list[LineAmount]
+
+
+class Invoice(_Out):
+    kind: str
+    title: str | None
+    tax_id: str | None
+
+
+class HistoryEntry(_Out):
+    from_status: str | None
+    to_status: str
+    reason_code: str | None
+    reason: str
+    source: str
+    at: AwareDatetime
+
+
+class OrderDetail(_Out):
+    order_id: str
+    status: Status
+    status_reason_code: str | None
+    status_reason: str | None
+    trade: Trade
+    goods: Goods
+    stock: Stock
+    logistics: Logistics
+    money: Money
+    invoice: Invoice | None
+    history: list[HistoryEntry]
+
+
+class CancelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(
+        min_length=1, max_length=500, description="why the order is cancelled, for the record"
+    )
+
+    @field_validator("reason")
+    @classmethod
+    def _not_blank(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("reason must not be blank")
+        return v.strip()
+
+
+# -- helpers -------------------------------------------------------------------------------------
+def _bound(value: str | None, name: str, *, end: bool) -> datetime | None:
+    """An ISO date (a whole UTC day) or an ISO datetime (naive means UTC). `end` bounds are exclusive."""
+    if value is None or value == "":
+        return None
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=UTC)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(
+            422, f"{name} must be an ISO date (2024-05-01) or date-time (2024-05-01T08:00:00Z), got {value!r}"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+async def _in_tx(request: Request, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    try:
+        async with request.app.state.db.transaction() as session:
+            return await fn(session, *args, **kwargs)
+    except service.OrderNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except (IllegalTransition, service.StillBlocked) as exc:
+        raise HTTPException(409, str(exc)) from None
+    except DomainError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+# -- routes --------------------------------------------------------------------------------------
+@router.get("", response_model=OrderPage, summary="List orders, newest first")
+async def list_orders(
+    request: Request,
+    status: Status | None = None,
+    channel: str | None = Query(None, min_length=1, max_length=64),
+    shop_id: str | None = Query(None, min_length=1, max_length=64),
+    created_from: Annotated[
+        str | None, Query(description="inclusive; ISO date (a UTC day) or date-time (naive = UTC)")
+    ] = None,
+    created_to: Annotated[
+        str | None, Query(description="a date includes that whole UTC day; a date-time is exclusive")
+    ] = None,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> dict[str, Any]:
+    lo = _bound(created_from, "created_from", end=False)
+    hi = _bound(created_to, "created_to", end=True)
+    if lo and hi and lo >= hi:
+        raise HTTPException(422, f"created_from ({created_from}) must be before created_to ({created_to})")
+    items, total = await _in_tx(
+        request,
+        service.list_orders,
+        status=status.value if status else None,
+        channel=channel,
+        shop_id=shop_id,
+        created_from=lo,
+        created_to=hi,
+        limit=limit,
+        offset=offset,
+    )
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get(
+    "/by-channel/{channel}/{channel_order_id}", response_model=OrderDetail, summary="Find by channel order id"
+)
+async def get_by_channel(request: Request, channel: str, channel_order_id: str) -> dict[str, Any]:
+    return await _in_tx(request, service.get_order_by_channel, channel, channel_order_id)
+
+
+@router.get("/{order_id}", response_model=OrderDetail, summary="One order: six dimensions, lines and history")
+async def get_order(request: Request, order_id: str) -> dict[str, Any]:
+    return await _in_tx(request, service.get_order, order_id)
+
+
+@router.post(
+    "/{order_id}/cancel",
+    response_model=OrderDetail,
+    summary="Cancel an order",
+    responses={
+        404: {"description": "no such order"},
+        409: {"description": "the order can no longer be cancelled"},
+    },
+)
+async def cancel(request: Request, order_id: str, body: CancelRequest) -> dict[str, Any]:
+    return await _in_tx(request, service.cancel, order_id, body.reason)
+
+
+@router.post(
+    "/{order_id}/retry",
+    response_model=OrderDetail,
+    summary="Retry an order held in exception (after fixing its cause)",
+    responses={
+        404: {"description": "no such order"},
+        409: {"description": "the order is not in exception, or still cannot be accepted (reasons given)"},
+    },
+)
+async def retry(request: Request, order_id: str) -> dict[str, Any]:
+    return await _in_tx(request, service.retry, order_id)

@@ -15,9 +15,15 @@ class Settings(ServiceSettings):
     http_port: int = 8003
 
 
-def build(settings: Settings | None = None) -> FastAPI:
+def build(settings: Settings | None = None, *, with_consumers: bool = True) -> FastAPI:
+    """The order service. `with_consumers=False` serves the API (and the outbox relay) only."""
     settings = settings or Settings()
-    return create_app(settings, title="Omni order (OMS)", routers=[api.router], consumers=consumers.specs())
+    return create_app(
+        settings,
+        title="Omni order (OMS)",
+        routers=[api.router],
+        consumers=consumers.specs() if with_consumers else (),
+    )
 
 
 def main() -> None:

@@ -2,8 +2,59 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from omni_chassis.consumer import ConsumerSpec
+from omni_contracts import Envelope, Topic
+
+from . import service
+
+PRODUCT_EVENTS = {
+    "product.material.upserted",
+    "product.sales-product.upserted",
+    "product.channel-listing.upserted",
+}
+CHANNEL_ORDER_EVENTS = {"channel.order.received"}
+FULFILLMENT_EVENTS = set(service.FULFILLMENT_TARGETS)
+
+
+async def on_products(session: AsyncSession, envs: list[Envelope[Any]]) -> None:
+    await service.project_catalog(session, envs)
+
+
+async def on_channel_orders(session: AsyncSession, envs: list[Envelope[Any]]) -> None:
+    await service.intake(session, envs)
+
+
+async def on_fulfillment(session: AsyncSession, envs: list[Envelope[Any]]) -> None:
+    await service.follow_fulfillment(session, envs)
+
+
+def catalog_spec() -> ConsumerSpec:
+    return ConsumerSpec(
+        group="order-catalog", topics=[Topic.PRODUCT], batch_handler=on_products, event_types=PRODUCT_EVENTS
+    )
+
+
+def intake_spec() -> ConsumerSpec:
+    return ConsumerSpec(
+        group="order",
+        topics=[Topic.CHANNEL_ORDERS],
+        batch_handler=on_channel_orders,
+        event_types=CHANNEL_ORDER_EVENTS,
+    )
+
+
+def fulfillment_spec() -> ConsumerSpec:
+    return ConsumerSpec(
+        group="order-fulfillment",
+        topics=[Topic.FULFILLMENT],
+        batch_handler=on_fulfillment,
+        event_types=FULFILLMENT_EVENTS,
+    )
 
 
 def specs() -> list[ConsumerSpec]:
-    return []
+    return [catalog_spec(), intake_spec(), fulfillment_spec()]

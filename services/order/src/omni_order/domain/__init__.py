@@ -1,1 +1,1 @@
-"""Pure domain logic: no I/O, no framework."""
+"""Pure order logic: the state machine, intake planning (decomposition and checks), geocoding, ids."""

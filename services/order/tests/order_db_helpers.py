@@ -1,0 +1,62 @@
+"""Helpers for the order service's integration tests (real PostgreSQL, real Kafka)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+import omni_order
+from omni_chassis.db import Database
+from omni_chassis.kafka import make_producer
+from omni_order import service
+
+MIGRATIONS = Path(omni_order.__file__).parent / "migrations"
+
+
+async def order_database(make_database: Any) -> Database:
+    return await make_database("order", migrations=MIGRATIONS)
+
+
+async def rows(db: Database, sql: str, **params: Any) -> list[Any]:
+    async with db.transaction() as s:
+        return list(await s.execute(text(sql), params))
+
+
+async def scalar(db: Database, sql: str, **params: Any) -> Any:
+    async with db.transaction() as s:
+        return (await s.execute(text(sql), params)).scalar()
+
+
+async def outbox(db: Database, event_type: str | None = None, key: str | None = None) -> list[dict[str, Any]]:
+    """The envelopes staged in the outbox, oldest first (as dicts), optionally of one type / key."""
+    found = await rows(db, "SELECT event_type, topic, key, value FROM outbox ORDER BY id")
+    out = []
+    for r in found:
+        if (event_type is None or r.event_type == event_type) and (key is None or r.key == key):
+            out.append(json.loads(bytes(r.value)) | {"_topic": r.topic})
+    return out
+
+
+async def project(db: Database, events: list[Any]) -> None:
+    from order_factories import envelope
+
+    async with db.transaction() as s:
+        await service.project_catalog(s, [envelope(e) for e in events])
+
+
+async def take_in(db: Database, envs: list[Any]) -> service.IntakeResult:
+    async with db.transaction() as s:
+        return await service.intake(s, envs)
+
+
+async def publish(bootstrap: str, topic: str, envs: list[Any]) -> None:
+    producer = make_producer(bootstrap, "omni-order-test")
+    await producer.start()
+    try:
+        for env in envs:
+            await producer.send_and_wait(topic, env.to_bytes(), key=env.key.encode(), headers=env.headers())
+    finally:
+        await producer.stop()
