@@ -1,7 +1,338 @@
-"""REST routes: thin. Validate, call the service, shape the answer."""
+"""REST routes: thin. Validate, call the service, shape the answer.
+
+Store staff come through the gateway with the trusted header `X-Omni-Node-Scope: <node code>`: they see and
+work only their node's tasks, and cannot change nodes.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from . import service, store
+from .domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from .domain.nodes import Node, NodeType
+from .domain.order_sourcing import OrderSourcing
+from .domain.tasks import Task, TaskKind, TaskStatus
 
 router = APIRouter()
+
+SCOPE_HEADER = "X-Omni-Node-Scope"
+CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+NodeCode = Annotated[str, Field(min_length=1, max_length=64, pattern=CODE_PATTERN)]
+Text64 = Annotated[str, Field(min_length=1, max_length=64)]
+Scope = Annotated[str | None, Header(alias=SCOPE_HEADER, description="set by the gateway for store staff")]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+_STATUS = {NotFound: 404, Conflict: 409, Invalid: 422, Forbidden: 403}
+
+
+@asynccontextmanager
+async def _tx(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction; a domain error rolls it back and becomes a 4xx with its sentence."""
+    try:
+        async with request.app.state.db.transaction() as session:
+            yield session
+    except DomainError as exc:
+        raise HTTPException(_STATUS.get(type(exc), 400), str(exc)) from exc
+
+
+def _scope(scope: str | None) -> str | None:
+    if scope is not None and not scope.strip():
+        raise HTTPException(403, f"the {SCOPE_HEADER} header is empty: it must name the staff member's node")
+    return scope.strip() if scope is not None else None
+
+
+def _no_scope(scope: str | None) -> None:
+    if scope is not None:
+        raise HTTPException(403, "store staff cannot change nodes; ask operations")
+
+
+# -- nodes ---------------------------------------------------------------------------------------------------
+class NodeBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    type: NodeType
+    city: str = Field("", max_length=100)
+    lat: float = Field(ge=-90, le=90)
+    lng: float = Field(ge=-180, le=180)
+    priority: int = Field(0, ge=-1_000_000, le=1_000_000, description="higher wins a tie")
+    active: bool = True
+
+    def node(self, code: str) -> Node:
+        return Node(code, self.name, self.type, self.city, self.lat, self.lng, self.priority, self.active)
+
+
+class NodeCreate(NodeBody):
+    code: NodeCode
+
+
+class NodeReplace(NodeBody):
+    code: NodeCode | None = Field(None, description="optional; when given it must be the code of the path")
+
+
+class NodeOut(BaseModel):
+    code: str
+    name: str
+    type: NodeType
+    city: str
+    lat: float
+    lng: float
+    priority: int
+    active: bool
+
+    @classmethod
+    def of(cls, n: Node) -> NodeOut:
+        return cls(
+            code=n.code,
+            name=n.name,
+            type=n.type,
+            city=n.city,
+            lat=n.lat,
+            lng=n.lng,
+            priority=n.priority,
+            active=n.active,
+        )
+
+
+class NodePage(BaseModel):
+    items: list[NodeOut]
+    total: int
+    limit: int
+    offset: int
+
+
+@router.post("/nodes", status_code=201, response_model=NodeOut, tags=["nodes"])
+async def create_node(body: NodeCreate, request: Request, scope: Scope = None) -> NodeOut:
+    _no_scope(scope)
+    async with _tx(request) as session:
+        return NodeOut.of(await service.create_node(session, body.node(body.code)))
+
+
+@router.put("/nodes/{code}", response_model=NodeOut, tags=["nodes"])
+async def put_node(
+    body: NodeReplace,
+    request: Request,
+    response: Response,
+    code: Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)],
+    scope: Scope = None,
+) -> NodeOut:
+    """Create or replace a node (201 when created, 200 when replaced)."""
+    _no_scope(scope)
+    if body.code is not None and body.code != code:
+        raise HTTPException(422, f"the body's code {body.code} differs from the path's {code}")
+    node = body.node(code)
+    async with _tx(request) as session:
+        created = await service.put_node(session, node)
+    response.status_code = 201 if created else 200
+    return NodeOut.of(node)
+
+
+@router.get("/nodes/{code}", response_model=NodeOut, tags=["nodes"])
+async def get_node(code: str, request: Request) -> NodeOut:
+    async with _tx(request) as session:
+        return NodeOut.of(await service.get_node(session, code))
+
+
+@router.get("/nodes", response_model=NodePage, tags=["nodes"])
+async def list_nodes(
+    request: Request,
+    type: NodeType | None = None,
+    active: bool | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> NodePage:
+    async with _tx(request) as session:
+        found, total = await store.list_nodes(
+            session, type=type.value if type else None, active=active, limit=limit, offset=offset
+        )
+    return NodePage(items=[NodeOut.of(n) for n in found], total=total, limit=limit, offset=offset)
+
+
+@router.delete("/nodes/{code}", response_model=NodeOut, tags=["nodes"])
+async def deactivate_node(code: str, request: Request, scope: Scope = None) -> NodeOut:
+    """Nodes are never deleted (tasks refer to them): the node is deactivated and sourcing skips it."""
+    _no_scope(scope)
+    async with _tx(request) as session:
+        return NodeOut.of(await service.deactivate_node(session, code))
+
+
+# -- tasks ---------------------------------------------------------------------------------------------------
+class LineOut(BaseModel):
+    material_code: str
+    qty: int
+
+
+class TaskOut(BaseModel):
+    task_id: str
+    order_id: str
+    node_code: str
+    kind: TaskKind
+    status: TaskStatus
+    reservation_id: str
+    lines: list[LineOut]
+    pickup_code: str | None = Field(None, description="store pickups; never shown to store staff")
+    accepted_by: str | None
+    carrier: str | None
+    tracking_no: str | None
+    created_at: datetime | None
+    accepted_at: datetime | None
+    shipped_at: datetime | None
+    picked_up_at: datetime | None
+    cancelled_at: datetime | None
+
+    @classmethod
+    def of(cls, t: Task, scope: str | None) -> TaskOut:
+        return cls(
+            task_id=t.task_id,
+            order_id=t.order_id,
+            node_code=t.node_code,
+            kind=t.kind,
+            status=t.status,
+            reservation_id=t.reservation_id,
+            lines=[LineOut(material_code=x.material_code, qty=x.qty) for x in t.lines],
+            pickup_code=t.pickup_code if scope is None else None,
+            accepted_by=t.accepted_by,
+            carrier=t.carrier,
+            tracking_no=t.tracking_no,
+            created_at=t.created_at,
+            accepted_at=t.accepted_at,
+            shipped_at=t.done_at if t.status is TaskStatus.SHIPPED else None,
+            picked_up_at=t.done_at if t.status is TaskStatus.PICKED_UP else None,
+            cancelled_at=t.cancelled_at,
+        )
+
+
+class TaskPage(BaseModel):
+    items: list[TaskOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class AcceptBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    staff_id: Text64
+
+
+class ShipBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    carrier: Text64
+    tracking_no: Text64
+
+
+class PickupBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    pickup_code: str = Field(pattern=r"^\d{6}$", description="the six digits the buyer shows")
+
+
+@router.get("/tasks", response_model=TaskPage, tags=["tasks"])
+async def list_tasks(
+    request: Request,
+    node_code: str | None = None,
+    status: TaskStatus | None = None,
+    order_id: str | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+    scope: Scope = None,
+) -> TaskPage:
+    scope = _scope(scope)
+    async with _tx(request) as session:
+        found, total = await service.list_tasks(
+            session,
+            scope=scope,
+            node_code=node_code,
+            status=status,
+            order_id=order_id,
+            limit=limit,
+            offset=offset,
+        )
+    return TaskPage(items=[TaskOut.of(t, scope) for t in found], total=total, limit=limit, offset=offset)
+
+
+@router.get("/tasks/{task_id}", response_model=TaskOut, tags=["tasks"])
+async def get_task(task_id: str, request: Request, scope: Scope = None) -> TaskOut:
+    scope = _scope(scope)
+    async with _tx(request) as session:
+        return TaskOut.of(await service.get_task(session, task_id, scope), scope)
+
+
+@router.post("/tasks/{task_id}/accept", response_model=TaskOut, tags=["tasks"])
+async def accept_task(task_id: str, body: AcceptBody, request: Request, scope: Scope = None) -> TaskOut:
+    scope = _scope(scope)
+    async with _tx(request) as session:
+        return TaskOut.of(await service.accept_task(session, task_id, body.staff_id, scope), scope)
+
+
+@router.post("/tasks/{task_id}/ship", response_model=TaskOut, tags=["tasks"])
+async def ship_task(task_id: str, body: ShipBody, request: Request, scope: Scope = None) -> TaskOut:
+    scope = _scope(scope)
+    async with _tx(request) as session:
+        return TaskOut.of(
+            await service.ship_task(session, task_id, body.carrier, body.tracking_no, scope), scope
+        )
+
+
+@router.post("/tasks/{task_id}/pickup", response_model=TaskOut, tags=["tasks"])
+async def pickup_task(task_id: str, body: PickupBody, request: Request, scope: Scope = None) -> TaskOut:
+    scope = _scope(scope)
+    async with _tx(request) as session:
+        return TaskOut.of(await service.pickup_task(session, task_id, body.pickup_code, scope), scope)
+
+
+# -- sourcing (what operations look at when an order is stuck) -----------------------------------------------
+class ReservationOut(BaseModel):
+    reservation_id: str
+    node_code: str
+    attempt: int
+    status: str
+    lines: list[LineOut]
+
+
+class SourcingOut(BaseModel):
+    order_id: str
+    status: str
+    attempt: int
+    pickup_node: str | None
+    excluded_nodes: list[str]
+    reason: str
+    lines: list[LineOut]
+    reservations: list[ReservationOut]
+
+    @classmethod
+    def of(cls, o: OrderSourcing) -> SourcingOut:
+        return cls(
+            order_id=o.order_id,
+            status=o.status.value,
+            attempt=o.attempt,
+            pickup_node=o.pickup_node,
+            excluded_nodes=list(o.excluded),
+            reason=o.reason,
+            lines=[LineOut(material_code=x.material_code, qty=x.qty) for x in o.lines],
+            reservations=[
+                ReservationOut(
+                    reservation_id=r.reservation_id,
+                    node_code=r.node_code,
+                    attempt=r.attempt,
+                    status=r.status.value,
+                    lines=[LineOut(material_code=x.material_code, qty=x.qty) for x in r.lines],
+                )
+                for r in o.reservations
+            ],
+        )
+
+
+@router.get("/sourcing/{order_id}", response_model=SourcingOut, tags=["sourcing"])
+async def get_sourcing(order_id: str, request: Request, scope: Scope = None) -> SourcingOut:
+    if _scope(scope) is not None:
+        raise HTTPException(403, "store staff cannot read an order's sourcing; see your node's tasks")
+    async with _tx(request) as session:
+        return SourcingOut.of(await service.get_sourcing(session, order_id))

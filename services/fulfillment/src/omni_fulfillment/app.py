@@ -3,21 +3,39 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from pydantic import AliasChoices, Field
 
 from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
-from . import api, consumers
+from . import api, consumers, service
 
 
 class Settings(ServiceSettings):
     service_name: str = "fulfillment"
     http_port: int = 8004
+    sourcing_max_attempts: int = Field(
+        service.DEFAULT_MAX_ATTEMPTS,
+        ge=1,
+        validation_alias=AliasChoices("sourcing_max_attempts", "FULFILLMENT_SOURCING_MAX_ATTEMPTS"),
+        description="sourcing attempts per order (the first plan and each re-plan after a refusal)",
+    )
+
+    @classmethod
+    def env_names(cls) -> set[str]:
+        return super().env_names() | {"FULFILLMENT_SOURCING_MAX_ATTEMPTS"}
 
 
-def build(settings: Settings | None = None) -> FastAPI:
+def build(settings: Settings | None = None, *, consume: bool = True) -> FastAPI:
+    """The service. `consume=False`: REST and outbox relay only (API tests, which must not join the real
+    topics' consumer groups)."""
     settings = settings or Settings()
-    return create_app(settings, title="Omni fulfillment", routers=[api.router], consumers=consumers.specs())
+    return create_app(
+        settings,
+        title="Omni fulfillment",
+        routers=[api.router],
+        consumers=consumers.specs(max_attempts=settings.sourcing_max_attempts) if consume else [],
+    )
 
 
 def main() -> None:
