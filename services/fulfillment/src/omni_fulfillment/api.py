@@ -336,3 +336,11 @@ async def get_sourcing(order_id: str, request: Request, scope: Scope = None) -> 
         raise HTTPException(403, "store staff cannot read an order's sourcing; see your node's tasks")
     async with _tx(request) as session:
         return SourcingOut.of(await service.get_sourcing(session, order_id))
+
+
+@router.get("/stock/{node_code}/{material_code}", tags=["stock"])
+async def get_stock(node_code: str, material_code: str, request: Request) -> dict[str, object]:
+    """What sourcing believes is available at a node (the projection of inventory.stock-changed)."""
+    async with _tx(request) as session:
+        found = await service.stock_view(session, node_code, material_code)
+    return {"node_code": node_code, "material_code": material_code, "available": found[0], "seq": found[1]}

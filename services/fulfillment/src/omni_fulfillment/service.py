@@ -465,3 +465,11 @@ async def get_sourcing(session: AsyncSession, order_id: str) -> OrderSourcing:
     if order_id not in found:
         raise NotFound(f"order {order_id} has not been sourced here")
     return found[order_id]
+
+
+async def stock_view(session: AsyncSession, node_code: str, material_code: str) -> tuple[int, int]:
+    """(available, seq) as the stock projection has it; NotFound before the first stock-changed event."""
+    found = await store.get_stock(session, node_code, material_code)
+    if found is None:
+        raise NotFound(f"no stock known for {material_code} at {node_code}")
+    return found

@@ -317,3 +317,11 @@ async def cancel(request: Request, order_id: str, body: CancelRequest) -> dict[s
 )
 async def retry(request: Request, order_id: str) -> dict[str, Any]:
     return await _in_tx(request, service.retry, order_id)
+
+
+catalog_router = APIRouter(prefix="/catalog", tags=["catalog"])
+
+
+@catalog_router.get("/listings/{listing_id}", summary="The catalog projection's copy of a channel listing")
+async def get_catalog_listing(request: Request, listing_id: str) -> dict[str, Any]:
+    return await _in_tx(request, service.get_catalog_listing, listing_id)

@@ -21,7 +21,7 @@ def build(settings: Settings | None = None, *, with_consumers: bool = True) -> F
     return create_app(
         settings,
         title="Omni order (OMS)",
-        routers=[api.router],
+        routers=[api.router, api.catalog_router],
         consumers=consumers.specs() if with_consumers else (),
     )
 

@@ -665,3 +665,11 @@ def order_view(o: dict[str, Any], children: dict[str, list[dict[str, Any]]]) -> 
 
 def _without_order_id(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k != "order_id"}
+
+
+async def get_catalog_listing(session: AsyncSession, listing_id: str) -> dict[str, Any]:
+    """The order service's own copy of a channel listing (what intake decomposes with)."""
+    row = await store.get_catalog_row(session, store.channel_listings, "listing_id", listing_id)
+    if row is None:
+        raise OrderNotFound(f"no channel listing {listing_id} in the order service's catalog (yet)")
+    return row
