@@ -11,7 +11,7 @@ STACK_ENV := KAFKA_BOOTSTRAP_SERVERS=$${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
 	DATABASE_URL=$${DATABASE_URL:-postgresql://omni:omni@127.0.0.1:5432}
 PYTEST_ARGS ?=
 
-.PHONY: help uv sync stack up down test test-unit lint fmt schemas asyncapi bench-bus
+.PHONY: help uv sync stack up down test test-unit lint fmt schemas asyncapi bench-bus demo bench
 
 help: ## show every target
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -31,6 +31,8 @@ stack: sync ## start Kafka and PostgreSQL (or check the servers given by env), c
 up: stack ## run the platform: stack, migrations, every service (honcho), and say where everything is
 	@$(if $(SERVICES),$(STACK_ENV) $(UV) run --frozen omni migrate $(SERVICES))
 	@$(STACK_ENV) deploy/local/services.sh start
+	@$(UV) run --frozen omni-tools seed
+	@echo "Omni is up: gateway http://127.0.0.1:8000 (docs /docs; dev API keys in services/gateway/dev-api-keys.json)"
 
 down: ## stop what `make up` started
 	@deploy/local/services.sh stop || true
@@ -56,6 +58,12 @@ schemas: sync ## write contracts/schemas/<type>.v<N>.json (refuses a breaking ch
 
 asyncapi: sync ## write contracts/asyncapi.json, every topic and message
 	@$(UV) run --frozen python -m omni_contracts.asyncapi contracts/asyncapi.json
+
+demo: ## send a few signed Tmall orders through the gateway and show each order's journey (after `make up`)
+	@$(UV) run --frozen omni-tools demo
+
+bench: ## push N signed orders (BENCH_ORDERS, default 10000) through a running stack and report (after `make up`)
+	@$(STACK_ENV) $(UV) run --frozen omni-tools bench --orders $${BENCH_ORDERS:-10000}
 
 bench-bus: stack ## measure the bus: raw aiokafka, FastStream, chassis outbox -> Kafka -> inbox -> DB
 	@$(STACK_ENV) $(UV) run --frozen python -m omni_chassis.bench_bus $(BENCH_ARGS)
