@@ -51,8 +51,13 @@ def test_occurred_at_is_normalised_to_utc_and_naive_rejected():
     assert env.occurred_at.tzinfo == UTC
     with pytest.raises(ValidationError):
         Envelope[ProbeV1](
-            event_type="diagnostics.probe", event_version=1, producer="t", correlation_id="c", key="k",
-            occurred_at=datetime(2026, 1, 1), data=ProbeV1(seq=1, sent_at_ns=1),
+            event_type="diagnostics.probe",
+            event_version=1,
+            producer="t",
+            correlation_id="c",
+            key="k",
+            occurred_at=datetime(2026, 1, 1),
+            data=ProbeV1(seq=1, sent_at_ns=1),
         )
 
 

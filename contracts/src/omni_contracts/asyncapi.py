@@ -63,8 +63,10 @@ def document(registry: EventRegistry = REGISTRY) -> dict[str, Any]:
             }
     channels["dead_letters"] = {
         "address": DLQ_PREFIX + "{consumerGroup}",
-        "description": "One dead-letter topic per consumer group: the original message bytes and headers, plus "
-        "x-dlq-* headers naming the error, the original topic/partition/offset and the attempts made.",
+        "description": (
+            "One dead-letter topic per consumer group: the original message bytes and headers, plus "
+            "x-dlq-* headers naming the error, the original topic/partition/offset and the attempts made."
+        ),
         "parameters": {"consumerGroup": {"description": "the consumer group that gave up on the message"}},
     }
     return {
@@ -72,9 +74,11 @@ def document(registry: EventRegistry = REGISTRY) -> dict[str, Any]:
         "info": {
             "title": "Omni events",
             "version": "1",
-            "description": "Every topic and event of Omni. Each message is an envelope (event_id, event_type, "
-            "event_version, occurred_at, producer, correlation_id, causation_id, key, data). Money in integer "
-            "cents, times in UTC.",
+            "description": (
+                "Every topic and event of Omni. Each message is an envelope (event_id, event_type, "
+                "event_version, occurred_at, producer, correlation_id, causation_id, key, data). "
+                "Money in integer cents, times in UTC."
+            ),
         },
         "defaultContentType": "application/json",
         "servers": {"local": {"host": "127.0.0.1:9092", "protocol": "kafka"}},

@@ -27,7 +27,9 @@ class TopicSpec:
 
 
 TOPICS: dict[Topic, TopicSpec] = {
-    Topic.PRODUCT: TopicSpec(Topic.PRODUCT, "Product master data (PIM): materials, sales products, listings."),
+    Topic.PRODUCT: TopicSpec(
+        Topic.PRODUCT, "Product master data (PIM): materials, sales products, listings."
+    ),
     Topic.INVENTORY: TopicSpec(Topic.INVENTORY, "Inventory (IVM): reservations and their outcomes."),
     Topic.ORDER: TopicSpec(Topic.ORDER, "Orders (OMS): the order aggregate's lifecycle, keyed by order id."),
     Topic.FULFILLMENT: TopicSpec(Topic.FULFILLMENT, "Fulfillment: sourcing, tasks and shipments."),

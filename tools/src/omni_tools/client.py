@@ -26,6 +26,7 @@ def check(response: httpx.Response, *ok: int) -> Any:
     allowed = ok or (200, 201, 202)
     if response.status_code not in allowed:
         raise GatewayError(
-            f"{response.request.method} {response.request.url.path} -> {response.status_code}: {response.text[:500]}"
+            f"{response.request.method} {response.request.url.path} -> {response.status_code}: "
+            f"{response.text[:500]}"
         )
     return response.json() if response.content else None

@@ -10,7 +10,7 @@ import httpx
 from .catalog import LISTINGS, STOCK
 
 
-async def until(check, what: str, timeout: float = 60, interval: float = 0.1):  # noqa: ANN001, ANN201
+async def until(check, what: str, timeout: float = 60, interval: float = 0.1):
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -28,7 +28,9 @@ async def wait_for_listing(client: httpx.AsyncClient, listing_id: str, timeout: 
     await until(seen, f"the order service to learn listing {listing_id}", timeout)
 
 
-async def wait_for_stock(client: httpx.AsyncClient, node: str, material: str, at_least: int, timeout: float = 60) -> None:
+async def wait_for_stock(
+    client: httpx.AsyncClient, node: str, material: str, at_least: int, timeout: float = 60
+) -> None:
     async def seen() -> bool:
         r = await client.get(f"/api/fulfillment/stock/{node}/{material}")
         return r.status_code == 200 and r.json()["available"] >= at_least

@@ -55,7 +55,9 @@ class ChannelOrderReceivedV1(EventPayload):
     channel_status: str = Field(description="the platform's own status, e.g. WAIT_SELLER_SEND_GOODS")
     business_model: Literal["B2C", "O2O", "S2B2C", "B2B", "BBC"] = "B2C"
     delivery: Literal["express", "store_pickup", "same_city"] = "express"
-    pickup_node: str | None = Field(None, description="the store chosen for pickup, when delivery is store_pickup")
+    pickup_node: str | None = Field(
+        None, description="the store chosen for pickup, when delivery is store_pickup"
+    )
     buyer_id: str = ""
     receiver: Address
     lines: list[ChannelOrderLine] = Field(min_length=1)

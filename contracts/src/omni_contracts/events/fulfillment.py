@@ -1,4 +1,7 @@
-"""Fulfillment: nodes, sourcing, reservations requested, tasks and shipments. Key: order id (node code for nodes)."""
+"""Fulfillment: nodes, sourcing, reservations requested, tasks, shipments.
+
+Key: order id (node code for nodes).
+"""
 
 from __future__ import annotations
 

@@ -72,7 +72,13 @@ def create_app(
         producer = make_producer(settings.kafka_bootstrap_servers, f"omni-{name}")
         await producer.start()
         tasks: list[asyncio.Task[Any]] = []
-        outbox_relay = OutboxRelay(db.dsn, producer, name=name, batch_size=settings.outbox_batch_size)
+        outbox_relay = OutboxRelay(
+            db.dsn,
+            producer,
+            name=name,
+            batch_size=settings.outbox_batch_size,
+            topic_prefix=settings.topic_prefix,
+        )
         if relay:
             tasks.append(asyncio.create_task(outbox_relay.run(), name=f"{name}-outbox-relay"))
         broker = make_broker(settings.kafka_bootstrap_servers, f"omni-{name}")
@@ -82,7 +88,14 @@ def create_app(
             max_attempts=settings.consumer_max_attempts,
             backoff_s=settings.consumer_backoff_s,
         )
-        specs = [dataclasses.replace(s, group=settings.consumer_group_prefix + s.group) for s in consumers]
+        specs = [
+            dataclasses.replace(
+                s,
+                group=settings.consumer_group_prefix + s.group,
+                topics=[settings.topic_prefix + t for t in s.topics],
+            )
+            for s in consumers
+        ]
         for spec in specs:
             runtime.register(broker, spec)
         if specs:
@@ -127,7 +140,9 @@ async def _lag_loop(runtime: ConsumerRuntime) -> None:
             await runtime.update_lag()
 
 
-async def _correlation_middleware(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+async def _correlation_middleware(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
     corr = request.headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
     token = correlation_id_var.set(corr)
     structlog.contextvars.bind_contextvars(correlation_id=corr)
@@ -177,7 +192,9 @@ def _ops_router() -> APIRouter:
         relay: OutboxRelay = request.app.state.relay
         checks["outbox_relay"] = "active" if relay.active else "standby"
         healthy = checks["database"] == "ok" and checks["kafka"] == "ok"
-        return JSONResponse({"status": "ok" if healthy else "unavailable", "checks": checks}, 200 if healthy else 503)
+        return JSONResponse(
+            {"status": "ok" if healthy else "unavailable", "checks": checks}, 200 if healthy else 503
+        )
 
     @r.get("/metrics", include_in_schema=False)
     async def prometheus() -> Response:

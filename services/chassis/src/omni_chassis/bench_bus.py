@@ -37,8 +37,13 @@ console = Console()
 
 async def _consume_count(bootstrap: str, topic: str, n: int, group: str | None = None) -> float:
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=group, auto_offset_reset="earliest",
-        enable_auto_commit=False, max_partition_fetch_bytes=4 * 1024 * 1024, fetch_max_bytes=64 * 1024 * 1024,
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
+        fetch_max_bytes=64 * 1024 * 1024,
     )
     await consumer.start()
     seen, t0 = 0, time.perf_counter()
@@ -82,8 +87,9 @@ async def bench_faststream(bootstrap: str, n: int) -> float:
     done = asyncio.Event()
     count = 0
 
-    @broker.subscriber(src, group_id=f"bench-{uuid.uuid4().hex[:6]}", auto_offset_reset="earliest",
-                       ack_policy=AckPolicy.ACK)
+    @broker.subscriber(
+        src, group_id=f"bench-{uuid.uuid4().hex[:6]}", auto_offset_reset="earliest", ack_policy=AckPolicy.ACK
+    )
     async def relay(body: dict) -> None:
         nonlocal count
         await broker.publish(body, dst, key=str(body["i"]).encode())
@@ -115,11 +121,15 @@ async def bench_chassis(bootstrap: str, server_url: str, n: int, batched: bool) 
     insert = text("INSERT INTO effects (event_id, seq, latency_ns) VALUES (:e, :s, :l)")
 
     async def one(session, env) -> None:
-        await session.execute(insert, {"e": env.event_id, "s": env.data.seq, "l": time.time_ns() - env.data.sent_at_ns})
+        await session.execute(
+            insert, {"e": env.event_id, "s": env.data.seq, "l": time.time_ns() - env.data.sent_at_ns}
+        )
 
     async def many(session, envs) -> None:
         now = time.time_ns()
-        await session.execute(insert, [{"e": e.event_id, "s": e.data.seq, "l": now - e.data.sent_at_ns} for e in envs])
+        await session.execute(
+            insert, [{"e": e.event_id, "s": e.data.seq, "l": now - e.data.sent_at_ns} for e in envs]
+        )
 
     spec = (
         ConsumerSpec("bench", [topic], batch_handler=many, max_records=1000)
@@ -146,7 +156,9 @@ async def bench_chassis(bootstrap: str, server_url: str, n: int, batched: bool) 
         elapsed = time.perf_counter() - t0
         async with db.transaction() as s:
             p50 = (
-                await s.execute(text("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ns) FROM effects"))
+                await s.execute(
+                    text("SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ns) FROM effects")
+                )
             ).scalar()
     await db.dispose()
     admin = await asyncpg.connect(database_for(server_url, "postgres"))
@@ -166,10 +178,20 @@ async def run_all(n_raw: int, n_fs: int, n_chassis: int) -> list[tuple[str, str,
     rows.append(("FastStream consume -> publish, one in flight", f"{n_fs:,}", f"{fs:,.0f} events/s"))
     single, p50s = await bench_chassis(bootstrap, server, n_chassis // 4, batched=False)
     rows.append(
-        ("chassis outbox -> Kafka -> inbox -> DB, per event", f"{n_chassis // 4:,}", f"{single:,.0f} events/s (p50 {p50s:.1f} ms)")
+        (
+            "chassis outbox -> Kafka -> inbox -> DB, per event",
+            f"{n_chassis // 4:,}",
+            f"{single:,.0f} events/s (p50 {p50s:.1f} ms)",
+        )
     )
     batch, p50b = await bench_chassis(bootstrap, server, n_chassis, batched=True)
-    rows.append(("chassis outbox -> Kafka -> inbox -> DB, batched", f"{n_chassis:,}", f"{batch:,.0f} events/s (p50 {p50b:.1f} ms)"))
+    rows.append(
+        (
+            "chassis outbox -> Kafka -> inbox -> DB, batched",
+            f"{n_chassis:,}",
+            f"{batch:,.0f} events/s (p50 {p50b:.1f} ms)",
+        )
+    )
     return rows
 
 
@@ -186,7 +208,9 @@ def print_rows(rows: list[tuple[str, str, str]]) -> None:
 def main(
     n_raw: int = typer.Option(100_000, help="messages for the raw aiokafka runs"),
     n_faststream: int = typer.Option(10_000, help="messages for the FastStream run"),
-    n_chassis: int = typer.Option(20_000, help="events for the batched chassis run (a quarter for per-event)"),
+    n_chassis: int = typer.Option(
+        20_000, help="events for the batched chassis run (a quarter for per-event)"
+    ),
 ) -> None:
     print_rows(asyncio.run(run_all(n_raw, n_faststream, n_chassis)))
 

@@ -84,7 +84,10 @@ class ConsumerRuntime:
         }
         if spec.batch_handler is not None:
             sub = broker.subscriber(
-                *spec.topics, batch=True, max_records=spec.max_records, batch_timeout_ms=spec.batch_timeout_ms,
+                *spec.topics,
+                batch=True,
+                max_records=spec.max_records,
+                batch_timeout_ms=spec.batch_timeout_ms,
                 **common,
             )
 
@@ -208,7 +211,9 @@ class ConsumerRuntime:
         token = event_trace_ctx.set(ctxs)
         try:
             async with self.db.transaction() as session:
-                fresh = await inbox.claim_many(session, spec.group, [(e.event_id, e.event_type) for _, e in decoded])
+                fresh = await inbox.claim_many(
+                    session, spec.group, [(e.event_id, e.event_type) for _, e in decoded]
+                )
                 todo, seen = [], set()
                 for _, env in decoded:
                     if env.event_id in fresh and env.event_id not in seen:
@@ -247,7 +252,9 @@ class ConsumerRuntime:
                 if hw is None:
                     continue
                 committed = await consumer.committed(TopicPartition(tp.topic, tp.partition)) or 0
-                metrics.CONSUMER_LAG.labels(spec.group, tp.topic, str(tp.partition)).set(max(hw - committed, 0))
+                metrics.CONSUMER_LAG.labels(spec.group, tp.topic, str(tp.partition)).set(
+                    max(hw - committed, 0)
+                )
 
 
 def _annotate(span: Any, env: Envelope[Any]) -> None:

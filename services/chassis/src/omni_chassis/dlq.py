@@ -44,7 +44,9 @@ class DeadLetters:
             (H_ATTEMPTS, str(attempts).encode()),
             (H_FAILED_AT, datetime.now(UTC).isoformat().encode()),
         ]
-        fut = await self.producer.send(dlq_topic(consumer), value=record.value, key=record.key, headers=headers)
+        fut = await self.producer.send(
+            dlq_topic(consumer), value=record.value, key=record.key, headers=headers
+        )
         await fut
         metrics.DLQ_MESSAGES.labels(consumer).inc()
         log.error(
@@ -79,7 +81,7 @@ async def read_all(bootstrap: str, consumer_group: str, timeout_s: float = 10) -
     try:
         parts = consumer.partitions_for_topic(topic) or set()
         if not parts:
-            await consumer._client.force_metadata_update()  # noqa: SLF001 - first lookup of a topic
+            await consumer._client.force_metadata_update()
             parts = consumer.partitions_for_topic(topic) or set()
         if not parts:
             return []
@@ -103,9 +105,7 @@ async def read_all(bootstrap: str, consumer_group: str, timeout_s: float = 10) -
         await consumer.stop()
 
 
-async def replay(
-    bootstrap: str, producer: AIOKafkaProducer, letter: DeadLetter, consumer_group: str
-) -> str:
+async def replay(bootstrap: str, producer: AIOKafkaProducer, letter: DeadLetter, consumer_group: str) -> str:
     """Publish a dead letter again to the topic it came from, with its original headers. Returns the topic.
 
     Every consumer group of that topic sees it again; those that handled it already skip it (inbox).
@@ -115,7 +115,9 @@ async def replay(
     if not topic:
         raise ValueError(f"dead letter {letter.partition}:{letter.offset} has no {H_TOPIC} header")
     headers = [(k, v) for k, v in letter.headers if not k.startswith("x-dlq-")]
-    headers.append((H_REPLAYED_FROM, f"{dlq_topic(consumer_group)}:{letter.partition}:{letter.offset}".encode()))
+    headers.append(
+        (H_REPLAYED_FROM, f"{dlq_topic(consumer_group)}:{letter.partition}:{letter.offset}".encode())
+    )
     await (await producer.send(topic, value=letter.value, key=letter.key, headers=headers))
     return topic
 
@@ -133,7 +135,7 @@ async def replayed_upto(bootstrap: str, consumer_group: str) -> dict[int, int]:
     )
     await consumer.start()
     try:
-        await consumer._client.force_metadata_update()  # noqa: SLF001
+        await consumer._client.force_metadata_update()
         out = {}
         for p in consumer.partitions_for_topic(topic) or set():
             committed = await consumer.committed(TopicPartition(topic, p))

@@ -38,15 +38,21 @@ def make_broker(bootstrap: str, client_id: str) -> KafkaBroker:
 
 
 async def create_topics(
-    bootstrap: str, names: list[str] | None = None, partitions: int | None = None, replication: int | None = None
+    bootstrap: str,
+    names: list[str] | None = None,
+    partitions: int | None = None,
+    replication: int | None = None,
 ) -> list[str]:
     """Create topics that do not exist yet (every registry topic when `names` is None). Returns the new ones.
+
+    Registry topics get the deployment's `OMNI_TOPIC_PREFIX`; explicit `names` are taken as they are.
 
     Replication comes from `KAFKA_REPLICATION_FACTOR` (1 on a single broker; 3 on a real cluster).
     """
     replication = replication or int(os.environ.get("KAFKA_REPLICATION_FACTOR", "1"))
+    prefix = os.environ.get("OMNI_TOPIC_PREFIX", "")
     specs = (
-        [(s.name, s.partitions) for s in TOPICS.values()]
+        [(prefix + s.name, s.partitions) for s in TOPICS.values()]
         if names is None
         else [(n, partitions or 6) for n in names]
     )

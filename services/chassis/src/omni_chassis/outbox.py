@@ -113,6 +113,7 @@ class OutboxRelay:
         poll_interval_s: float = 0.5,
         retention_s: float = 3600,
         on_published: Callable[[list[asyncpg.Record]], None] | None = None,
+        topic_prefix: str = "",
     ) -> None:
         self.dsn = dsn
         self.producer = producer
@@ -121,6 +122,7 @@ class OutboxRelay:
         self.poll_interval_s = poll_interval_s
         self.retention_s = retention_s
         self.on_published = on_published  # test hook: called after Kafka acked, before rows are marked
+        self.topic_prefix = topic_prefix  # rows keep the logical topic; the namespace is the deployment's
         self._wake = asyncio.Event()
         self._stopping = False
         self.published = 0
@@ -143,7 +145,12 @@ class OutboxRelay:
             for r in rows:
                 headers = [(k, v.encode()) for k, v in json.loads(r["headers"])]
                 futures.append(
-                    await self.producer.send(r["topic"], value=r["value"], key=r["key"].encode(), headers=headers)
+                    await self.producer.send(
+                        self.topic_prefix + r["topic"],
+                        value=r["value"],
+                        key=r["key"].encode(),
+                        headers=headers,
+                    )
                 )
             await asyncio.gather(*futures)
             if self.on_published is not None:

@@ -48,6 +48,8 @@ class CommonSettings(BaseSettings):
     log_json: bool = Field(True, alias="LOG_JSON")
     otel_traces_file: str | None = Field(None, alias="OTEL_TRACES_FILE")
     consumer_group_prefix: str = Field("", alias="OMNI_CONSUMER_GROUP_PREFIX")
+    # A namespace for every topic (e.g. "e2e." -> "e2e.omni.order"): several environments on one Kafka.
+    topic_prefix: str = Field("", alias="OMNI_TOPIC_PREFIX", pattern=r"^[A-Za-z0-9._-]*$")
 
 
 class ServiceSettings(CommonSettings):

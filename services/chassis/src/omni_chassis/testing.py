@@ -26,8 +26,8 @@ from .consumer import ConsumerRuntime, ConsumerSpec
 from .db import Database
 from .dlq import DeadLetters
 from .kafka import create_topics, make_broker, make_producer
-from .outbox import OutboxRelay
 from .migrate import upgrade
+from .outbox import OutboxRelay
 from .settings import database_for, plain_url
 
 
@@ -122,7 +122,9 @@ async def fresh_topic(kafka_bootstrap: str) -> Callable[..., Awaitable[str]]:
     return factory
 
 
-async def eventually(check: Callable[[], Awaitable[object]], timeout: float = 30, interval: float = 0.1) -> object:
+async def eventually(
+    check: Callable[[], Awaitable[object]], timeout: float = 30, interval: float = 0.1
+) -> object:
     """Poll `check` until it returns something truthy; fail with its last value after `timeout` seconds."""
     deadline = asyncio.get_running_loop().time() + timeout
     last: object = None

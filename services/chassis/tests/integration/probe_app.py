@@ -1,7 +1,7 @@
 """Processes the chassis tests kill: a relay that dies after publishing, a consumer that dies before commit.
 
-    python probe_app.py relay-crash <dsn> <bootstrap>
-    python probe_app.py consume <dsn> <bootstrap> <topic> <group> [hang-on-seq] [marker-file]
+python probe_app.py relay-crash <dsn> <bootstrap>
+python probe_app.py consume <dsn> <bootstrap> <topic> <group> [hang-on-seq] [marker-file]
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from omni_chassis.testing import running_consumers
 
 EFFECTS_DDL = (
     "CREATE TABLE IF NOT EXISTS effects ("
-    " pos bigserial PRIMARY KEY, consumer text NOT NULL, event_id uuid NOT NULL, key text NOT NULL, seq int NOT NULL)"
+    " pos bigserial PRIMARY KEY, consumer text NOT NULL, event_id uuid NOT NULL,"
+    " key text NOT NULL, seq int NOT NULL)"
 )
 
 

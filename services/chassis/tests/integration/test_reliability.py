@@ -89,7 +89,11 @@ async def test_relay_killed_after_publishing_republishes_and_the_inbox_absorbs_i
         env = await emit(s, ProbeV1(seq=1, sent_at_ns=0), key="order-1", topic=topic)
 
     crashed = await asyncio.create_subprocess_exec(
-        sys.executable, str(HERE / "probe_app.py"), "relay-crash", source.dsn, kafka_bootstrap,
+        sys.executable,
+        str(HERE / "probe_app.py"),
+        "relay-crash",
+        source.dsn,
+        kafka_bootstrap,
         stdout=asyncio.subprocess.PIPE,
     )
     out, _ = await asyncio.wait_for(crashed.communicate(), 60)
@@ -162,7 +166,9 @@ async def test_poison_message_is_dead_lettered_after_retries_and_the_rest_flow(
     envs = await _publish_probes(kafka_bootstrap, topic, [1, 2])
     producer = make_producer(kafka_bootstrap, "omni-test-pub")
     await producer.start()
-    await producer.send_and_wait(topic, b"{not json", key=b"k", headers=[("event_type", b"diagnostics.probe")])
+    await producer.send_and_wait(
+        topic, b"{not json", key=b"k", headers=[("event_type", b"diagnostics.probe")]
+    )
     await producer.stop()
     envs += await _publish_probes(kafka_bootstrap, topic, [3, 4])
 
@@ -185,7 +191,10 @@ async def test_poison_message_is_dead_lettered_after_retries_and_the_rest_flow(
         assert "not JSON" in garbage.info[dlq_mod.H_ERROR]
 
         listing = await asyncio.to_thread(
-            CliRunner().invoke, cli, ["dlq", "list", group], env={"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "COLUMNS": "400"}
+            CliRunner().invoke,
+            cli,
+            ["dlq", "list", group],
+            env={"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "COLUMNS": "400"},
         )
         assert listing.exit_code == 0, listing.output
         assert "2 dead letter(s)" in listing.output and "cannot handle seq 2" in listing.output
@@ -193,7 +202,8 @@ async def test_poison_message_is_dead_lettered_after_retries_and_the_rest_flow(
         healed["yes"] = True
         result = await asyncio.to_thread(
             CliRunner().invoke,
-            cli, ["dlq", "replay", group, "--at", f"{poison.partition}:{poison.offset}"],
+            cli,
+            ["dlq", "replay", group, "--at", f"{poison.partition}:{poison.offset}"],
             env={"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap},
         )
         assert result.exit_code == 0, result.output
@@ -259,7 +269,9 @@ async def test_order_per_key_is_kept_through_outbox_and_batches(kafka_bootstrap,
     assert max(batches) > 1, "the consumer must have handled real batches"
 
 
-async def test_consumer_killed_before_commit_reprocesses_after_restart(kafka_bootstrap, make_database, fresh_topic, tmp_path):
+async def test_consumer_killed_before_commit_reprocesses_after_restart(
+    kafka_bootstrap, make_database, fresh_topic, tmp_path
+):
     topic = await fresh_topic(partitions=1)
     db = await _effects_db(make_database, "kill")
     await _publish_probes(kafka_bootstrap, topic, [1, 2, 3])

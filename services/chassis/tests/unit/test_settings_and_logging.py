@@ -30,7 +30,12 @@ def test_per_service_url_and_port_override(monkeypatch):
     assert s.db_url == "postgresql+asyncpg://x:y@h:1/orders"
     assert s.http_port == 9100
     assert s.kafka_bootstrap_servers == "k1:9092,k2:9092"
-    assert {"ORDER_DATABASE_URL", "ORDER_HTTP_PORT", "KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL"} <= OrderSettings.env_names()
+    assert {
+        "ORDER_DATABASE_URL",
+        "ORDER_HTTP_PORT",
+        "KAFKA_BOOTSTRAP_SERVERS",
+        "DATABASE_URL",
+    } <= OrderSettings.env_names()
 
 
 def test_url_helpers():
@@ -44,7 +49,10 @@ def test_logs_are_json_with_context_and_never_carry_phone_or_address(capsys):
     structlog.contextvars.bind_contextvars(correlation_id="c-1", event_id="e-1")
     try:
         structlog.get_logger().info(
-            "order received", receiver_mobile="13800138000", receiver_address="上海市浦东新区张江路 88 号", tid="42"
+            "order received",
+            receiver_mobile="13800138000",
+            receiver_address="上海市浦东新区张江路 88 号",
+            tid="42",
         )
     finally:
         structlog.contextvars.unbind_contextvars("correlation_id", "event_id")

@@ -1,0 +1,119 @@
+"""What the end-to-end tests do through the gateway, as a person or a platform would."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+import httpx
+
+from omni_tools.tmall import Line, signed_request, trade
+from omni_tools.waits import wait_for_listing, wait_for_stock
+
+SHOP = "TM-OMNI-FLAGSHIP"
+TERMINAL = {"allocated", "exception", "cancelled", "completed"}
+
+
+async def until(check, what: str, timeout: float = 60, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")
+
+
+async def new_sku(
+    client: httpx.AsyncClient, stock: dict[str, int], price_cents: int = 10_000
+) -> dict[str, str]:
+    """A fresh material, single sales product and Tmall listing, with stock at some nodes, seen everywhere."""
+    tag = uuid.uuid4().hex[:8].upper()
+    code = f"E2E-{tag}"
+    item_id, sku_id = str(700_000_000_000 + int(tag, 16) % 10**11), str(int(tag, 16))
+    material = {"code": code, "name": f"e2e material {tag}", "unit": "pcs", "weight_g": 100}
+    assert (await client.put(f"/api/product/materials/{code}", json=material)).status_code in (200, 201)
+    product = {
+        "code": code,
+        "name": f"e2e product {tag}",
+        "kind": "single",
+        "components": [{"material_code": code, "qty": 1, "price_weight": 1}],
+    }
+    assert (await client.put(f"/api/product/sales-products/{code}", json=product)).status_code in (200, 201)
+    listing_id = f"L-E2E-{tag}"
+    listing = {
+        "listing_id": listing_id,
+        "channel": "tmall",
+        "shop_id": SHOP,
+        "channel_item_id": item_id,
+        "channel_sku_id": sku_id,
+        "outer_id": code,
+        "sales_product_code": code,
+        "price_cents": price_cents,
+    }
+    r = await client.put(f"/api/product/channel-listings/{listing_id}", json=listing)
+    assert r.status_code in (200, 201), r.text
+    for node, qty in stock.items():
+        receipt = {
+            "receipt_id": f"e2e-{tag}-{node}",
+            "node_code": node,
+            "lines": [{"material_code": code, "qty": qty}],
+        }
+        r = await client.post("/api/inventory/receipts", json=receipt)
+        assert r.status_code == 201, r.text
+    await wait_for_listing(client, listing_id)
+    for node, qty in stock.items():
+        await wait_for_stock(client, node, code, qty)
+    return {"code": code, "item_id": item_id, "sku_id": sku_id, "listing_id": listing_id}
+
+
+def sku_line(sku: dict[str, str], qty: int) -> Line:
+    return Line(sku["code"], qty, num_iid=sku["item_id"], sku_id=sku["sku_id"])
+
+
+async def send(client: httpx.AsyncClient, doc: dict, **sign: Any) -> httpx.Response:
+    params, body = signed_request(doc, **sign)
+    return await client.post(
+        "/channels/tmall/orders", params=params, content=body, headers={"content-type": "application/json"}
+    )
+
+
+def tid_of(doc: dict) -> str:
+    return doc["trade_fullinfo_get_response"]["trade"]["tid_str"]
+
+
+async def order_of(client: httpx.AsyncClient, tid: str) -> dict | None:
+    r = await client.get(f"/api/order/orders/by-channel/tmall/{tid}")
+    return r.json() if r.status_code == 200 else None
+
+
+async def wait_status(client: httpx.AsyncClient, tid: str, statuses: set[str], timeout: float = 60) -> dict:
+    async def check() -> dict | None:
+        o = await order_of(client, tid)
+        return o if o and o["status"] in statuses else None
+
+    return await until(check, f"order {tid} to reach {sorted(statuses)}", timeout)
+
+
+async def tasks_of(client: httpx.AsyncClient, order_id: str) -> list[dict]:
+    r = await client.get("/api/fulfillment/tasks", params={"order_id": order_id})
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+async def stock(client: httpx.AsyncClient, node: str, material: str) -> dict:
+    r = await client.get(f"/api/inventory/stock/{node}/{material}")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def reservations(client: httpx.AsyncClient, order_id: str) -> list[dict]:
+    r = await client.get("/api/inventory/reservations", params={"order_id": order_id})
+    assert r.status_code == 200, r.text
+    return r.json()["items"]
+
+
+__all__ = ["Line", "trade"]
