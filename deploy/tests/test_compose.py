@@ -9,7 +9,9 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
-SERVICES = sorted(p.name for p in (ROOT / "services").iterdir() if (p / "pyproject.toml").exists() and p.name != "chassis")
+SERVICES = sorted(
+    p.name for p in (ROOT / "services").iterdir() if (p / "pyproject.toml").exists() and p.name != "chassis"
+)
 
 
 def _settings_env_names(service: str) -> set[str]:

@@ -11,8 +11,11 @@ from omni_tools.tmall import Line, signed_request, trade
 
 
 def test_built_trade_normalises_with_exact_amounts():
-    doc = trade([Line("SET-COFFEE-PRO", 1, paid_yuan=Decimal("3007.75")), Line("BEAN-ETH-500", 3, Decimal("288.25"))],
-                post_fee_cents=1000, tid="4123456789012345678")
+    doc = trade(
+        [Line("SET-COFFEE-PRO", 1, paid_yuan=Decimal("3007.75")), Line("BEAN-ETH-500", 3, Decimal("288.25"))],
+        post_fee_cents=1000,
+        tid="4123456789012345678",
+    )
     out = normalise_trade(doc, shop_id="TM-OMNI-FLAGSHIP", received_at=datetime.now(UTC))
     assert isinstance(out, Accepted)
     ev = out.event

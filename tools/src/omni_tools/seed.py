@@ -29,5 +29,10 @@ async def seed(client: httpx.AsyncClient, stock: list[tuple[str, str, int]] | No
             "note": "demo opening stock",
         }
         check(await client.post("/api/inventory/receipts", json=receipt), 200, 201)
-    return {"materials": len(MATERIALS), "sales_products": len(SALES_PRODUCTS), "listings": len(LISTINGS),
-            "nodes": len(NODES), "stock_lines": len(STOCK)}
+    return {
+        "materials": len(MATERIALS),
+        "sales_products": len(SALES_PRODUCTS),
+        "listings": len(LISTINGS),
+        "nodes": len(NODES),
+        "stock_lines": len(STOCK),
+    }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+
 from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 

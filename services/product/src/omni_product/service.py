@@ -10,11 +10,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from omni_chassis.logging import get_logger
 from omni_chassis.outbox import emit
 from omni_contracts.bundles import MaterialLine
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import store
 from .domain import events

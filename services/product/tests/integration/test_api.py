@@ -11,11 +11,12 @@ import uuid
 from pathlib import Path
 
 import httpx
-import omni_product
 import pytest
+from sqlalchemy import text
+
+import omni_product
 from omni_contracts import Topic, decode
 from omni_product.app import Settings, build
-from sqlalchemy import text
 
 pytestmark = pytest.mark.integration
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import omni_product
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from omni_product.store import metadata
 from sqlalchemy import text
+
+import omni_product
+from omni_product.store import metadata
 
 pytestmark = pytest.mark.integration
 

@@ -6,6 +6,7 @@ import dataclasses
 from datetime import UTC, datetime
 
 import pytest
+
 from omni_contracts import decode, make_envelope
 from omni_contracts.bundles import MaterialLine
 from omni_product.domain import events
