@@ -1,7 +1,7 @@
 """The whole platform for the end-to-end tests: every service its own process, real Kafka and PostgreSQL.
 
-The stack gets its own databases (`omni_e2e_<service>`, recreated per run), its own ports (18000+), and its
-own consumer groups (`e2e.<service>`), so it can run beside a `make up` stack on the same Kafka.
+The stack gets its own databases (`omni_e2e_<service>`, recreated per run), its own ports (18000+), its own
+topics (`e2e.omni.*`) and consumer groups (`e2e.<group>`), so it runs beside a `make up` stack on one Kafka.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ def e2e_env(kafka_bootstrap: str, pg_server_url: str) -> dict[str, str]:
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "DATABASE_URL": pg_server_url,
         "OMNI_CONSUMER_GROUP_PREFIX": "e2e.",
+        "OMNI_TOPIC_PREFIX": "e2e.",
         "OMNI_RUN_DIR": str(RUN_DIR),
         "OTEL_TRACES_FILE": str(RUN_DIR / "traces.jsonl"),
         "LOG_LEVEL": "INFO",

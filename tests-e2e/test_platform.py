@@ -210,9 +210,8 @@ async def test_4_a_reservation_refused_because_stock_moved_is_replanned_to_anoth
     assert [d["status"] for d in done] == ["allocated", "allocated"]
     nodes = sorted([t["node_code"] for d in done for t in await tasks_of(gw, d["order_id"])])
     assert nodes == ["WH-BJ", "WH-HZ"], "one order was re-planned to the other warehouse"
-    replanned = next(
-        d for d in done if [t["node_code"] for t in await tasks_of(gw, d["order_id"])] == ["WH-BJ"]
-    )
+    at_bj = [d for d in done if [t["node_code"] for t in await tasks_of(gw, d["order_id"])] == ["WH-BJ"]]
+    (replanned,) = at_bj
     history = {(r["node_code"], r["status"]) for r in await reservations(gw, replanned["order_id"])}
     assert ("WH-HZ", "refused") in history and ("WH-BJ", "reserved") in history
 

@@ -205,4 +205,13 @@ def _ops_router() -> APIRouter:
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:
     """Run one service with uvicorn (its own process)."""
-    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning", access_log=False)
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level="warning",
+        access_log=False,
+        # longer than any client's idle keep-alive (the gateway drops idle connections after 20 s): a server
+        # closing an idle connection while a client reuses it is a spurious 502
+        timeout_keep_alive=75,
+    )

@@ -110,7 +110,9 @@ def build(settings: Settings | None = None, *, transport: httpx.AsyncBaseTranspo
             client = httpx.AsyncClient(
                 transport=transport,
                 timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s, pool=5.0),
-                limits=httpx.Limits(max_connections=n, max_keepalive_connections=n),
+                # Idle upstream connections are dropped well before the services' keep-alive timeout
+                # (chassis serve: 75 s), so a request never lands on a connection the server is closing.
+                limits=httpx.Limits(max_connections=n, max_keepalive_connections=n, keepalive_expiry=20.0),
                 follow_redirects=False,
                 trust_env=False,
             )
