@@ -17,8 +17,10 @@ help: ## show every target
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
 
 uv: ## install uv (from PyPI) when missing
-	@command -v uv >/dev/null 2>&1 || [ -x $(HOME)/.local/bin/uv ] || python3 -m pip install --user --quiet uv \
-	  || { echo "cannot install uv: python3 -m pip install --user uv failed" >&2; exit 1; }
+	@command -v uv >/dev/null 2>&1 || [ -x $(HOME)/.local/bin/uv ] \
+	  || python3 -m pip install --user --quiet uv \
+	  || python3 -m pip install --user --quiet --break-system-packages uv \
+	  || { echo "cannot install uv from PyPI (python3 -m pip install --user uv failed)" >&2; exit 1; }
 
 sync: uv ## install every package of the workspace (frozen to uv.lock)
 	@$(UV) sync --all-packages --frozen --quiet
