@@ -92,8 +92,15 @@ async def recreate_database(server_url: str, name: str) -> str:
 DatabaseFactory = Callable[..., Awaitable[Database]]
 
 
+@pytest.fixture(scope="session")
+def namespaced_topics(kafka_bootstrap: str) -> str:
+    """The registry's topics under the test run's OMNI_TOPIC_PREFIX (the root conftest sets `test.`)."""
+    asyncio.run(create_topics(kafka_bootstrap))
+    return os.environ.get("OMNI_TOPIC_PREFIX", "")
+
+
 @pytest.fixture
-async def make_database(pg_server_url: str) -> AsyncIterator[DatabaseFactory]:
+async def make_database(pg_server_url: str, namespaced_topics: str) -> AsyncIterator[DatabaseFactory]:
     """Factory: a fresh database with the chassis tables (and a service's migrations when given)."""
     made: list[Database] = []
 
@@ -108,6 +115,14 @@ async def make_database(pg_server_url: str) -> AsyncIterator[DatabaseFactory]:
     yield factory
     for db in made:
         await db.dispose()
+    if os.environ.get("OMNI_KEEP_TEST_DATABASES") != "1":  # set it to look at a failed test's data
+        conn = await asyncpg.connect(database_for(pg_server_url, "postgres"))
+        try:
+            for db in made:
+                name = db.dsn.rsplit("/", 1)[1].split("?")[0]
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await conn.close()
 
 
 @pytest.fixture
