@@ -126,7 +126,7 @@ def create_app(
             log.info("service stopped")
 
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
-    app.middleware("http")(_correlation_middleware)
+    app.add_middleware(CorrelationMiddleware)
     app.include_router(_ops_router())
     for r in routers:
         app.include_router(r)
@@ -140,30 +140,46 @@ async def _lag_loop(runtime: ConsumerRuntime) -> None:
             await runtime.update_lag()
 
 
-async def _correlation_middleware(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    corr = request.headers.get(CORRELATION_HEADER) or str(uuid.uuid4())
-    token = correlation_id_var.set(corr)
-    structlog.contextvars.bind_contextvars(correlation_id=corr)
-    ctx = extract_context(dict(request.headers))
-    path = request.url.path
-    try:
-        if path.startswith(("/health", "/metrics")):
-            response = await call_next(request)
-        else:
+class CorrelationMiddleware:
+    """Pure ASGI (no per-request task or stream copy, unlike BaseHTTPMiddleware): binds the request's
+    `X-Correlation-ID` (made up when missing) to logs and emitted events, opens the server span that
+    continues the caller's trace, and returns the id on the response."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        corr = headers.get(CORRELATION_HEADER.lower()) or str(uuid.uuid4())
+        status: dict[str, int] = {}
+
+        async def send_with_id(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"x-correlation-id"]
+                message = {**message, "headers": [*kept, (b"x-correlation-id", corr.encode())]}
+            await send(message)
+
+        token = correlation_id_var.set(corr)
+        structlog.contextvars.bind_contextvars(correlation_id=corr)
+        path = scope.get("path", "")
+        try:
+            if path.startswith(("/health", "/metrics")):
+                await self.app(scope, receive, send_with_id)
+                return
             with tracer().start_as_current_span(
-                f"{request.method} {path}", context=ctx, kind=SpanKind.SERVER
+                f"{scope.get('method', 'GET')} {path}", context=extract_context(headers), kind=SpanKind.SERVER
             ) as span:
-                span.set_attribute("http.method", request.method)
+                span.set_attribute("http.method", scope.get("method", ""))
                 span.set_attribute("omni.correlation_id", corr)
-                response = await call_next(request)
-                span.set_attribute("http.status_code", response.status_code)
-        response.headers[CORRELATION_HEADER] = corr
-        return response
-    finally:
-        correlation_id_var.reset(token)
-        structlog.contextvars.unbind_contextvars("correlation_id")
+                await self.app(scope, receive, send_with_id)
+                span.set_attribute("http.status_code", status.get("code", 0))
+        finally:
+            correlation_id_var.reset(token)
+            structlog.contextvars.unbind_contextvars("correlation_id")
 
 
 def _ops_router() -> APIRouter:
