@@ -64,8 +64,9 @@ asyncapi: sync ## write contracts/asyncapi.json, every topic and message
 demo: ## send a few signed Tmall orders through the gateway and show each order's journey (after `make up`)
 	@$(UV) run --frozen omni-tools demo
 
-bench: ## push N signed orders (BENCH_ORDERS, default 10000) through a running stack and report (after `make up`)
-	@$(STACK_ENV) $(UV) run --frozen omni-tools bench --orders $${BENCH_ORDERS:-10000}
+bench: ## N orders (BENCH_ORDERS, default 10000) via the webhook, then via Kafka, + bus baseline (after `make up`)
+	@$(STACK_ENV) $(UV) run --frozen omni-tools bench --orders $${BENCH_ORDERS:-10000} --no-bus
+	@$(STACK_ENV) $(UV) run --frozen omni-tools bench --orders $${BENCH_ORDERS:-10000} --via kafka
 
 bench-bus: stack ## measure the bus: raw aiokafka, FastStream, chassis outbox -> Kafka -> inbox -> DB
 	@$(STACK_ENV) $(UV) run --frozen python -m omni_chassis.bench_bus $(BENCH_ARGS)

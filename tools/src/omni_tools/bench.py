@@ -206,6 +206,45 @@ async def push(client: httpx.AsyncClient, docs: list[dict], concurrency: int) ->
     return out
 
 
+async def push_kafka(docs: list[dict], bootstrap: str) -> Push:
+    """Publish the orders as a third-party channel adapter would: normalised by the Tmall adapter's own code
+    and put straight on `omni.channel.orders` (no HTTP edge). This measures the event pipeline alone."""
+    from datetime import UTC, datetime
+
+    from omni_channel.domain.tmall import Accepted, normalise_trade
+    from omni_chassis.kafka import make_producer
+    from omni_contracts import Topic, make_envelope
+    from omni_contracts.events.channel import channel_order_key
+
+    topic = os.environ.get("OMNI_TOPIC_PREFIX", "") + Topic.CHANNEL_ORDERS
+    out = Push()
+    producer = make_producer(bootstrap, "omni-bench", linger_ms=5)
+    await producer.start()
+    t0 = time.perf_counter()
+    try:
+        pending = []
+        for doc in docs:
+            shop = doc["trade_fullinfo_get_response"]["trade"].get("seller_nick", "")
+            outcome = normalise_trade(doc, shop_id="TM-OMNI-FLAGSHIP", received_at=datetime.now(UTC))
+            if not isinstance(outcome, Accepted):
+                out.refused[f"not accepted by the adapter ({shop})"] += 1
+                continue
+            key = channel_order_key("tmall", outcome.channel_order_id)
+            env = make_envelope(outcome.event, producer="omni-bench", key=key)
+            pending.append(
+                await producer.send(topic, env.to_bytes(), key=key.encode(), headers=env.headers())
+            )
+            out.tids.append(outcome.channel_order_id)
+            if len(pending) >= 1000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    out.seconds = time.perf_counter() - t0
+    return out
+
+
 def db_url(service: str) -> str:
     from omni_chassis.settings import CommonSettings, database_for, plain_url
 
@@ -352,7 +391,9 @@ def report(n: int, tag: str, pushed: Push, seen: Seen, why: str | None) -> Table
     return t
 
 
-async def run_bench(url: str, api_key: str, orders: int, concurrency: int, bus: bool) -> None:
+async def run_bench(
+    url: str, api_key: str, orders: int, concurrency: int, bus: bool, via: str = "webhook"
+) -> None:
     tag = f"{random.SystemRandom().randrange(10**6):06d}"
     console.print(f"[bold]omni bench[/] run {tag}: {orders:,} orders, {concurrency} in flight, gateway {url}")
     console.print(machine())
@@ -366,8 +407,14 @@ async def run_bench(url: str, api_key: str, orders: int, concurrency: int, bus: 
                 msg = f"cannot reach the gateway at {url} ({exc!r}) — is `make up` running?"
                 raise GatewayError(msg) from exc
             await top_up(client, tag, demand(docs))
-            pushed = await push(client, docs, concurrency)
-        console.print(f"pushed {orders:,} in {pushed.seconds:.1f}s; webhook accepted {len(pushed.tids):,}")
+            if via == "kafka":
+                from omni_chassis.settings import CommonSettings
+
+                pushed = await push_kafka(docs, CommonSettings().kafka_bootstrap_servers)
+            else:
+                pushed = await push(client, docs, concurrency)
+        how = "published to omni.channel.orders" if via == "kafka" else "webhook accepted"
+        console.print(f"pushed {orders:,} in {pushed.seconds:.1f}s; {how} {len(pushed.tids):,}")
         order_db = await asyncpg.connect(db_url("order"), server_settings=_RO)
         finance_db = await asyncpg.connect(db_url("finance"), server_settings=_RO)
     except (GatewayError, OSError, asyncpg.PostgresError) as exc:

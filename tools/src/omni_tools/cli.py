@@ -49,11 +49,16 @@ def bench(
     url: str = typer.Option(DEFAULT_GATEWAY, envvar="OMNI_GATEWAY_URL"),
     api_key: str = typer.Option(DEFAULT_KEY, envvar="OMNI_API_KEY"),
     bus: bool = typer.Option(True, help="also measure the bus baseline (make bench-bus) in the same run"),
+    via: str = typer.Option(
+        "webhook", help="webhook: signed HTTP through the gateway; kafka: straight onto omni.channel.orders"
+    ),
 ) -> None:
     """Push N signed orders and report throughput and latency from the services' own timestamps."""
     from .bench import run_bench
 
-    asyncio.run(run_bench(url, api_key, orders, concurrency, bus))
+    if via not in ("webhook", "kafka"):
+        raise typer.BadParameter("--via is webhook or kafka")
+    asyncio.run(run_bench(url, api_key, orders, concurrency, bus, via))
 
 
 if __name__ == "__main__":
