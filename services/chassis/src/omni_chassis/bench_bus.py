@@ -30,7 +30,7 @@ from .kafka import create_topics, make_producer
 from .migrate import upgrade
 from .outbox import build, stage
 from .settings import CommonSettings, database_for, plain_url
-from .testing import running_consumers, running_relay
+from .testing import drop_database, running_consumers, running_relay
 
 console = Console()
 
@@ -161,9 +161,7 @@ async def bench_chassis(bootstrap: str, server_url: str, n: int, batched: bool) 
                 )
             ).scalar()
     await db.dispose()
-    admin = await asyncpg.connect(database_for(server_url, "postgres"))
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
+    await drop_database(server_url, name, strict=False)
     return n / elapsed, p50 / 1e6
 
 
