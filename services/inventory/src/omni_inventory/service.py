@@ -294,7 +294,8 @@ async def reserve(fx: Effects, env: Envelope[ReservationRequestedV1]) -> Reserva
         _answer(fx, done, env)
         return done.status
 
-    rows = await _reserve_all(session, req.node_code, lines, now)
+    cancelled = await store.is_cancelled(session, req.order_id)
+    rows = None if cancelled else await _reserve_all(session, req.node_code, lines, now)
     if rows is not None:
         for row, line in zip(rows, lines, strict=True):
             fx.stock(row, "reservation", req.reservation_id, 0, line.qty, env)
@@ -313,7 +314,11 @@ async def reserve(fx: Effects, env: Envelope[ReservationRequestedV1]) -> Reserva
     # Nothing was reserved: say what every line asked for and what the node has now.
     available = await store.available_of(session, req.node_code, [x.material_code for x in lines])
     short = shortfall(lines, available)
-    reason = refusal_reason(req.node_code, short)
+    reason = (
+        f"order {req.order_id} was cancelled before this request arrived: nothing reserved"
+        if cancelled
+        else refusal_reason(req.node_code, short)
+    )
     await store.mark_refused(session, req.reservation_id, short, reason, now)
     fx.event(
         ReservationRefusedV1(
@@ -455,12 +460,17 @@ async def _on_release(fx: Effects, env: Envelope[Any]) -> None:
     await release_order(fx, env.data.order_id, env)
 
 
+async def _on_cancelled(fx: Effects, env: Envelope[Any]) -> None:
+    await store.mark_cancelled(fx.session, env.data.order_id, utcnow())
+    await release_order(fx, env.data.order_id, env)
+
+
 HANDLERS: dict[str, Callable[[Effects, Envelope[Any]], Awaitable[None]]] = {
     "fulfillment.reservation-requested": _on_request,
     "fulfillment.shipped": _on_consumed,
     "fulfillment.picked-up": _on_consumed,
     "fulfillment.order-unfulfillable": _on_release,
-    "order.cancelled": _on_release,
+    "order.cancelled": _on_cancelled,
 }
 
 

@@ -99,6 +99,15 @@ reservations = Table(
     Index("reservations_order", "order_id"),
 )
 
+# Orders cancelled: a reservation request that arrives for one afterwards (it was in flight) is refused, so
+# no stock stays held for an order that no longer exists.
+cancelled_orders = Table(
+    "cancelled_orders",
+    metadata,
+    Column("order_id", Text, primary_key=True),
+    Column("cancelled_at", DateTime(timezone=True), nullable=False),
+)
+
 receipts = Table(
     "receipts",
     metadata,
@@ -544,3 +553,16 @@ async def get_adjustment(session: AsyncSession, adjustment_id: str) -> Adjustmen
     return AdjustmentRow(
         row.adjustment_id, row.node_code, row.material_code, row.delta, row.reason, row.created_at
     )
+
+
+async def mark_cancelled(session: AsyncSession, order_id: str, at: datetime) -> None:
+    await session.execute(
+        insert(cancelled_orders).values(order_id=order_id, cancelled_at=at).on_conflict_do_nothing()
+    )
+
+
+async def is_cancelled(session: AsyncSession, order_id: str) -> bool:
+    found = await session.execute(
+        select(cancelled_orders.c.order_id).where(cancelled_orders.c.order_id == order_id)
+    )
+    return found.first() is not None

@@ -215,6 +215,22 @@ async def test_cancellation_releases_every_held_reservation_of_the_order(db):
     assert len(await outbox(db, "inventory.reservation-released", key=order)) == 2
 
 
+async def test_a_request_that_arrives_after_the_cancellation_reserves_nothing(db):
+    # fulfillment asked before the order was cancelled, but the cancellation was handled first
+    node, order, rid = uid("WH"), uid("O"), uid("R")
+    await receive(db, node, {"A": 5})
+    await handle(db, cancelled(order))
+
+    await handle(db, requested(rid, order, node, {"A": 2}))
+
+    a = await stock_of(db, node, "A")
+    assert (a.on_hand, a.reserved) == (5, 0), "no stock held for an order that no longer exists"
+    (res,) = await rows(db, "SELECT status, reason FROM reservations WHERE reservation_id = :r", r=rid)
+    assert res.status == "refused" and "cancelled" in res.reason
+    (ev,) = await outbox(db, "inventory.reservation-refused", key=order)
+    assert ev["data"]["reservation_id"] == rid and "cancelled" in ev["data"]["reason"]
+
+
 async def test_unfulfillable_order_releases_its_partial_reservations(db):
     node, order, rid = uid("WH"), uid("O"), uid("R")
     await receive(db, node, {"A": 5})
