@@ -24,7 +24,7 @@ class Status(StrEnum):
     EXCEPTION = "exception"
 
 
-_OPEN = (Status.RECEIVED, Status.ACCEPTED, Status.SOURCING, Status.ALLOCATED)
+_OPEN = (Status.RECEIVED, Status.ACCEPTED, Status.SOURCING, Status.ALLOCATED, Status.EXCEPTION)
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.RECEIVED: frozenset({Status.ACCEPTED, Status.CANCELLED, Status.EXCEPTION}),
@@ -34,7 +34,8 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.SHIPPED: frozenset({Status.COMPLETED}),
     Status.COMPLETED: frozenset(),
     Status.CANCELLED: frozenset(),
-    Status.EXCEPTION: frozenset({Status.ACCEPTED}),
+    # an operator may retry a stuck order, or cancel it (e.g. the buyer was refunded on the platform)
+    Status.EXCEPTION: frozenset({Status.ACCEPTED, Status.CANCELLED}),
 }
 
 # The happy path, in order: used to tell a late (already passed) event from a jump ahead.
