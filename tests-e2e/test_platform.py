@@ -260,6 +260,12 @@ async def test_6_bad_signature_malformed_payload_and_unknown_listing(gw):
     assert (await send(gw, unknown)).status_code == 202
     held = await wait_status(gw, tid_of(unknown), {"exception"})
     assert held["status_reason_code"] == "unknown_listing" and "999999999" in held["status_reason"]
+    cancel = await gw.post(
+        f"/api/order/orders/{held['order_id']}/cancel",
+        json={"reason": "refunded on Tmall"},
+        headers={"X-API-Key": OPS},
+    )
+    assert cancel.status_code == 200 and cancel.json()["status"] == "cancelled", cancel.text
     await asyncio.sleep(1)
     for d in (doc, invalid):
         assert await order_of(gw, tid_of(d)) is None, "nothing was published for a refused webhook"
