@@ -157,7 +157,23 @@ async def top_up(client: httpx.AsyncClient, tag: str, need: Counter) -> None:
     )
 
 
-async def push(client: httpx.AsyncClient, docs: list[dict], concurrency: int) -> Push:
+class Pacer:
+    """Hands out send slots at a steady `rate` per second (0: as fast as possible)."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1 / rate if rate > 0 else 0.0
+        self.next_at = time.perf_counter()
+
+    async def wait(self) -> None:
+        if not self.interval:
+            return
+        slot, self.next_at = self.next_at, max(self.next_at, time.perf_counter()) + self.interval
+        delay = slot - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+async def push(client: httpx.AsyncClient, docs: list[dict], concurrency: int, rate: float = 0) -> Push:
     out, todo = Push(), iter(docs)
     with Progress(
         TextColumn("pushing"),
@@ -195,8 +211,11 @@ async def push(client: httpx.AsyncClient, docs: list[dict], concurrency: int) ->
                 await asyncio.sleep(min(0.1 * 2**attempt, 2))
             out.refused[why] += 1
 
+        pacer = Pacer(rate)
+
         async def worker() -> None:
             for doc in todo:  # one shared iterator: every doc is sent once
+                await pacer.wait()
                 await send(doc)
                 bar.advance(task)
 
@@ -206,7 +225,7 @@ async def push(client: httpx.AsyncClient, docs: list[dict], concurrency: int) ->
     return out
 
 
-async def push_kafka(docs: list[dict], bootstrap: str) -> Push:
+async def push_kafka(docs: list[dict], bootstrap: str, rate: float = 0) -> Push:
     """Publish the orders as a third-party channel adapter would: normalised by the Tmall adapter's own code
     and put straight on `omni.channel.orders` (no HTTP edge). This measures the event pipeline alone."""
     from datetime import UTC, datetime
@@ -223,7 +242,9 @@ async def push_kafka(docs: list[dict], bootstrap: str) -> Push:
     t0 = time.perf_counter()
     try:
         pending = []
+        pacer = Pacer(rate)
         for doc in docs:
+            await pacer.wait()
             shop = doc["trade_fullinfo_get_response"]["trade"].get("seller_nick", "")
             outcome = normalise_trade(doc, shop_id="TM-OMNI-FLAGSHIP", received_at=datetime.now(UTC))
             if not isinstance(outcome, Accepted):
@@ -392,10 +413,14 @@ def report(n: int, tag: str, pushed: Push, seen: Seen, why: str | None) -> Table
 
 
 async def run_bench(
-    url: str, api_key: str, orders: int, concurrency: int, bus: bool, via: str = "webhook"
+    url: str, api_key: str, orders: int, concurrency: int, bus: bool, via: str = "webhook", rate: float = 0
 ) -> None:
     tag = f"{random.SystemRandom().randrange(10**6):06d}"
-    console.print(f"[bold]omni bench[/] run {tag}: {orders:,} orders, {concurrency} in flight, gateway {url}")
+    pace = f"at {rate:g} orders/s" if rate else "as fast as possible"
+    console.print(
+        f"[bold]omni bench[/] run {tag}: {orders:,} orders via {via}, {pace}, "
+        f"{concurrency} in flight, gateway {url}"
+    )
     console.print(machine())
     docs = build_orders(orders, tag, seed=int(tag))
     limits = httpx.Limits(max_connections=concurrency + 4, max_keepalive_connections=concurrency + 4)
@@ -410,9 +435,9 @@ async def run_bench(
             if via == "kafka":
                 from omni_chassis.settings import CommonSettings
 
-                pushed = await push_kafka(docs, CommonSettings().kafka_bootstrap_servers)
+                pushed = await push_kafka(docs, CommonSettings().kafka_bootstrap_servers, rate)
             else:
-                pushed = await push(client, docs, concurrency)
+                pushed = await push(client, docs, concurrency, rate)
         how = "published to omni.channel.orders" if via == "kafka" else "webhook accepted"
         console.print(f"pushed {orders:,} in {pushed.seconds:.1f}s; {how} {len(pushed.tids):,}")
         order_db = await asyncpg.connect(db_url("order"), server_settings=_RO)

@@ -49,6 +49,7 @@ def bench(
     url: str = typer.Option(DEFAULT_GATEWAY, envvar="OMNI_GATEWAY_URL"),
     api_key: str = typer.Option(DEFAULT_KEY, envvar="OMNI_API_KEY"),
     bus: bool = typer.Option(True, help="also measure the bus baseline (make bench-bus) in the same run"),
+    rate: float = typer.Option(0, help="orders per second to send at (0: as fast as possible); for latency"),
     via: str = typer.Option(
         "webhook", help="webhook: signed HTTP through the gateway; kafka: straight onto omni.channel.orders"
     ),
@@ -58,7 +59,7 @@ def bench(
 
     if via not in ("webhook", "kafka"):
         raise typer.BadParameter("--via is webhook or kafka")
-    asyncio.run(run_bench(url, api_key, orders, concurrency, bus, via))
+    asyncio.run(run_bench(url, api_key, orders, concurrency, bus, via, rate))
 
 
 if __name__ == "__main__":
