@@ -55,7 +55,10 @@ class ConsumerSpec:
     batch_handler: BatchHandler | None = None
     event_types: set[str] | None = None  # others on the topics are skipped (acked, not handled)
     max_records: int = 500
-    batch_timeout_ms: int = 5
+    # how long a poll waits when nothing is there; data that arrives ends the wait at once, so a long
+    # wait costs no latency and spares idle services from spinning (FastStream sleeps as long again after
+    # an empty poll)
+    batch_timeout_ms: int = 100
     session_timeout_ms: int = 10000
 
     def __post_init__(self) -> None:
