@@ -30,6 +30,7 @@ from omni_contracts import Envelope, EventPayload, make_envelope
 
 from . import metrics
 from .context import correlation_id_var, event_trace_ctx, service_name
+from .db import connect_args
 from .logging import get_logger
 from .tables import OUTBOX_CHANNEL, outbox
 
@@ -173,7 +174,7 @@ class OutboxRelay:
                 await asyncio.sleep(1)
 
     async def _run_connected(self) -> None:
-        conn = await asyncpg.connect(self.dsn)
+        conn = await asyncpg.connect(self.dsn, **connect_args(self.dsn))
         try:
             while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _lock_key(self.name)):
                 if self._stopping:
