@@ -94,7 +94,7 @@ def create_app(
                 group=settings.consumer_group_prefix + s.group,
                 topics=[settings.topic_prefix + t for t in s.topics],
             )
-            for s in consumers
+            for s in (consumers if settings.consumers_enabled else ())
         ]
         for spec in specs:
             runtime.register(broker, spec)

@@ -40,7 +40,7 @@ def plain_url(url: str) -> str:
 class CommonSettings(BaseSettings):
     """What every process of Omni reads from the environment."""
 
-    model_config = SettingsConfigDict(extra="ignore", env_file=None)
+    model_config = SettingsConfigDict(extra="ignore", env_file=None, populate_by_name=True)
 
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", alias="KAFKA_BOOTSTRAP_SERVERS")
     database_url: str = Field(DEFAULT_SERVER_URL, alias="DATABASE_URL")
@@ -50,6 +50,8 @@ class CommonSettings(BaseSettings):
     consumer_group_prefix: str = Field("", alias="OMNI_CONSUMER_GROUP_PREFIX")
     # A namespace for every topic (e.g. "e2e." -> "e2e.omni.order"): several environments on one Kafka.
     topic_prefix: str = Field("", alias="OMNI_TOPIC_PREFIX", pattern=r"^[A-Za-z0-9._-]*$")
+    # False: REST and the outbox relay only, no consumer groups (API tests; a read-only replica)
+    consumers_enabled: bool = Field(True, alias="OMNI_CONSUMERS_ENABLED")
 
 
 class ServiceSettings(CommonSettings):

@@ -76,3 +76,11 @@ def test_consumer_spec_needs_exactly_one_handler():
         ConsumerSpec("g", ["t"])
     with pytest.raises(ValueError, match="exactly one"):
         ConsumerSpec("g", ["t"], handler=h, batch_handler=h)
+
+
+def test_consumers_can_be_switched_off_by_env_or_argument(monkeypatch):
+    assert OrderSettings().consumers_enabled is True
+    monkeypatch.setenv("OMNI_CONSUMERS_ENABLED", "false")
+    assert OrderSettings().consumers_enabled is False
+    monkeypatch.delenv("OMNI_CONSUMERS_ENABLED")
+    assert OrderSettings(consumers_enabled=False).consumers_enabled is False

@@ -26,15 +26,13 @@ class Settings(ServiceSettings):
         return super().env_names() | {"FULFILLMENT_SOURCING_MAX_ATTEMPTS"}
 
 
-def build(settings: Settings | None = None, *, consume: bool = True) -> FastAPI:
-    """The service. `consume=False`: REST and outbox relay only (API tests, which must not join the real
-    topics' consumer groups)."""
+def build(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     return create_app(
         settings,
         title="Omni fulfillment",
         routers=[api.router],
-        consumers=consumers.specs(max_attempts=settings.sourcing_max_attempts) if consume else [],
+        consumers=consumers.specs(max_attempts=settings.sourcing_max_attempts),
     )
 
 

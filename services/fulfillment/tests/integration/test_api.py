@@ -32,7 +32,7 @@ SCOPE = "X-Omni-Node-Scope"
 async def api(make_database, kafka_bootstrap, monkeypatch):
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_bootstrap)
     db = await make_database("fulfillment", migrations=MIGRATIONS)
-    app = build(Settings(service_database_url=db.dsn), consume=False)
+    app = build(Settings(service_database_url=db.dsn, consumers_enabled=False))
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

@@ -15,16 +15,13 @@ class Settings(ServiceSettings):
     http_port: int = 8002
 
 
-def build(settings: Settings | None = None, *, with_consumers: bool = True) -> FastAPI:
-    """The inventory app. `with_consumers=False` serves the API (and the outbox relay) without joining the
-    consumer group on the shared topics: what API tests want."""
+def build(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-
     return create_app(
         settings,
         title="Omni inventory (IVM)",
         routers=[api.router],
-        consumers=consumers.specs() if with_consumers else [],
+        consumers=consumers.specs(),
     )
 
 

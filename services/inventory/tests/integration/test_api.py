@@ -13,7 +13,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def api(db):
-    app = build(Settings(service_database_url=db.url), with_consumers=False)
+    app = build(Settings(service_database_url=db.url, consumers_enabled=False))
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,

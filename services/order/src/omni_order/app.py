@@ -15,14 +15,13 @@ class Settings(ServiceSettings):
     http_port: int = 8003
 
 
-def build(settings: Settings | None = None, *, with_consumers: bool = True) -> FastAPI:
-    """The order service. `with_consumers=False` serves the API (and the outbox relay) only."""
+def build(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     return create_app(
         settings,
         title="Omni order (OMS)",
         routers=[api.router, api.catalog_router],
-        consumers=consumers.specs() if with_consumers else (),
+        consumers=consumers.specs(),
     )
 
 

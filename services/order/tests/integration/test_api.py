@@ -29,7 +29,7 @@ DAY1 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)
 
 @asynccontextmanager
 async def client_for(db):
-    app = build(Settings(service_database_url=db.dsn), with_consumers=False)
+    app = build(Settings(service_database_url=db.dsn, consumers_enabled=False))
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
             yield client
