@@ -11,7 +11,7 @@ STACK_ENV := KAFKA_BOOTSTRAP_SERVERS=$${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
 	DATABASE_URL=$${DATABASE_URL:-postgresql://omni:omni@127.0.0.1:5432}
 PYTEST_ARGS ?=
 
-.PHONY: help uv sync stack up down test test-unit lint fmt schemas asyncapi bench-bus demo bench
+.PHONY: help uv sync stack up dev down test test-unit lint fmt schemas asyncapi bench-bus demo bench
 
 help: ## show every target
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -30,11 +30,15 @@ stack: sync ## start Kafka and PostgreSQL (or check the servers given by env), c
 	@deploy/local/postgres.sh start $(DATABASES)
 	@$(STACK_ENV) $(UV) run --frozen omni topics create
 
-up: stack ## run the platform: stack, migrations, every service (honcho), and say where everything is
+up: stack ## run the platform: stack, migrations, every service (supervisord restarts a dead one), and say where everything is
 	@$(if $(SERVICES),$(STACK_ENV) $(UV) run --frozen omni migrate $(SERVICES))
 	@$(STACK_ENV) deploy/local/services.sh start
 	@$(UV) run --frozen omni-tools seed
 	@echo "Omni is up: gateway http://127.0.0.1:8000 (docs /docs; dev API keys in services/gateway/dev-api-keys.json)"
+
+dev: stack ## like `make up` but in the foreground under honcho (Ctrl-C stops all; no restarts)
+	@$(if $(SERVICES),$(STACK_ENV) $(UV) run --frozen omni migrate $(SERVICES))
+	@$(STACK_ENV) $(UV) run --frozen honcho -f Procfile start
 
 down: ## stop what `make up` started
 	@deploy/local/services.sh stop || true

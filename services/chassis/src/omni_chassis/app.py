@@ -29,6 +29,7 @@ from .consumer import ConsumerRuntime, ConsumerSpec
 from .context import correlation_id_var, set_service_name
 from .db import Database
 from .dlq import DeadLetters
+from .errors import install_problem_handlers
 from .kafka import create_topics, make_broker, make_producer
 from .logging import configure_logging, get_logger
 from .outbox import OutboxRelay
@@ -126,6 +127,7 @@ def create_app(
             log.info("service stopped")
 
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
+    install_problem_handlers(app)
     app.add_middleware(CorrelationMiddleware)
     app.include_router(_ops_router())
     for r in routers:

@@ -22,6 +22,7 @@ from prometheus_client import Counter, Histogram
 from starlette.background import BackgroundTask
 
 from omni_chassis.context import correlation_id_var
+from omni_chassis.errors import problem_response
 from omni_chassis.logging import get_logger
 from omni_chassis.tracing import tracer
 
@@ -62,7 +63,7 @@ UPSTREAM_SECONDS = Histogram(
 
 def refuse(status: int, detail: str, reason: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
     REFUSED.labels(reason).inc()
-    return JSONResponse({"detail": detail}, status_code=status, headers=dict(headers or {}))
+    return problem_response(status, detail, headers=dict(headers or {}), instance=None)
 
 
 def upstream_headers(client_headers: list[tuple[str, str]]) -> list[tuple[str, str]]:

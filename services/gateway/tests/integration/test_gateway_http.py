@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -57,9 +58,11 @@ async def gw(upstreams) -> AsyncIterator[httpx.AsyncClient]:
 async def test_no_key_or_an_unknown_key_is_refused_before_any_upstream_call(gw, upstreams):
     before = len(upstreams["product"].seen)
     r = await gw.get("/api/product/materials")
-    assert (r.status_code, r.json()) == (401, {"detail": "missing API key"})
+    assert (r.status_code, r.json()["detail"]) == (401, "missing API key")
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["title"] == "Unauthorized" and r.json()["status"] == 401
     r = await gw.get("/api/product/materials", headers={"X-API-Key": "k-guess"})
-    assert (r.status_code, r.json()) == (401, {"detail": "unknown API key"})
+    assert (r.status_code, r.json()["detail"]) == (401, "unknown API key")
     assert len(upstreams["product"].seen) == before
 
 
@@ -67,7 +70,7 @@ async def test_a_role_without_permission_gets_403_with_a_sentence(gw, upstreams)
     before = len(upstreams["product"].seen)
     r = await gw.post("/api/product/materials", json={"code": "M9", "name": "x"}, headers=STORE)
     assert r.status_code == 403
-    assert r.json() == {"detail": "role store_staff may not POST /api/product/materials"}
+    assert r.json()["detail"] == "role store_staff may not POST /api/product/materials"
     assert len(upstreams["product"].seen) == before
 
 
@@ -160,7 +163,7 @@ async def test_webhook_passes_through_without_a_key_byte_for_byte(gw, upstreams)
 async def test_a_service_that_is_down_gives_502_naming_it(gw):
     r = await gw.get("/api/order/orders", headers=ADMIN)
     assert r.status_code == 502
-    assert r.json() == {"detail": "the order service is unavailable"}
+    assert r.json()["detail"] == "the order service is unavailable"
 
 
 async def test_unknown_service_and_bad_paths(gw):
@@ -193,8 +196,30 @@ async def test_merged_openapi_and_docs(gw):
     }
     assert "X-API-Key" == doc["components"]["securitySchemes"]["ApiKeyAuth"]["name"]
 
+    # one Problem schema for every service's errors, and the gateway's own answers on every /api route
+    assert "Problem" in doc["components"]["schemas"] and "ProductProblem" not in doc["components"]["schemas"]
+    responses = doc["paths"]["/api/product/materials"]["post"]["responses"]
+    assert {"401", "403", "413", "422", "429", "500"} <= set(responses)
+    assert responses["403"]["content"] == {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+    }
+
     r = await gw.get("/docs")
     assert r.status_code == 200 and "/openapi.json" in r.text and "swagger-ui" in r.text
+    # Swagger UI's assets are served by the gateway: no URL in the page leaves it
+    urls = re.findall(r"""(?:src|href)=["']([^"']+)["']""", r.text) + re.findall(r"url: *'([^']+)'", r.text)
+    assert urls and all(u.startswith("/") and not u.startswith("//") for u in urls), urls
+    assert "http://" not in r.text and "https://" not in r.text
+    types = {}
+    for u in urls:
+        if u == "/openapi.json":
+            continue
+        asset = await gw.get(u)
+        assert asset.status_code == 200, u
+        types[u.rsplit(".", 1)[-1]] = asset.headers["content-type"]
+        assert len(asset.content) > 1000, u
+    assert types["js"].startswith("text/javascript") and types["css"].startswith("text/css")
+    assert (await gw.get("/docs/assets/secret.txt")).status_code == 404
     assert (await gw.get("/redoc")).status_code == 404
 
 
@@ -222,7 +247,7 @@ async def test_timeouts_give_504_and_the_client_is_closed_at_shutdown(upstreams)
 
     async with running(settings_for(upstreams), transport=httpx.MockTransport(slow)) as (app, gw):
         r = await gw.get("/api/inventory/stock", headers=ADMIN)
-        assert (r.status_code, r.json()) == (504, {"detail": "the inventory service did not answer in time"})
+        assert (r.status_code, r.json()["detail"]) == (504, "the inventory service did not answer in time")
         client = app.state.gateway.client
         assert not client.is_closed
     assert client.is_closed

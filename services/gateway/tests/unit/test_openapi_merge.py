@@ -99,7 +99,14 @@ def test_paths_are_prefixed_and_health_paths_left_out():
 def test_colliding_schema_names_become_service_prefixed_and_refs_follow():
     doc = merge({"product": PRODUCT, "order": ORDER}, unavailable=[])
     schemas = doc["components"]["schemas"]
-    assert set(schemas) == {"ProductItem", "ProductKind", "ProductPage", "OrderItem"}
+    assert set(schemas) == {
+        "ProductItem",
+        "ProductKind",
+        "ProductPage",
+        "OrderItem",
+        "Problem",
+        "ProblemItem",
+    }
     assert "order_id" in schemas["OrderItem"]["properties"]
     assert "kind" in schemas["ProductItem"]["properties"]
     assert schemas["ProductPage"]["properties"]["items"]["items"] == {
@@ -166,7 +173,9 @@ def test_webhook_path_needs_no_key_and_reuses_the_channel_operation():
     doc = merge({"channel": channel}, unavailable=[])
     hook = doc["paths"][WEBHOOK_PATH]["post"]
     assert hook["security"] == []
-    assert hook["responses"] == {"202": {"description": "accepted"}}
+    assert hook["responses"]["202"] == {"description": "accepted"}
+    # the gateway's own answers, as problems; no 401/403 (no key) beyond what the channel service declares
+    assert {"413", "429", "500", "502", "504"} <= set(hook["responses"]) and "403" not in hook["responses"]
     assert hook["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ChannelRaw"
     }

@@ -13,12 +13,21 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from omni_chassis.problems_openapi import add_responses, problem_schemas
+
 API_KEY_SCHEME = "ApiKeyAuth"
 WEBHOOK_PATH = "/channels/{platform}/orders"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _SKIPPED_PREFIXES = ("/health/", "/metrics")
 _COMPONENT_REF = "#/components/"
 _WEBHOOK = re.compile(r"^/channels/([^/]+)/orders$")
+# the chassis's problem schemas: one component for every service's errors
+SHARED_SCHEMAS = frozenset(problem_schemas())
+# what the gateway itself may answer on any /api route: no or unknown key, a role that may not, the rate
+# limit, a path it refuses ('..'), the upstream down or slow; a body too large where there is a body
+GATEWAY_CODES = (400, 401, 403, 404, 429, 500, 502, 504)
+BODY_CODES = (413, 422)
+WEBHOOK_CODES = (413, 429, 500, 502, 504)
 
 
 def component_name(service: str, name: str) -> str:
@@ -65,6 +74,7 @@ def webhook_operation(channel_op: dict[str, Any] | None, platform: str | None = 
     )
     if channel_op is not None:
         op = dict(channel_op)
+        op["responses"] = dict(op.get("responses") or {})  # not shared with the /api/channel/... copy
         op["operationId"] = f"webhook_{re.sub(r'[^0-9A-Za-z_]', '', platform or '') or 'channel'}_orders"
         op["description"] = note + ("\n\n" + op["description"] if op.get("description") else "")
     else:
@@ -105,6 +115,10 @@ def merge(
         for kind, items in own.items():
             taken = components.setdefault(kind, {})
             for name in items:
+                if kind == "schemas" and name in SHARED_SCHEMAS:  # the chassis's, the same in every service
+                    names[(kind, name)] = name
+                    taken[name] = None
+                    continue
                 new = base = component_name(service, name)
                 n = 2
                 while new in taken:  # e.g. a service with both 'Order' and 'OrderOrder'... keep both
@@ -133,9 +147,16 @@ def merge(
         for tag in spec.get("tags") or []:
             if isinstance(tag, dict) and "name" in tag:
                 tags.append({**tag, "name": f"{service}: {tag['name']}"})
+    for item in paths.values():
+        for method, op in item.items():
+            if method in HTTP_METHODS and isinstance(op, dict):
+                add_responses(op, GATEWAY_CODES + (BODY_CODES if op.get("requestBody") else ()))
     # the gateway's public webhook paths: the channel service's own (one per platform it supports) or,
     # when its document is unavailable, the generic one
     paths.update(webhooks or {WEBHOOK_PATH: {"post": webhook_operation(None)}})
+    for hook in webhooks.values() or [{"post": paths[WEBHOOK_PATH]["post"]}]:
+        add_responses(hook["post"], WEBHOOK_CODES)
+    components.setdefault("schemas", {}).update(problem_schemas())
     components.setdefault("securitySchemes", {})[API_KEY_SCHEME] = {
         "type": "apiKey",
         "in": "header",
