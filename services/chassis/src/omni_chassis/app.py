@@ -14,17 +14,18 @@ import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import structlog
 import uvicorn
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from opentelemetry.trace import SpanKind
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from omni_contracts import dlq_topic
 
+from . import outbox
 from .consumer import ConsumerRuntime, ConsumerSpec
 from .context import correlation_id_var, set_service_name
 from .db import Database
@@ -33,8 +34,11 @@ from .errors import install_problem_handlers
 from .kafka import create_topics, make_broker, make_producer
 from .logging import configure_logging, get_logger
 from .outbox import OutboxRelay
+from .parking import ParkingLoop
 from .settings import ServiceSettings
+from .supervise import Supervisor
 from .tracing import extract_context, setup_tracing, tracer
+from .uow import SqlUnitOfWork, UnitOfWork
 
 log = get_logger("omni.app")
 
@@ -51,8 +55,13 @@ def create_app(
     on_startup: Sequence[Hook] = (),
     relay: bool = True,
     stateless: bool = False,
+    repository: Callable[[Any], Any] | None = None,
 ) -> FastAPI:
-    """`stateless=True` (the gateway): no database, no Kafka; logs, tracing, health and metrics only."""
+    """`stateless=True` (the gateway): no database, no Kafka; logs, tracing, health and metrics only.
+
+    `repository(session)` builds the service's repository; every unit of work (`app.state.uow()`, the `Uow`
+    dependency of routes, and consumers' handlers) carries one as `uow.repo`.
+    """
     name = settings.service_name
 
     @asynccontextmanager
@@ -69,25 +78,35 @@ def create_app(
             yield
             log.info("service stopped")
             return
+        outbox.configure(settings.max_event_bytes)
         db = Database(settings.db_url)
         producer = make_producer(settings.kafka_bootstrap_servers, f"omni-{name}")
         await producer.start()
-        tasks: list[asyncio.Task[Any]] = []
+        supervisor = Supervisor()
+
+        def relay_producer() -> Any:
+            return make_producer(settings.kafka_bootstrap_servers, f"omni-{name}-relay")
+
+        relay_prod = relay_producer()
+        await relay_prod.start()
         outbox_relay = OutboxRelay(
             db.dsn,
-            producer,
+            relay_prod,
             name=name,
             batch_size=settings.outbox_batch_size,
             topic_prefix=settings.topic_prefix,
+            producer_factory=relay_producer,
         )
         if relay:
-            tasks.append(asyncio.create_task(outbox_relay.run(), name=f"{name}-outbox-relay"))
+            supervisor.start("outbox-relay", outbox_relay.run)
         broker = make_broker(settings.kafka_bootstrap_servers, f"omni-{name}")
         runtime = ConsumerRuntime(
             db,
             DeadLetters(producer),
             max_attempts=settings.consumer_max_attempts,
             backoff_s=settings.consumer_backoff_s,
+            transient_backoff_max_s=settings.consumer_transient_backoff_max_s,
+            uow_factory=lambda: SqlUnitOfWork(db, repository),
         )
         specs = [
             dataclasses.replace(
@@ -101,8 +120,20 @@ def create_app(
             runtime.register(broker, spec)
         if specs:
             await create_topics(settings.kafka_bootstrap_servers, [dlq_topic(s.group) for s in specs])
+        parking = ParkingLoop(runtime, max_age_s=settings.park_max_age_s)
         await broker.start()
-        tasks.append(asyncio.create_task(_lag_loop(runtime), name=f"{name}-lag"))
+        supervisor.start("lag", lambda: _lag_loop(runtime))
+        if specs:
+            supervisor.start("parking", parking.run)
+
+        def new_uow() -> SqlUnitOfWork[Any]:
+            uow = SqlUnitOfWork(db, repository)
+            uow.on_released = parking.wake
+            return uow
+
+        app.state.uow = new_uow
+        app.state.supervisor = supervisor
+        app.state.parking = parking
         app.state.settings = settings
         app.state.db = db
         app.state.producer = producer
@@ -117,11 +148,9 @@ def create_app(
         finally:
             outbox_relay.stop()
             await broker.stop()
-            for t in tasks:
-                t.cancel()
-            for t in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await t
+            await supervisor.stop()
+            with contextlib.suppress(Exception):
+                await outbox_relay.producer.stop()
             await producer.stop()
             await db.dispose()
             log.info("service stopped")
@@ -133,6 +162,14 @@ def create_app(
     for r in routers:
         app.include_router(r)
     return app
+
+
+def _uow(request: Request) -> UnitOfWork[Any]:
+    """A fresh unit of work for one request: the use case opens it (`async with uow:`), never the route."""
+    return request.app.state.uow()
+
+
+Uow = Annotated[UnitOfWork[Any], Depends(_uow)]
 
 
 async def _lag_loop(runtime: ConsumerRuntime) -> None:
@@ -207,18 +244,56 @@ def _ops_router() -> APIRouter:
             checks["kafka"] = "ok" if ok else "unavailable: no answer from the bootstrap servers"
         except Exception as exc:
             checks["kafka"] = f"unavailable: {type(exc).__name__}: {exc}"[:300]
-        relay: OutboxRelay = request.app.state.relay
-        checks["outbox_relay"] = "active" if relay.active else "standby"
         healthy = checks["database"] == "ok" and checks["kafka"] == "ok"
-        return JSONResponse(
-            {"status": "ok" if healthy else "unavailable", "checks": checks}, 200 if healthy else 503
-        )
+        relay: OutboxRelay = request.app.state.relay
+        settings: ServiceSettings = request.app.state.settings
+        supervisor: Supervisor = request.app.state.supervisor
+        down = supervisor.down()
+        relay_ok, relay_state = relay.health()
+        if "outbox-relay" in supervisor.tasks and "outbox-relay" in down:
+            relay_ok, relay_state = False, f"down: {supervisor.tasks['outbox-relay'].last_error}"
+        if relay_ok and checks["database"] == "ok":
+            with contextlib.suppress(Exception):
+                age = await asyncio.wait_for(_oldest_unsent(request.app.state.db), 2)
+                if age > settings.outbox_max_age_s:
+                    relay_ok = False
+                    relay_state = (
+                        f"behind: the oldest unsent event is {age:.0f} s old "
+                        f"(bound {settings.outbox_max_age_s:.0f} s)"
+                    )
+        checks["outbox_relay"] = relay_state
+        healthy = healthy and relay_ok
+        for task in down:
+            if task != "outbox-relay":
+                checks[f"task:{task}"] = f"down: {supervisor.tasks[task].last_error}"
+                healthy = False
+        runtime: ConsumerRuntime = request.app.state.runtime
+        degraded = dict(runtime.degraded)
+        if degraded:
+            checks["consumers"] = "; ".join(f"{g} degraded: {why}" for g, why in sorted(degraded.items()))
+        status = "unavailable" if not healthy else ("degraded" if degraded else "ok")
+        return JSONResponse({"status": status, "checks": checks}, 200 if healthy else 503)
 
     @r.get("/metrics", include_in_schema=False)
     async def prometheus() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return r
+
+
+async def _oldest_unsent(db: Database) -> float:
+    from sqlalchemy import text
+
+    async with db.engine.connect() as conn:
+        age = (
+            await conn.execute(
+                text(
+                    "SELECT EXTRACT(EPOCH FROM now() - created_at) FROM outbox WHERE sent_at IS NULL "
+                    "ORDER BY id LIMIT 1"
+                )
+            )
+        ).scalar()
+    return float(age or 0.0)
 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:

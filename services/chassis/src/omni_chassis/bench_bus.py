@@ -120,12 +120,14 @@ async def bench_chassis(bootstrap: str, server_url: str, n: int, batched: bool) 
     await create_topics(bootstrap, [topic], 6)
     insert = text("INSERT INTO effects (event_id, seq, latency_ns) VALUES (:e, :s, :l)")
 
-    async def one(session, env) -> None:
+    async def one(uow, env) -> None:
+        session = uow.session
         await session.execute(
             insert, {"e": env.event_id, "s": env.data.seq, "l": time.time_ns() - env.data.sent_at_ns}
         )
 
-    async def many(session, envs) -> None:
+    async def many(uow, envs) -> None:
+        session = uow.session
         now = time.time_ns()
         await session.execute(
             insert, [{"e": e.event_id, "s": e.data.seq, "l": now - e.data.sent_at_ns} for e in envs]

@@ -3,10 +3,15 @@
 - Offsets are committed only after the handler's DB transaction has committed (AckPolicy.NACK_ON_ERROR:
   ack after success; on an unexpected error the offset is not committed and the message comes again).
 - Every message goes through the inbox in the handler's transaction: a redelivery changes nothing.
-- An undecodable message goes to the dead-letter topic at once; a handler that keeps failing goes there
-  after `max_attempts` tries with exponential backoff. Then the consumer moves on to the next message.
-- Batch consumers handle a whole poll in one transaction; if it fails, each message of the batch is
-  retried alone so one poison message cannot hold back the others.
+- Handlers run inside the chassis unit of work (`uow`, see uow.py): the inbox claim, the handler's writes,
+  the events it stages and the events it parks commit together.
+- Failures are classified (failures.py). A transient one (database or broker restarting, deadlock, timeout)
+  is retried with capped backoff for as long as it lasts and the consumer reports itself degraded; an event
+  waiting for a fact (`WaitingFor`, `uow.park`) is parked (parking.py); anything else is retried
+  `max_attempts` times, then dead-lettered, and the consumer moves on. An undecodable message is
+  dead-lettered at once.
+- Batch consumers handle a whole poll in one transaction; if it fails with anything but a transient error,
+  each message of the batch is retried alone so one poison message cannot hold back the others.
 """
 
 from __future__ import annotations
@@ -24,25 +29,24 @@ from faststream.kafka import KafkaBroker
 from faststream.middlewares import AckPolicy
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from omni_contracts import REGISTRY, DecodeError, Envelope, EventRegistry, headers_to_dict
 
-from . import inbox, metrics
+from . import metrics
 from .context import event_trace_ctx
 from .db import Database
 from .dlq import DeadLetters
+from .failures import FailureClass, PermanentError, TransientError, WaitingFor, classify, describe
 from .logging import get_logger
 from .tracing import extract_context, tracer
+from .uow import SqlUnitOfWork, UnitOfWork
 
 log = get_logger("omni.consumer")
 
-Handler = Callable[[AsyncSession, Envelope[Any]], Awaitable[None]]
-BatchHandler = Callable[[AsyncSession, list[Envelope[Any]]], Awaitable[None]]
-
-
-class PermanentError(Exception):
-    """Raised by a handler when retrying cannot help (the message is dead-lettered at once)."""
+Handler = Callable[[UnitOfWork[Any], Envelope[Any]], Awaitable[None]]
+BatchHandler = Callable[[UnitOfWork[Any], list[Envelope[Any]]], Awaitable[None]]
+__all__ = ["BatchHandler", "ConsumerRuntime", "ConsumerSpec", "Handler", "PermanentError", "TransientError",
+           "WaitingFor"]  # fmt: skip
 
 
 @dataclass
@@ -74,7 +78,64 @@ class ConsumerRuntime:
     registry: EventRegistry = field(default_factory=lambda: REGISTRY)
     max_attempts: int = 4
     backoff_s: float = 0.05
+    transient_backoff_max_s: float = 5.0
     subscribers: list[tuple[ConsumerSpec, Any]] = field(default_factory=list)
+    uow_factory: Callable[[], UnitOfWork[Any]] | None = None
+    degraded: dict[str, str] = field(default_factory=dict)  # group -> the transient failure it waits out
+    on_released: Callable[[], None] | None = None  # wakes the parking loop when a use case releases a fact
+
+    def new_uow(self, group: str) -> UnitOfWork[Any]:
+        uow = self.uow_factory() if self.uow_factory is not None else SqlUnitOfWork(self.db)
+        uow.consumer = group
+        if isinstance(uow, SqlUnitOfWork):
+            uow.on_released = self.on_released
+        return uow
+
+    def spec(self, group: str) -> ConsumerSpec | None:
+        return next((s for s, _ in self.subscribers if s.group == group), None)
+
+    async def apply(self, spec: ConsumerSpec, envs: list[Envelope[Any]], uow: UnitOfWork[Any]) -> None:
+        """Run the spec's handler on `envs` inside `uow` (already open)."""
+        if spec.handler is not None:
+            for env in envs:
+                await spec.handler(uow, env)
+        else:
+            assert spec.batch_handler is not None
+            await spec.batch_handler(uow, envs)
+
+    def _transient(self, spec: ConsumerSpec, exc: BaseException, attempt: int) -> float:
+        reason = describe(exc, 300)
+        if spec.group not in self.degraded:
+            log.warning(
+                "consumer degraded: waiting out a transient failure", consumer=spec.group, error=reason
+            )
+        self.degraded[spec.group] = reason
+        metrics.CONSUMER_DEGRADED.labels(spec.group).set(1)
+        metrics.TRANSIENT_RETRIES.labels(spec.group, type(exc).__name__).inc()
+        return min(self.backoff_s * 2 ** min(attempt - 1, 16), self.transient_backoff_max_s)
+
+    def _recovered(self, spec: ConsumerSpec) -> None:
+        if self.degraded.pop(spec.group, None) is not None:
+            metrics.CONSUMER_DEGRADED.labels(spec.group).set(0)
+            log.info("consumer recovered", consumer=spec.group)
+
+    async def park(self, spec: ConsumerSpec, env: Envelope[Any], waiting: WaitingFor) -> None:
+        """Keep `env` (claimed in the inbox, so a redelivery is skipped) until its fact arrives."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                uow = self.new_uow(spec.group)
+                async with uow:
+                    await uow.claim(spec.group, [(env.event_id, env.event_type)])
+                    uow.park(env, waiting.key, waiting.reason)
+                metrics.PARKED_TOTAL.labels(spec.group).inc()
+                log.info("event parked", consumer=spec.group, waits_for=waiting.key, reason=waiting.reason)
+                return
+            except Exception as exc:
+                if classify(exc) is not FailureClass.TRANSIENT:
+                    raise
+                await asyncio.sleep(self._transient(spec, exc, attempt))
 
     def register(self, broker: KafkaBroker, spec: ConsumerSpec) -> Any:
         common: dict[str, Any] = {
@@ -84,6 +145,7 @@ class ConsumerRuntime:
             "decoder": _raw_decoder,
             "session_timeout_ms": spec.session_timeout_ms,
             "heartbeat_interval_ms": max(spec.session_timeout_ms // 5, 500),
+            "max_poll_interval_ms": 900_000,  # a transient outage may hold one poll for minutes
             "include_in_schema": False,
         }
         if spec.batch_handler is not None:
@@ -143,21 +205,17 @@ class ConsumerRuntime:
             correlation_id=env.correlation_id, event_id=str(env.event_id), event_type=env.event_type
         )
         try:
-            attempt = 0
+            attempt = 0  # counts permanent-looking failures only: transient ones wait without limit
+            transient = 0
             while True:
-                attempt += 1
                 t0 = time.perf_counter()
                 try:
-                    async with self.db.transaction() as session:
-                        if await inbox.claim(session, spec.group, env.event_id, env.event_type):
-                            if spec.handler is not None:
-                                await spec.handler(session, env)
-                            else:
-                                assert spec.batch_handler is not None
-                                await spec.batch_handler(session, [env])
-                            fresh = True
-                        else:
-                            fresh = False
+                    uow = self.new_uow(spec.group)
+                    async with uow:
+                        fresh = bool(await uow.claim(spec.group, [(env.event_id, env.event_type)]))
+                        if fresh:
+                            await self.apply(spec, [env], uow)
+                    self._recovered(spec)
                     metrics.HANDLER_SECONDS.labels(spec.group, "single").observe(time.perf_counter() - t0)
                     if fresh:
                         metrics.EVENTS_HANDLED.labels(spec.group, env.event_type).inc()
@@ -167,15 +225,25 @@ class ConsumerRuntime:
                     return
                 except Exception as exc:
                     metrics.HANDLER_FAILURES.labels(spec.group).inc()
-                    permanent = isinstance(exc, PermanentError)
+                    kind = classify(exc)
+                    if kind is FailureClass.WAITING:
+                        assert isinstance(exc, WaitingFor)
+                        await self.park(spec, env, exc)
+                        return
+                    if kind is FailureClass.TRANSIENT:
+                        transient += 1
+                        await asyncio.sleep(self._transient(spec, exc, transient))
+                        continue
+                    attempt += 1
                     log.warning(
                         "handler failed",
                         consumer=spec.group,
                         attempt=attempt,
                         max_attempts=self.max_attempts,
-                        error=f"{type(exc).__name__}: {exc}"[:500],
+                        error_class=type(exc).__name__,
+                        error=describe(exc, 500),
                     )
-                    if permanent or attempt >= self.max_attempts:
+                    if isinstance(exc, PermanentError) or attempt >= self.max_attempts:
                         await self.dead_letters.send(spec.group, record, exc, attempts=attempt)
                         return
                     await asyncio.sleep(self.backoff_s * 2 ** (attempt - 1))
@@ -211,34 +279,43 @@ class ConsumerRuntime:
                 decoded.append((record, env))
         if not decoded:
             return
-        t0 = time.perf_counter()
         token = event_trace_ctx.set(ctxs)
         try:
-            async with self.db.transaction() as session:
-                fresh = await inbox.claim_many(
-                    session, spec.group, [(e.event_id, e.event_type) for _, e in decoded]
-                )
-                todo, seen = [], set()
-                for _, env in decoded:
-                    if env.event_id in fresh and env.event_id not in seen:
-                        seen.add(env.event_id)
-                        todo.append(env)
-                if todo:
-                    await spec.batch_handler(session, todo)
-            metrics.HANDLER_SECONDS.labels(spec.group, "batch").observe(time.perf_counter() - t0)
-            for env in todo:
-                metrics.EVENTS_HANDLED.labels(spec.group, env.event_type).inc()
-            if len(decoded) > len(todo):
-                metrics.EVENTS_DUPLICATE.labels(spec.group).inc(len(decoded) - len(todo))
-            return
-        except Exception as exc:
-            metrics.HANDLER_FAILURES.labels(spec.group).inc()
-            log.warning(
-                "batch failed; handling its messages one by one",
-                consumer=spec.group,
-                size=len(decoded),
-                error=f"{type(exc).__name__}: {exc}"[:500],
-            )
+            transient = 0
+            while True:
+                t0 = time.perf_counter()
+                try:
+                    uow = self.new_uow(spec.group)
+                    async with uow:
+                        fresh = await uow.claim(spec.group, [(e.event_id, e.event_type) for _, e in decoded])
+                        todo, seen = [], set()
+                        for _, env in decoded:
+                            if env.event_id in fresh and env.event_id not in seen:
+                                seen.add(env.event_id)
+                                todo.append(env)
+                        if todo:
+                            await self.apply(spec, todo, uow)
+                    self._recovered(spec)
+                    metrics.HANDLER_SECONDS.labels(spec.group, "batch").observe(time.perf_counter() - t0)
+                    for env in todo:
+                        metrics.EVENTS_HANDLED.labels(spec.group, env.event_type).inc()
+                    if len(decoded) > len(todo):
+                        metrics.EVENTS_DUPLICATE.labels(spec.group).inc(len(decoded) - len(todo))
+                    return
+                except Exception as exc:
+                    metrics.HANDLER_FAILURES.labels(spec.group).inc()
+                    if classify(exc) is FailureClass.TRANSIENT:
+                        transient += 1
+                        await asyncio.sleep(self._transient(spec, exc, transient))
+                        continue
+                    log.warning(
+                        "batch failed; handling its messages one by one",
+                        consumer=spec.group,
+                        size=len(decoded),
+                        error_class=type(exc).__name__,
+                        error=describe(exc, 500),
+                    )
+                    break
         finally:
             event_trace_ctx.reset(token)
         for record, env in decoded:

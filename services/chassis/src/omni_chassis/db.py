@@ -38,6 +38,7 @@ class Database:
             max_overflow=pool_size,
             pool_pre_ping=True,
             echo=echo,
+            hide_parameters=True,  # error strings never carry bound values (a buyer's phone or address)
             connect_args=connect_args(url),
         )
         self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)

@@ -21,3 +21,28 @@ CONSUMER_LAG = Gauge(
 )
 OUTBOX_BACKLOG = Gauge("omni_outbox_backlog", "Outbox rows not yet published", ["service"])
 OUTBOX_PUBLISHED = Counter("omni_outbox_published_total", "Outbox rows published to Kafka", ["service"])
+OUTBOX_ERRORS = Counter(
+    "omni_outbox_errors_total", "Outbox relay failures, by error class", ["service", "error_class"]
+)
+OUTBOX_OLDEST_SECONDS = Gauge(
+    "omni_outbox_oldest_unsent_seconds", "Age of the oldest unsent outbox row", ["service"]
+)
+TASK_UP = Gauge("omni_task_up", "1 while a supervised background task runs", ["task"])
+TASK_RESTARTS = Counter("omni_task_restarts_total", "Restarts of a supervised background task", ["task"])
+CONSUMER_DEGRADED = Gauge(
+    "omni_consumer_degraded", "1 while a consumer retries a transient failure", ["consumer"]
+)
+TRANSIENT_RETRIES = Counter(
+    "omni_consumer_transient_retries_total", "Retries of transient failures", ["consumer", "error_class"]
+)
+PARKED = Gauge("omni_parked_events", "Events parked, waiting for a fact", ["consumer"])
+PARKED_OLDEST_SECONDS = Gauge("omni_parked_oldest_seconds", "Age of the oldest parked event", ["consumer"])
+PARKED_TOTAL = Counter("omni_parked_total", "Events parked", ["consumer"])
+UNPARKED_TOTAL = Counter(
+    "omni_unparked_total", "Parked events applied after their fact arrived", ["consumer"]
+)
+FORWARD_READS = Counter(
+    "omni_forward_reads_total",
+    "Events of a newer version read through the newest known schema",
+    ["consumer", "event_type"],
+)

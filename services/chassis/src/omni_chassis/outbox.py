@@ -31,10 +31,31 @@ from omni_contracts import Envelope, EventPayload, make_envelope
 from . import metrics
 from .context import correlation_id_var, event_trace_ctx, service_name
 from .db import connect_args
+from .failures import PermanentError, describe
 from .logging import get_logger
 from .tables import OUTBOX_CHANNEL, outbox
 
 log = get_logger("omni.outbox")
+
+# The largest event the broker takes (Kafka's default `message.max.bytes` is 1,048,588 and the producer's
+# `max_request_size` 1,048,576): an event larger than this is refused when it is staged, never stored.
+MAX_EVENT_BYTES = 1_000_000
+
+
+class EventTooLarge(PermanentError):
+    """An event larger than the broker accepts: refused in the caller's transaction (413 at the API)."""
+
+    def __init__(self, event_type: str, size: int, limit: int) -> None:
+        super().__init__(
+            f"event {event_type} would be {size:,} bytes; the limit is {limit:,} bytes "
+            "(a message larger than the broker accepts)"
+        )
+        self.event_type, self.size, self.limit = event_type, size, limit
+
+
+def configure(max_event_bytes: int) -> None:
+    global MAX_EVENT_BYTES
+    MAX_EVENT_BYTES = max_event_bytes
 
 
 def _row(env: Envelope[Any], topic: str, cause: Envelope[Any] | None) -> dict[str, Any]:
@@ -45,12 +66,16 @@ def _row(env: Envelope[Any], topic: str, cause: Envelope[Any] | None) -> dict[st
     else:
         propagate.inject(carrier)
     headers = [[k, v.decode()] for k, v in env.headers()] + [[k, v] for k, v in carrier.items()]
+    value = env.to_bytes()
+    size = len(value) + len(env.key) + sum(len(k) + len(v) for k, v in headers) + 128  # record overhead
+    if size > MAX_EVENT_BYTES:
+        raise EventTooLarge(env.event_type, size, MAX_EVENT_BYTES)
     return {
         "event_id": env.event_id,
         "event_type": env.event_type,
         "topic": topic,
         "key": env.key,
-        "value": env.to_bytes(),
+        "value": value,
         "headers": headers,
     }
 
@@ -115,6 +140,9 @@ class OutboxRelay:
         retention_s: float = 3600,
         on_published: Callable[[list[asyncpg.Record]], None] | None = None,
         topic_prefix: str = "",
+        producer_factory: Callable[[], AIOKafkaProducer] | None = None,
+        backoff_first_s: float = 0.2,
+        backoff_max_s: float = 5.0,
     ) -> None:
         self.dsn = dsn
         self.producer = producer
@@ -128,6 +156,13 @@ class OutboxRelay:
         self._stopping = False
         self.published = 0
         self.active = False
+        self.producer_factory = producer_factory
+        self.backoff_first_s = backoff_first_s
+        self.backoff_max_s = backoff_max_s
+        self.errors = 0
+        self.consecutive_errors = 0
+        self.failing_since: float | None = None
+        self.last_error: str | None = None
 
     def _notified(self, *_args: Any) -> None:
         self._wake.set()
@@ -159,19 +194,63 @@ class OutboxRelay:
             await conn.execute(
                 "UPDATE outbox SET sent_at = now() WHERE id = ANY($1::bigint[])", [r["id"] for r in rows]
             )
+        self._healthy()
         self.published += len(rows)
         metrics.OUTBOX_PUBLISHED.labels(self.name).inc(len(rows))
         return len(rows)
 
     async def run(self) -> None:
-        """Run until stopped: wait for the lock, then publish whenever rows appear."""
+        """Run until stopped: wait for the lock, then publish whenever rows appear.
+
+        Any error (the database restarting, Kafka unreachable, a timeout, anything) is logged with its class,
+        counted, and retried with capped exponential backoff; the relay itself never ends on an error. After a
+        few Kafka failures in a row the producer is replaced (when a factory was given), since a producer can
+        be left in a state it does not recover from.
+        """
         while not self._stopping:
             try:
                 await self._run_connected()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("outbox relay lost its connection; retrying", error=str(exc), relay=self.name)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
                 self.active = False
-                await asyncio.sleep(1)
+                self.errors += 1
+                self.consecutive_errors += 1
+                if self.failing_since is None:
+                    self.failing_since = time.monotonic()
+                self.last_error = describe(exc, 500)
+                metrics.OUTBOX_ERRORS.labels(self.name, type(exc).__name__).inc()
+                delay = min(self.backoff_first_s * 2 ** (self.consecutive_errors - 1), self.backoff_max_s)
+                log.warning(
+                    "outbox relay failed; retrying",
+                    relay=self.name,
+                    error_class=type(exc).__name__,
+                    error=self.last_error,
+                    consecutive_errors=self.consecutive_errors,
+                    retry_in_s=round(delay, 2),
+                )
+                if self.producer_factory is not None and self.consecutive_errors % 3 == 0:
+                    await self._replace_producer()
+                await asyncio.sleep(delay)
+
+    async def _replace_producer(self) -> None:
+        assert self.producer_factory is not None
+        old = self.producer
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(old.stop(), 5)
+        new = self.producer_factory()
+        try:
+            await asyncio.wait_for(new.start(), 10)
+        except Exception as exc:  # Kafka still away: keep the new one, it connects when the broker is back
+            log.warning("new outbox producer not connected yet", relay=self.name, error=describe(exc, 300))
+        self.producer = new
+        log.info("outbox relay replaced its producer", relay=self.name)
+
+    def health(self, max_silence_s: float = 5.0) -> tuple[bool, str]:
+        """(healthy, what): unhealthy while the relay has been failing for more than `max_silence_s`."""
+        if self.failing_since is not None and time.monotonic() - self.failing_since > max_silence_s:
+            return False, f"failing for {time.monotonic() - self.failing_since:.0f} s: {self.last_error}"
+        return True, "active" if self.active else "standby"
 
     async def _run_connected(self) -> None:
         conn = await asyncpg.connect(self.dsn, **connect_args(self.dsn))
@@ -182,6 +261,8 @@ class OutboxRelay:
                 await asyncio.sleep(1)  # another replica's relay is active
             await conn.add_listener(OUTBOX_CHANNEL, self._notified)
             self.active = True
+            await self.publish_once(conn)  # proves Kafka answers before the error state is cleared
+            self._healthy()
             log.info("outbox relay active", relay=self.name)
             last_housekeeping = 0.0
             while not self._stopping:
@@ -202,9 +283,24 @@ class OutboxRelay:
     async def _housekeeping(self, conn: asyncpg.Connection) -> None:
         backlog = await conn.fetchval("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
         metrics.OUTBOX_BACKLOG.labels(self.name).set(backlog)
+        metrics.OUTBOX_OLDEST_SECONDS.labels(self.name).set(await self.oldest_unsent_age(conn))
         await conn.execute(
             "DELETE FROM outbox WHERE sent_at < now() - make_interval(secs => $1)", float(self.retention_s)
         )
+
+    def _healthy(self) -> None:
+        if self.consecutive_errors:
+            log.info("outbox relay recovered", relay=self.name, after_errors=self.consecutive_errors)
+        self.consecutive_errors = 0
+        self.failing_since = None
+
+    async def oldest_unsent_age(self, conn: asyncpg.Connection) -> float:
+        """Seconds since the oldest unpublished row was written (0 when none)."""
+        age = await conn.fetchval(
+            "SELECT EXTRACT(EPOCH FROM now() - created_at) FROM outbox "
+            "WHERE sent_at IS NULL ORDER BY id LIMIT 1"
+        )
+        return float(age or 0.0)
 
     def stop(self) -> None:
         self._stopping = True

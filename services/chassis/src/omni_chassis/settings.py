@@ -69,6 +69,14 @@ class ServiceSettings(CommonSettings):
     outbox_batch_size: int = 500
     consumer_max_attempts: int = 4
     consumer_backoff_s: float = 0.05
+    # a transient failure (database or broker restarting) is retried without limit, backing off up to this
+    consumer_transient_backoff_max_s: float = Field(5.0, gt=0)
+    # /health/ready fails when the oldest unpublished outbox row is older than this
+    outbox_max_age_s: float = Field(30.0, gt=0, alias="OMNI_OUTBOX_MAX_AGE_S")
+    # an event parked for a fact that never arrives goes to the DLQ after this long
+    park_max_age_s: float = Field(6 * 3600.0, gt=0, alias="OMNI_PARK_MAX_AGE_S")
+    # the largest event the broker takes (refused when staged)
+    max_event_bytes: int = Field(1_000_000, gt=1024, alias="OMNI_MAX_EVENT_BYTES")
 
     def model_post_init(self, _ctx: object) -> None:
         prefix = self.service_name.upper().replace("-", "_")

@@ -1,8 +1,21 @@
-"""The chassis's own tables, present in every service's database: outbox and inbox."""
+"""The chassis's own tables, present in every service's database: outbox, inbox and parked events."""
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, LargeBinary, MetaData, Table, Text, func, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 chassis_metadata = MetaData()
@@ -30,6 +43,29 @@ inbox = Table(
     Column("event_id", UUID(as_uuid=True), primary_key=True),
     Column("event_type", Text, nullable=True),
     Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+parked = Table(
+    "parked",
+    chassis_metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("consumer", Text, nullable=False),
+    Column("waits_for", Text, nullable=False),
+    Column("event_id", UUID(as_uuid=True), nullable=False),
+    Column("event_type", Text, nullable=False),
+    Column("topic", Text, nullable=False),
+    Column("key", Text, nullable=True),
+    Column("value", LargeBinary, nullable=False),
+    Column("headers", JSONB, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("parked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("first_parked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("released_at", DateTime(timezone=True), nullable=True),
+    UniqueConstraint("consumer", "event_id", name="parked_consumer_event"),
+    Index("parked_waits_for", "waits_for"),
+    Index("parked_due", "consumer", "next_attempt_at"),
 )
 
 OUTBOX_CHANNEL = "omni_outbox"

@@ -9,6 +9,7 @@ Where they come from, in order:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
@@ -16,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -28,7 +30,9 @@ from .dlq import DeadLetters
 from .kafka import create_topics, make_broker, make_producer
 from .migrate import upgrade
 from .outbox import OutboxRelay
+from .parking import ParkingLoop
 from .settings import database_for, plain_url
+from .uow import SqlUnitOfWork
 
 
 def repo_root() -> Path:
@@ -168,20 +172,39 @@ async def eventually(
 
 @asynccontextmanager
 async def running_consumers(
-    bootstrap: str, db: Database, specs: list[ConsumerSpec], *, max_attempts: int = 3, backoff_s: float = 0.01
+    bootstrap: str,
+    db: Database,
+    specs: list[ConsumerSpec],
+    *,
+    max_attempts: int = 3,
+    backoff_s: float = 0.01,
+    repository: Callable[[Any], Any] | None = None,
+    park_max_age_s: float = 6 * 3600,
 ) -> AsyncIterator[ConsumerRuntime]:
-    """A ConsumerRuntime on real Kafka, as a service runs it, for the duration of the block."""
+    """A ConsumerRuntime on real Kafka, as a service runs it (parking loop included), for the block."""
     producer = make_producer(bootstrap, "omni-test")
     await producer.start()
     broker = make_broker(bootstrap, "omni-test")
-    runtime = ConsumerRuntime(db, DeadLetters(producer), max_attempts=max_attempts, backoff_s=backoff_s)
+    runtime = ConsumerRuntime(
+        db,
+        DeadLetters(producer),
+        max_attempts=max_attempts,
+        backoff_s=backoff_s,
+        uow_factory=lambda: SqlUnitOfWork(db, repository),
+    )
     for spec in specs:
         runtime.register(broker, spec)
     await create_topics(bootstrap, [dlq_topic(s.group) for s in specs])
+    parking = ParkingLoop(runtime, max_age_s=park_max_age_s, poll_s=0.2)
     await broker.start()
+    task = asyncio.create_task(parking.run())
+    runtime.parking = parking  # type: ignore[attr-defined]
     try:
         yield runtime
     finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
         await broker.stop()
         await producer.stop()
 

@@ -48,7 +48,8 @@ async def relay_crash(dsn: str, bootstrap: str) -> None:
 async def consume(dsn: str, bootstrap: str, topic: str, group: str, hang_seq: int, marker: str) -> None:
     db = Database(dsn)
 
-    async def handler(session, env) -> None:
+    async def handler(uow, env) -> None:
+        session = uow.session
         await record_effect(session, group, env)
         if env.data.seq == hang_seq:
             await session.flush()

@@ -107,7 +107,8 @@ async def test_relay_killed_after_publishing_republishes_and_the_inbox_absorbs_i
     assert len(copies) == 2, "the event must be on the topic twice: once per relay run"
     assert {dict(c.headers)["event_id"] for c in copies} == {str(env.event_id).encode()}
 
-    async def handler(session, e):
+    async def handler(uow, e):
+        session = uow.session
         await record_effect(session, "sink", e)
 
     dupes = metrics.EVENTS_DUPLICATE.labels("sink")
@@ -133,7 +134,8 @@ async def test_redelivered_event_changes_nothing(kafka_bootstrap, make_database,
     await producer.stop()
     (marker,) = await _publish_probes(kafka_bootstrap, topic, [2])
 
-    async def handler(session, e):
+    async def handler(uow, e):
+        session = uow.session
         await record_effect(session, "redeliver", e)
 
     async with running_consumers(kafka_bootstrap, db, [ConsumerSpec("redeliver", [topic], handler=handler)]):
@@ -153,15 +155,16 @@ async def test_poison_message_is_dead_lettered_after_retries_and_the_rest_flow(
     attempts: dict[int, int] = {}
     healed = {"yes": False}
 
-    async def handle(session, e):
+    async def handle(uow, e):
+        session = uow.session
         attempts[e.data.seq] = attempts.get(e.data.seq, 0) + 1
         if e.data.seq == 2 and not healed["yes"]:
             raise RuntimeError("cannot handle seq 2")
         await record_effect(session, group, e)
 
-    async def batch_handler(session, envs):
+    async def batch_handler(uow, envs):
         for e in envs:
-            await handle(session, e)
+            await handle(uow, e)
 
     envs = await _publish_probes(kafka_bootstrap, topic, [1, 2])
     producer = make_producer(kafka_bootstrap, "omni-test-pub")
@@ -255,7 +258,8 @@ async def test_order_per_key_is_kept_through_outbox_and_batches(kafka_bootstrap,
             await stage(s, envs, topic)
     batches: list[int] = []
 
-    async def batch_handler(session, envs):
+    async def batch_handler(uow, envs):
+        session = uow.session
         batches.append(len(envs))
         for e in envs:
             await record_effect(session, "ordered", e)

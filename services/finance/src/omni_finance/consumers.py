@@ -9,6 +9,7 @@ order stream that will bring that order:
 from __future__ import annotations
 
 from omni_chassis.consumer import ConsumerSpec
+from omni_chassis.uow import with_session
 from omni_contracts import Topic
 
 from . import service
@@ -22,13 +23,13 @@ def specs() -> list[ConsumerSpec]:
         ConsumerSpec(
             group=ORDERS_GROUP,
             topics=[Topic.ORDER],
-            batch_handler=service.handle_order_events,
+            batch_handler=with_session(service.handle_order_events),
             event_types=set(service.ORDER_EVENTS),
         ),
         ConsumerSpec(
             group=SHIPMENTS_GROUP,
             topics=[Topic.FULFILLMENT],
-            batch_handler=service.handle_shipments,
+            batch_handler=with_session(service.handle_shipments),
             event_types=set(service.SHIPMENT_EVENTS),
         ),
     ]

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from omni_chassis.consumer import ConsumerSpec
+from omni_chassis.uow import UnitOfWork, with_session
 from omni_contracts import Envelope, Topic
 
 from . import service
@@ -29,12 +28,15 @@ STOCK_EVENTS = {"inventory.stock-changed"}
 
 def specs(max_attempts: int = service.DEFAULT_MAX_ATTEMPTS) -> list[ConsumerSpec]:
 
-    async def on_replies(session: AsyncSession, envs: list[Envelope[Any]]) -> None:
-        await service.on_reservation_replies(session, envs, max_attempts=max_attempts)
+    async def on_replies(uow: UnitOfWork[Any], envs: list[Envelope[Any]]) -> None:
+        await service.on_reservation_replies(uow.session, envs, max_attempts=max_attempts)
 
     return [
         ConsumerSpec(
-            ORDERS_GROUP, [Topic.ORDER], batch_handler=service.on_order_events, event_types=ORDER_EVENTS
+            ORDERS_GROUP,
+            [Topic.ORDER],
+            batch_handler=with_session(service.on_order_events),
+            event_types=ORDER_EVENTS,
         ),
         ConsumerSpec(
             RESERVATIONS_GROUP, [Topic.INVENTORY], batch_handler=on_replies, event_types=REPLY_EVENTS
@@ -42,7 +44,7 @@ def specs(max_attempts: int = service.DEFAULT_MAX_ATTEMPTS) -> list[ConsumerSpec
         ConsumerSpec(
             STOCK_GROUP,
             [Topic.STOCK_CHANGED],
-            batch_handler=service.on_stock_changed,
+            batch_handler=with_session(service.on_stock_changed),
             event_types=STOCK_EVENTS,
         ),
     ]

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from omni_chassis.consumer import ConsumerSpec, PermanentError
+from omni_chassis.uow import UnitOfWork
 from omni_contracts import Envelope, Topic
 
 from . import service
@@ -28,9 +27,9 @@ FULFILLMENT_EVENTS = {
 ORDER_EVENTS = {"order.cancelled"}
 
 
-async def on_batch(session: AsyncSession, envs: list[Envelope[Any]]) -> None:
+async def on_batch(uow: UnitOfWork[Any], envs: list[Envelope[Any]]) -> None:
     try:
-        await service.handle_batch(session, envs)
+        await service.handle_batch(uow.session, envs)
     except InventoryError as exc:
         raise PermanentError(str(exc)) from exc
 

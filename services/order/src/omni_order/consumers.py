@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from omni_chassis.consumer import ConsumerSpec
+from omni_chassis.uow import UnitOfWork
 from omni_contracts import Envelope, Topic
 
 from . import service
@@ -20,16 +19,16 @@ CHANNEL_ORDER_EVENTS = {"channel.order.received"}
 FULFILLMENT_EVENTS = set(service.FULFILLMENT_TARGETS)
 
 
-async def on_products(session: AsyncSession, envs: list[Envelope[Any]]) -> None:
-    await service.project_catalog(session, envs)
+async def on_products(uow: UnitOfWork[Any], envs: list[Envelope[Any]]) -> None:
+    await service.project_catalog(uow.session, envs)
 
 
-async def on_channel_orders(session: AsyncSession, envs: list[Envelope[Any]]) -> None:
-    await service.intake(session, envs)
+async def on_channel_orders(uow: UnitOfWork[Any], envs: list[Envelope[Any]]) -> None:
+    await service.intake(uow.session, envs)
 
 
-async def on_fulfillment(session: AsyncSession, envs: list[Envelope[Any]]) -> None:
-    await service.follow_fulfillment(session, envs)
+async def on_fulfillment(uow: UnitOfWork[Any], envs: list[Envelope[Any]]) -> None:
+    await service.follow_fulfillment(uow.session, envs)
 
 
 def catalog_spec() -> ConsumerSpec:
