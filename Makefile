@@ -45,10 +45,10 @@ down: ## stop what `make up` started
 	@deploy/local/kafka.sh stop
 	@deploy/local/postgres.sh stop
 
-test: stack ## run every test (unit, integration, e2e) on real Kafka and PostgreSQL; non-zero on any failure
+test: stack asyncapi-check-deps ## run every test (unit, integration, e2e) on real Kafka and PostgreSQL; non-zero on any failure
 	@$(STACK_ENV) $(UV) run --frozen pytest $(PYTEST_ARGS)
 
-test-unit: sync ## only the fast tests (no Kafka, no PostgreSQL)
+test-unit: sync asyncapi-check-deps ## only the fast tests (no Kafka, no PostgreSQL)
 	@$(UV) run --frozen pytest -m "not integration and not e2e" $(PYTEST_ARGS)
 
 lint: sync ## ruff check and format check
@@ -64,6 +64,11 @@ schemas: sync ## write contracts/schemas/<type>.v<N>.json (refuses a breaking ch
 
 asyncapi: sync ## write contracts/asyncapi.json, every topic and message
 	@$(UV) run --frozen python -m omni_contracts.asyncapi contracts/asyncapi.json
+
+asyncapi-check-deps: ## install the official AsyncAPI parser (npm, pinned) that a test validates asyncapi.json with
+	@[ -d contracts/asyncapi-check/node_modules/@asyncapi/parser ] \
+	  || npm ci --prefix contracts/asyncapi-check --no-audit --no-fund --ignore-scripts --loglevel=error \
+	  || { echo "cannot install contracts/asyncapi-check (needs node >= 18 and npm)" >&2; exit 1; }
 
 demo: ## send a few signed Tmall orders through the gateway and show each order's journey (after `make up`)
 	@$(UV) run --frozen omni-tools demo

@@ -1,20 +1,35 @@
-"""The committed schemas are the published contract: they may only grow."""
+"""The committed schemas are the published contract: they may only grow. (What "published" means, read
+from git, is tested in test_published_guard.py.)"""
 
 from __future__ import annotations
 
 import copy
+import json
+import warnings
 from pathlib import Path
 
 from omni_contracts import REGISTRY
-from omni_contracts.asyncapi import document
-from omni_contracts.schemas import all_schemas, breaking_changes, check
+from omni_contracts.schemas import (
+    all_schemas,
+    breaking_changes,
+    check,
+    check_tree,
+    forward_readability,
+    guard,
+)
 
 SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 
 
-def test_committed_schemas_match_the_code():
-    problems = check(SCHEMAS)
-    assert problems == [], "\n".join(problems)
+def test_the_code_only_adds_to_what_was_published_and_the_tree_is_current():
+    report = guard(SCHEMAS)
+    for note in report.notes:  # e.g. a shallow clone: say what the guard could not see
+        warnings.warn(f"schema guard: {note}", stacklevel=1)
+    assert report.problems == [], f"published: {report.baseline}\n" + "\n".join(report.problems)
+
+
+def test_every_readable_as_claim_holds():
+    assert forward_readability() == []
 
 
 def test_every_registered_version_has_a_committed_schema():
@@ -59,16 +74,21 @@ def test_a_new_required_field_breaks():
 
 def test_a_disappeared_version_is_reported(tmp_path):
     for name, schema in all_schemas().items():
-        (tmp_path / name).write_text(__import__("json").dumps(schema))
+        (tmp_path / name).write_text(json.dumps(schema))
     (tmp_path / "diagnostics.probe.v0.json").write_text("{}")
-    assert any("disappeared" in p for p in check(tmp_path))
+    assert any("diagnostics.probe.v0.json: a committed version disappeared" in p for p in check(tmp_path))
 
 
-def test_asyncapi_covers_every_topic_and_message():
-    doc = document()
-    addresses = {c["address"] for c in doc["channels"].values()}
-    from omni_contracts import TOPICS
-
-    assert {s.name for s in TOPICS.values()} <= addresses
-    names = {m["name"] for m in doc["components"]["messages"].values()}
-    assert names == set(REGISTRY.event_types())
+def test_a_stale_or_missing_file_in_the_tree_is_reported(tmp_path):
+    current = all_schemas()
+    for name, schema in current.items():
+        (tmp_path / name).write_text(json.dumps(schema))
+    assert check_tree(tmp_path, current) == []
+    stale = copy.deepcopy(current["diagnostics.probe.v1.json"])
+    stale["$defs"]["ProbeV1"]["properties"]["note"] = {"type": "string"}
+    (tmp_path / "diagnostics.probe.v1.json").write_text(json.dumps(stale))
+    (tmp_path / "order.accepted.v1.json").unlink()
+    assert check_tree(tmp_path, current) == [
+        "diagnostics.probe.v1.json: differs from what the code generates (run `make schemas`)",
+        "order.accepted.v1.json: not committed (run `make schemas`)",
+    ]

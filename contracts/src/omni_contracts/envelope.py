@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID, uuid4
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PrivateAttr, field_validator
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -18,6 +18,10 @@ H_EVENT_VERSION = "event_version"
 H_CORRELATION_ID = "correlation_id"
 H_CAUSATION_ID = "causation_id"
 H_PRODUCER = "producer"
+# Sent with every version above 1: the oldest version whose readers can read this one (it only adds fields
+# to that version). A consumer that knows up to v(N) reads a newer event through v(N) unless this says the
+# newer version is not readable as v(N) (a breaking change).
+H_EVENT_READABLE_AS = "event_readable_as"
 H_CONTENT_TYPE = "content-type"
 CONTENT_TYPE = "application/json"
 
@@ -35,6 +39,7 @@ class EventPayload(BaseModel):
     __event_type__: str = ""
     __event_version__: int = 0
     __topic__: str = ""
+    __readable_as__: int = 0  # the oldest version whose readers can read this one (see the registry)
 
 
 class Envelope(BaseModel, Generic[T]):
@@ -51,6 +56,14 @@ class Envelope(BaseModel, Generic[T]):
     causation_id: str | None = None
     key: str = Field(min_length=1)
     data: T
+    # Set by the registry when it read a version newer than it knows through its own newest one.
+    _read_forward_from: int | None = PrivateAttr(default=None)
+
+    @property
+    def read_forward_from(self) -> int | None:
+        """The version on the wire when this envelope was read forward (a newer, additive version read
+        through this consumer's newest schema: `event_version` is then the version of `data`); else None."""
+        return self._read_forward_from
 
     @field_validator("occurred_at")
     @classmethod
@@ -71,6 +84,9 @@ class Envelope(BaseModel, Generic[T]):
         ]
         if self.causation_id:
             h.append((H_CAUSATION_ID, self.causation_id.encode()))
+        readable_as = getattr(type(self.data), "__readable_as__", 0)
+        if self.event_version > 1 and readable_as:
+            h.append((H_EVENT_READABLE_AS, str(readable_as).encode()))
         return h
 
 

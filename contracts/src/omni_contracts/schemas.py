@@ -1,16 +1,20 @@
 """JSON Schemas of every (event type, version), and the rule that a published schema only grows.
 
-`python -m omni_contracts.schemas write <dir>` writes `<type>.v<N>.json` for every registered version.
+`python -m omni_contracts.schemas write <dir>` writes `<type>.v<N>.json` for every registered version
+(refusing a breaking change to a published one); `... check <dir>` runs the guard. What "published" means
+(read from git, not from the tree) is in `published.py`.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .envelope import Envelope
+from .published import Published, published
 from .registry import REGISTRY, EventRegistry
 
 # Keys that only document a schema: they may change freely.
@@ -102,33 +106,95 @@ def _diff(old: Any, new: Any, path: str) -> list[str]:
     return problems
 
 
-def check(directory: Path, registry: EventRegistry = REGISTRY) -> list[str]:
-    """Compare the committed schemas with the code: every problem found, as sentences."""
-    current = all_schemas(registry)
+def check_tree(directory: Path, current: dict[str, dict[str, Any]]) -> list[str]:
+    """The schema files in the tree must be exactly what the code generates (`make schemas` writes them)."""
     problems = []
-    committed = {p.name: json.loads(p.read_text()) for p in sorted(directory.glob("*.json"))}
-    for name, old in committed.items():
+    committed = {p.name: p for p in sorted(directory.glob("*.json"))}
+    for name, path in committed.items():
         if name not in current:
-            problems.append(f"{name}: a published version disappeared from the contracts")
-            continue
-        problems.extend(f"{name}: {p}" for p in breaking_changes(old, current[name]))
+            problems.append(f"{name}: a committed version disappeared from the contracts")
+        elif json.loads(path.read_text()) != current[name]:
+            problems.append(f"{name}: differs from what the code generates (run `make schemas`)")
     problems.extend(
         f"{name}: not committed (run `make schemas`)" for name in current if name not in committed
     )
     return problems
 
 
-if __name__ == "__main__":  # pragma: no cover - used by `make schemas`
-    target = Path(sys.argv[2] if len(sys.argv) > 2 else "contracts/schemas")
-    if sys.argv[1:2] == ["check"]:
-        found = check(target)
-        print("\n".join(found) or "schemas are compatible")
-        sys.exit(1 if found else 0)
-    problems = check(target) if target.exists() else []
-    breaking = [p for p in problems if "not committed" not in p]
+def check_published(current: dict[str, dict[str, Any]], published: Published) -> list[str]:
+    """Every published version must still exist, and the code's schema must only add to each of them."""
+    problems = []
+    for name, versions in sorted(published.schemas.items()):
+        if name not in current:
+            problems.append(
+                f"{name}: a published version (at {versions[0].commit[:12]}) disappeared from the contracts"
+            )
+            continue
+        for pv in versions:
+            problems.extend(
+                f"{name}: {p} (published at {pv.commit[:12]})"
+                for p in breaking_changes(pv.schema, current[name])
+            )
+    return problems
+
+
+def forward_readability(registry: EventRegistry = REGISTRY) -> list[str]:
+    """Check every `readable_as` claim: v(N) readable as v(k) must only add to each of v(k)..v(N-1)."""
+    problems = []
+    for (t, v), model in sorted(registry.models.items()):
+        for older in range(model.__readable_as__, v):
+            if (t, older) not in registry.models:
+                problems.append(f"{t} v{v}: declared readable as v{older}, which is not registered")
+                continue
+            old, new = schema_of(registry, t, older), schema_of(registry, t, v)
+            old.pop("x-event-version"), new.pop("x-event-version")
+            problems.extend(
+                f"{t} v{v} is declared readable as v{older} but is not additive to it: {p}"
+                for p in breaking_changes(old, new)
+            )
+    return problems
+
+
+@dataclass
+class Report:
+    problems: list[str]
+    baseline: str
+    notes: list[str]
+
+
+def guard(directory: Path, registry: EventRegistry = REGISTRY) -> Report:
+    """The compatibility guard: the tree against the code, and the code against what was published."""
+    current = all_schemas(registry)
+    pub = published(directory)
+    problems = check_tree(directory, current) + check_published(current, pub) + forward_readability(registry)
+    return Report(problems, pub.baseline, pub.notes)
+
+
+def check(directory: Path, registry: EventRegistry = REGISTRY) -> list[str]:
+    """Every problem the guard finds, as sentences (empty when compatible)."""
+    return guard(directory, registry).problems
+
+
+def main(argv: list[str]) -> int:  # pragma: no cover - used by `make schemas`
+    target = Path(argv[1] if len(argv) > 1 else "contracts/schemas")
+    if argv[:1] == ["check"]:
+        report = guard(target)
+        print(f"published: {report.baseline}")
+        for n in report.notes:
+            print(f"note: {n}")
+        print("\n".join(report.problems) or "schemas are compatible")
+        return 1 if report.problems else 0
+    pub = published(target)
+    breaking = check_published(all_schemas(), pub)
     if breaking:
-        print("refusing to overwrite published schemas; breaking changes:\n" + "\n".join(breaking))
-        print("a breaking change needs a new event version with an upcaster")
-        sys.exit(1)
+        print(f"refusing to write schemas that break what was published ({pub.baseline}):")
+        print("\n".join(breaking))
+        print("a breaking change needs a new event version (with an upcaster)")
+        return 1
     for p in write(target):
         print(p)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover - used by `make schemas`
+    sys.exit(main(sys.argv[1:]))

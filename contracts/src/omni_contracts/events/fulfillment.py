@@ -98,6 +98,33 @@ class PickedUpV1(EventPayload):
     picked_up_at: AwareDatetime
 
 
+class ShippedLine(MaterialQty):
+    """A shipped (or picked-up) material line, naming the order line it fulfils."""
+
+    line_id: str | None = Field(
+        default=None,
+        min_length=1,
+        description="the order line (order.accepted's lines[].line_id) these units fulfil; absent when "
+        "the event was published as v1, which carried no line ids",
+    )
+
+
+# v2 only adds `line_id` to each line: v1 readers read v2 through v1 (readable_as=1), and v1 data is valid
+# v2 data (no upcaster). V2 subclasses V1 so that code written for a V1 (isinstance, type hints) takes a V2.
+@event("fulfillment.shipped", 2, Topic.FULFILLMENT, readable_as=1)
+class ShippedV2(ShippedV1):
+    """A task left its node with a carrier: its reservation is consumed. Lines name their order lines."""
+
+    lines: list[ShippedLine]  # type: ignore[assignment]
+
+
+@event("fulfillment.picked-up", 2, Topic.FULFILLMENT, readable_as=1)
+class PickedUpV2(PickedUpV1):
+    """The buyer collected a store-pickup task: its reservation is consumed. Lines name their order lines."""
+
+    lines: list[ShippedLine]  # type: ignore[assignment]
+
+
 @event("fulfillment.order-fulfilled", 1, Topic.FULFILLMENT)
 class OrderFulfilledV1(EventPayload):
     """Every task of the order is shipped or picked up."""
