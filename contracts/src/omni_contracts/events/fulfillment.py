@@ -131,3 +131,17 @@ class OrderFulfilledV1(EventPayload):
 
     order_id: str
     fulfilled_at: AwareDatetime
+
+
+@event("fulfillment.sourcing-started", 1, Topic.FULFILLMENT)
+class SourcingStartedV1(EventPayload):
+    """Fulfillment started sourcing an order: on its acceptance, or again when an operator's retry re-sends
+    the acceptance of an order it had given up on (its attempts and excluded nodes start afresh)."""
+
+    order_id: str
+    attempt: int = Field(
+        ge=1,
+        description="the attempt number of this sourcing's first plan (its reservation requests carry it): 1 "
+        "for a new order, the next number after the last attempt when a retry starts it again",
+    )
+    started_at: AwareDatetime
