@@ -12,11 +12,13 @@ from rich.table import Table
 from omni_contracts import dlq_topic
 
 from . import dlq as dlq_mod
+from . import replay as replay_mod
+from .db import Database
 from .kafka import create_topics, make_producer
 from .migrate import ensure_database, service_migrations, upgrade
 from .settings import CommonSettings, ServiceSettings
 
-app = typer.Typer(help="Omni operations: topics, migrations, dead letters.", no_args_is_help=True)
+app = typer.Typer(help="Omni operations: topics, migrations, dead letters, replays.", no_args_is_help=True)
 topics_app = typer.Typer(help="Kafka topics.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead-letter topics: inspect and replay.", no_args_is_help=True)
 app.add_typer(topics_app, name="topics")
@@ -110,6 +112,45 @@ def dlq_replay(
     for d, topic in done:
         _console().print(f"replayed {d.partition}:{d.offset} -> {topic}")
     _console().print(f"{len(done)} dead letter(s) replayed at {datetime.now().isoformat(timespec='seconds')}")
+
+
+@app.command()
+def replay(
+    service: str = typer.Argument(..., help="service name, e.g. order"),
+    projection: str = typer.Argument(..., help="its projection, e.g. catalog"),
+    swap: bool = typer.Option(
+        False, "--swap/--dry-run", help="put the rebuilt model in place of the live one (default: compare)"
+    ),
+    drop_old: bool = typer.Option(False, "--drop-old", help="with --swap: do not keep the live rows aside"),
+    batch_size: int = typer.Option(500, "--batch-size", min=1, help="events per transaction"),
+) -> None:
+    """Rebuild a read model from offset 0 of its topics and compare it with the live one; --swap puts it in
+    place. Exit status: 0 identical or swapped, 1 a dry run found differences, 2 an error."""
+    try:
+        proj = replay_mod.projection_for(service, projection)
+    except LookupError as exc:
+        _console().print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    settings = ServiceSettings(service_name=service)
+
+    async def _run() -> replay_mod.ReplayReport:
+        db = Database(settings.db_url)
+        try:
+            return await replay_mod.replay(
+                db, proj, bootstrap=settings.kafka_bootstrap_servers, topic_prefix=settings.topic_prefix,
+                swap=swap, drop_old=drop_old, batch_size=batch_size,
+            )  # fmt: skip
+        finally:
+            await db.dispose()
+
+    try:
+        report = asyncio.run(_run())
+    except (LookupError, RuntimeError, TimeoutError) as exc:
+        _console().print(f"[red]replay failed: {exc}[/]")
+        raise typer.Exit(2) from None
+    replay_mod.print_report(report, _console(), service)
+    if not report.swapped and not report.identical:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -283,3 +283,40 @@ async def _swap(
                 "replay could not lock the live tables yet; retrying", projection=p.name, attempt=attempt
             )
             await asyncio.sleep(0.5 * attempt)
+
+
+def print_report(report: ReplayReport, console: Any, service: str = "") -> None:
+    """What `omni replay` prints: what was read, the comparison table, samples of differences, the outcome."""
+    from rich.table import Table
+
+    r = report
+    console.print(
+        f"{service + '/' if service else ''}{r.projection}: {r.events} event(s) applied, {r.duplicates} "
+        f"duplicate(s), {r.skipped_count} skipped, {r.discarded_events} emitted event(s) discarded, "
+        f"in {r.seconds:.1f}s"
+    )
+    table = Table(title="live vs rebuilt (volatile columns compared by presence)")
+    for col in ("table", "live rows", "rebuilt rows", "only live", "only rebuilt", "differing"):
+        table.add_column(col, justify="left" if col == "table" else "right")
+    for t in r.tables:
+        counts = (t.live_rows, t.rebuilt_rows, t.live_only, t.rebuilt_only, t.differing)
+        table.add_row(t.table, *(str(n) for n in counts))
+    console.print(table)
+    for t in r.tables:
+        for x in t.samples:
+            what = x.get("columns") or x.get("row")
+            console.print(f"  {t.table} {x['kind']} {x['key']}: {what}", markup=False, overflow="fold")
+    for s in r.skipped[:10]:
+        at = f"{s.topic}[{s.partition}]@{s.offset}"
+        console.print(f"  skipped {at} {s.event_type}: {s.error}", markup=False)
+    if r.swapped:
+        kept = f"; the live rows before it are in schema {r.old_schema}" if r.old_schema else ""
+        console.print(
+            f"[green]swapped[/]: {r.delta_events} event(s) applied under the lock, tables locked "
+            f"{r.lock_ms or 0:.0f} ms{kept}"
+        )
+    elif r.identical:
+        console.print("[green]identical[/]: the rebuilt model equals the live one (nothing swapped)")
+    else:
+        n = sum(t.live_only + t.rebuilt_only + t.differing for t in r.tables)
+        console.print(f"[yellow]{n} row(s) differ[/]: run again with --swap to replace the live model")
