@@ -5,9 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from omni_chassis.app import Uow
+from omni_chassis.errors import problem_response
+from omni_chassis.paging import JsonInt, Limit, Offset, PageInfo
 
 from . import service
 from .domain.model import (
@@ -17,14 +21,12 @@ from .domain.model import (
     InventoryError,
     ReservationStatus,
 )
-from .store import ReservationRow, StockRow
+from .records import ReservationRow, StockRow
 
 router = APIRouter(tags=["inventory"])
 
-CodeStr = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^\S+$")]
-IdStr = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^\S+$")]
-Limit = Annotated[int, Query(ge=1, le=500, description="page size (max 500)")]
-Offset = Annotated[int, Query(ge=0)]
+CodeStr = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\s\x85]+$")]
+IdStr = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\s\x85]+$")]
 
 
 class _In(BaseModel):
@@ -34,7 +36,7 @@ class _In(BaseModel):
 # -- request bodies ---------------------------------------------------------------------------------------
 class LineIn(_In):
     material_code: CodeStr
-    qty: StrictInt = Field(gt=0, le=MAX_QTY)
+    qty: JsonInt = Field(gt=0, le=MAX_QTY)
 
 
 class ReceiptIn(_In):
@@ -48,7 +50,12 @@ class AdjustmentIn(_In):
     adjustment_id: IdStr = Field(description="idempotency key")
     node_code: CodeStr
     material_code: CodeStr
-    delta: StrictInt = Field(ge=-MAX_QTY, le=MAX_QTY, description="change of on hand; not 0")
+    delta: JsonInt = Field(
+        ge=-MAX_QTY,
+        le=MAX_QTY,
+        description="change of on hand; not 0",
+        json_schema_extra={"not": {"const": 0}},
+    )
     reason: str = Field(min_length=1, max_length=500)
 
 
@@ -130,21 +137,21 @@ class ReservationOut(BaseModel):
     updated_at: datetime
 
 
-class StockPage(BaseModel):
+class StockPage(PageInfo):
     items: list[StockOut]
     total: int
     limit: int
     offset: int
 
 
-class MovementPage(BaseModel):
+class MovementPage(PageInfo):
     items: list[MovementOut]
     total: int
     limit: int
     offset: int
 
 
-class ReservationPage(BaseModel):
+class ReservationPage(PageInfo):
     items: list[ReservationOut]
     total: int
     limit: int
@@ -196,10 +203,10 @@ def _reservation_out(r: ReservationRow) -> ReservationOut:
 
 
 def _refusal(exc: InventoryError) -> JSONResponse:
-    """A domain refusal as a 4xx whose body says what is wrong (with the numbers when there are some)."""
+    """A domain refusal as a 4xx problem that says what is wrong (with the numbers when there are some)."""
     if isinstance(exc, InvalidRequest):
-        return JSONResponse({"detail": str(exc)}, status_code=422)
-    body: dict[str, Any] = {"detail": str(exc)}
+        return problem_response(422, str(exc))
+    body: dict[str, Any] = {}
     if isinstance(exc, AdjustmentRefused):
         lv = exc.level
         body.update(
@@ -211,7 +218,7 @@ def _refusal(exc: InventoryError) -> JSONResponse:
             available=lv.available,
             delta=exc.delta,
         )
-    return JSONResponse(body, status_code=409)
+    return problem_response(409, str(exc), **body)
 
 
 # -- commands ---------------------------------------------------------------------------------------------
@@ -225,7 +232,7 @@ def _refusal(exc: InventoryError) -> JSONResponse:
         422: {},
     },
 )
-async def post_receipt(body: ReceiptIn, request: Request, response: Response) -> Any:
+async def post_receipt(body: ReceiptIn, uow: Uow, response: Response) -> Any:
     cmd = service.ReceiveCommand(
         receipt_id=body.receipt_id,
         node_code=body.node_code,
@@ -233,8 +240,7 @@ async def post_receipt(body: ReceiptIn, request: Request, response: Response) ->
         note=body.note,
     )
     try:
-        async with request.app.state.db.transaction() as session:
-            result = await service.receive(session, cmd)
+        result = await service.receive(uow, cmd)
     except InventoryError as exc:
         return _refusal(exc)
     response.status_code = 201 if result.created else 200
@@ -258,7 +264,7 @@ async def post_receipt(body: ReceiptIn, request: Request, response: Response) ->
         422: {},
     },
 )
-async def post_adjustment(body: AdjustmentIn, request: Request, response: Response) -> Any:
+async def post_adjustment(body: AdjustmentIn, uow: Uow, response: Response) -> Any:
     cmd = service.AdjustCommand(
         adjustment_id=body.adjustment_id,
         node_code=body.node_code,
@@ -267,8 +273,7 @@ async def post_adjustment(body: AdjustmentIn, request: Request, response: Respon
         reason=body.reason,
     )
     try:
-        async with request.app.state.db.transaction() as session:
-            result = await service.adjust(session, cmd)
+        result = await service.adjust(uow, cmd)
     except InventoryError as exc:
         return _refusal(exc)
     response.status_code = 201 if result.created else 200
@@ -287,23 +292,21 @@ async def post_adjustment(body: AdjustmentIn, request: Request, response: Respon
 # -- queries ----------------------------------------------------------------------------------------------
 @router.get("/stock", response_model=StockPage)
 async def list_stock(
-    request: Request,
+    uow: Uow,
     node_code: str | None = None,
     material_code: str | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Any:
-    async with request.app.state.db.transaction() as session:
-        rows, total = await service.list_stock(
-            session, node=node_code, material=material_code, limit=limit, offset=offset
-        )
+    rows, total = await service.list_stock(
+        uow, node=node_code, material=material_code, limit=limit, offset=offset
+    )
     return StockPage(items=[_stock_out(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
 @router.get("/stock/{node_code}/{material_code}", response_model=StockOut, responses={404: {}})
-async def get_stock(node_code: str, material_code: str, request: Request) -> Any:
-    async with request.app.state.db.transaction() as session:
-        row = await service.get_stock(session, node_code, material_code)
+async def get_stock(node_code: str, material_code: str, uow: Uow) -> Any:
+    row = await service.get_stock(uow, node_code, material_code)
     if row is None:
         raise HTTPException(404, f"no stock of material {material_code} at node {node_code}")
     return _stock_out(row)
@@ -311,7 +314,7 @@ async def get_stock(node_code: str, material_code: str, request: Request) -> Any
 
 @router.get("/movements", response_model=MovementPage)
 async def list_movements(
-    request: Request,
+    uow: Uow,
     node_code: str | None = None,
     material_code: str | None = None,
     reference: str | None = None,
@@ -320,23 +323,21 @@ async def list_movements(
     offset: Offset = 0,
 ) -> Any:
     """The ledger, newest first."""
-    async with request.app.state.db.transaction() as session:
-        rows, total = await service.list_movements(
-            session,
-            node=node_code,
-            material=material_code,
-            reference=reference,
-            kind=kind,
-            limit=limit,
-            offset=offset,
-        )
+    rows, total = await service.list_movements(
+        uow,
+        node=node_code,
+        material=material_code,
+        reference=reference,
+        kind=kind,
+        limit=limit,
+        offset=offset,
+    )
     return MovementPage(items=[MovementOut(**r) for r in rows], total=total, limit=limit, offset=offset)
 
 
 @router.get("/reservations/{reservation_id}", response_model=ReservationOut, responses={404: {}})
-async def get_reservation(reservation_id: str, request: Request) -> Any:
-    async with request.app.state.db.transaction() as session:
-        row = await service.get_reservation(session, reservation_id)
+async def get_reservation(reservation_id: str, uow: Uow) -> Any:
+    row = await service.get_reservation(uow, reservation_id)
     if row is None:
         raise HTTPException(404, f"no reservation {reservation_id}")
     return _reservation_out(row)
@@ -344,15 +345,14 @@ async def get_reservation(reservation_id: str, request: Request) -> Any:
 
 @router.get("/reservations", response_model=ReservationPage)
 async def list_reservations(
-    request: Request,
+    uow: Uow,
     order_id: str | None = None,
     node_code: str | None = None,
     status: ReservationStatus | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Any:
-    async with request.app.state.db.transaction() as session:
-        rows, total = await service.list_reservations(
-            session, order_id=order_id, node=node_code, status=status, limit=limit, offset=offset
-        )
+    rows, total = await service.list_reservations(
+        uow, order_id=order_id, node=node_code, status=status, limit=limit, offset=offset
+    )
     return ReservationPage(items=[_reservation_out(r) for r in rows], total=total, limit=limit, offset=offset)

@@ -1,8 +1,10 @@
-"""Kafka subscribers: thin. The chassis decodes, dedupes and commits; these call the service.
+"""Kafka subscribers: thin. The chassis decodes, dedupes (inbox) and commits; these call the service.
 
-Both are batch consumers (one transaction per poll). A domain refusal that retrying cannot fix (a shipment
-against an unknown or released reservation) becomes a PermanentError: the chassis retries the batch's
-messages one by one and dead-letters that message alone.
+Two batch consumers (one unit of work per poll), each with its own group and so its own DLQ:
+`inventory-fulfillment` on omni.fulfillment and `inventory-orders` on omni.order. (Until migration
+inventory0003 both were the group `inventory`; that migration carries its inbox over to the new names.)
+A domain refusal that retrying cannot fix (a shipment against an unknown or released reservation) becomes
+a PermanentError: the chassis retries the batch's messages one by one and dead-letters that message alone.
 """
 
 from __future__ import annotations
@@ -10,13 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from omni_chassis.consumer import ConsumerSpec, PermanentError
-from omni_chassis.uow import UnitOfWork
 from omni_contracts import Envelope, Topic
 
 from . import service
 from .domain.model import InventoryError
 
-GROUP = "inventory"
+FULFILLMENT_GROUP = "inventory-fulfillment"
+ORDERS_GROUP = "inventory-orders"
+OLD_GROUP = "inventory"  # both consumers' group before inventory0003
 
 FULFILLMENT_EVENTS = {
     "fulfillment.reservation-requested",
@@ -27,15 +30,17 @@ FULFILLMENT_EVENTS = {
 ORDER_EVENTS = {"order.cancelled"}
 
 
-async def on_batch(uow: UnitOfWork[Any], envs: list[Envelope[Any]]) -> None:
+async def on_batch(uow: service.Uow, envs: list[Envelope[Any]]) -> None:
     try:
-        await service.handle_batch(uow.session, envs)
+        await service.handle_batch(uow, envs)
     except InventoryError as exc:
         raise PermanentError(str(exc)) from exc
 
 
 def specs() -> list[ConsumerSpec]:
     return [
-        ConsumerSpec(GROUP, [Topic.FULFILLMENT], batch_handler=on_batch, event_types=FULFILLMENT_EVENTS),
-        ConsumerSpec(GROUP, [Topic.ORDER], batch_handler=on_batch, event_types=ORDER_EVENTS),
+        ConsumerSpec(
+            FULFILLMENT_GROUP, [Topic.FULFILLMENT], batch_handler=on_batch, event_types=FULFILLMENT_EVENTS
+        ),
+        ConsumerSpec(ORDERS_GROUP, [Topic.ORDER], batch_handler=on_batch, event_types=ORDER_EVENTS),
     ]

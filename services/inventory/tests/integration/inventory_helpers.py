@@ -18,7 +18,8 @@ from omni_contracts.events.fulfillment import (
     ShippedV1,
 )
 from omni_contracts.events.order import OrderCancelledV1
-from omni_inventory import service
+from omni_chassis.uow import SqlUnitOfWork
+from omni_inventory import service, store
 
 MIGRATIONS = Path(omni_inventory.__file__).parent / "migrations"
 
@@ -76,16 +77,17 @@ def unfulfillable(order_id: str):
 
 
 # -- direct use of the service ----------------------------------------------------------------------------
+def uow(db) -> SqlUnitOfWork[store.Repository]:
+    return SqlUnitOfWork(db, store.Repository)
+
+
 async def receive(db, node: str, lines: dict[str, int], receipt_id: str | None = None):
-    async with db.transaction() as s:
-        return await service.receive(
-            s, service.ReceiveCommand(receipt_id or uid("rcpt"), node, list(lines.items()), "")
-        )
+    cmd = service.ReceiveCommand(receipt_id or uid("rcpt"), node, list(lines.items()), "")
+    return await service.receive(uow(db), cmd)
 
 
 async def handle(db, *envs):
-    async with db.transaction() as s:
-        await service.handle_batch(s, list(envs))
+    await service.handle_batch(uow(db), list(envs))
 
 
 # -- reading the database ---------------------------------------------------------------------------------

@@ -9,10 +9,9 @@ import pytest
 from inventory_helpers import cancelled, outbox, receive, requested, rows, shipped, stock_of, uid
 
 from omni_chassis import dlq
-from omni_chassis.kafka import create_topics, make_producer
+from omni_chassis.kafka import make_producer
 from omni_chassis.testing import eventually, running_consumers
-from omni_contracts import dlq_topic
-from omni_inventory import consumers
+from omni_inventory import consumers, store
 
 pytestmark = pytest.mark.integration
 
@@ -34,15 +33,15 @@ async def _count(db, sql, **params):
 async def test_batches_from_kafka_reserve_consume_release_and_dead_letter(kafka_bootstrap, db, fresh_topic):
     fulfillment_topic = await fresh_topic("omni.test.fulfillment")
     order_topic = await fresh_topic("omni.test.order")
-    group = f"inventory-test-{uuid.uuid4().hex[:8]}"
+    prefix = f"test-{uuid.uuid4().hex[:8]}."
     on_fulfillment, on_order = consumers.specs()
+    # a group each, hence a DLQ each
+    assert (on_fulfillment.group, on_order.group) == ("inventory-fulfillment", "inventory-orders")
+    group, order_group = prefix + on_fulfillment.group, prefix + on_order.group
     specs = [
         dataclasses.replace(on_fulfillment, topics=[fulfillment_topic], group=group),
-        dataclasses.replace(on_order, topics=[order_topic], group=group),
+        dataclasses.replace(on_order, topics=[order_topic], group=order_group),
     ]
-    # Both specs share one group, hence one DLQ topic; the chassis's create_topics gets its name twice and
-    # Kafka silently refuses such a request, so make it here (as the app's startup hook does).
-    await create_topics(kafka_bootstrap, [dlq_topic(group)])
     node = uid("WH")
     await receive(db, node, {"A": 3})
 
@@ -53,7 +52,7 @@ async def test_batches_from_kafka_reserve_consume_release_and_dead_letter(kafka_
     await _publish(kafka_bootstrap, fulfillment_topic, reqs)
     await _publish(kafka_bootstrap, fulfillment_topic, [reqs[0]])  # a redelivery: the inbox absorbs it
 
-    async with running_consumers(kafka_bootstrap, db, specs):
+    async with running_consumers(kafka_bootstrap, db, specs, repository=store.Repository):
         await eventually(lambda: _count(db, "SELECT count(*) = 5 FROM reservations"))
         by_status = dict(await rows(db, "SELECT status, count(*) FROM reservations GROUP BY status"))
         assert by_status == {"reserved": 3, "refused": 2}
@@ -94,3 +93,6 @@ async def test_batches_from_kafka_reserve_consume_release_and_dead_letter(kafka_
     assert letter.info["event_type"] == "fulfillment.shipped"
     assert f"reservation {ghost}, which inventory does not know" in letter.info[dlq.H_ERROR]
     assert letter.info[dlq.H_ERROR_TYPE] == "PermanentError"
+    assert await dlq.read_all(kafka_bootstrap, order_group) == [], "the orders consumer's own DLQ is empty"
+    inbox = dict(await rows(db, "SELECT consumer, count(*) FROM inbox GROUP BY consumer"))
+    assert set(inbox) == {group, order_group}, "each consumer keeps its own inbox"

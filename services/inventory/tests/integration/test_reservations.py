@@ -17,6 +17,7 @@ from inventory_helpers import (
     stock_of,
     uid,
     unfulfillable,
+    uow,
 )
 from sqlalchemy.exc import IntegrityError
 
@@ -166,22 +167,19 @@ async def test_shipment_against_an_unknown_or_released_reservation_is_permanent(
     node, order, rid = uid("WH"), uid("O"), uid("R")
     await receive(db, node, {"A": 5})
     with pytest.raises(PermanentError, match="which inventory does not know"):
-        async with db.transaction() as s:
-            await consumers.on_batch(s, [shipped(uid("R"), order, node, {"A": 1})])
+        await consumers.on_batch(uow(db), [shipped(uid("R"), order, node, {"A": 1})])
 
     await handle(db, requested(rid, order, node, {"A": 1}))
     await handle(db, cancelled(order))
     with pytest.raises(PermanentError, match="which is released, not reserved"):
-        async with db.transaction() as s:
-            await consumers.on_batch(s, [shipped(rid, order, node, {"A": 1})])
+        await consumers.on_batch(uow(db), [shipped(rid, order, node, {"A": 1})])
     row = await stock_of(db, node, "A")
     assert (row.on_hand, row.reserved) == (5, 0)
 
     other = uid("R")
     await handle(db, requested(other, uid("O"), node, {"A": 1}))
     with pytest.raises(PermanentError, match=f"holds stock at node {node}"):
-        async with db.transaction() as s:
-            await consumers.on_batch(s, [shipped(other, order, uid("WH"), {"A": 1})])
+        await consumers.on_batch(uow(db), [shipped(other, order, uid("WH"), {"A": 1})])
     assert (await stock_of(db, node, "A")).reserved == 1, "the failed batch rolled back"
 
 
@@ -271,10 +269,8 @@ async def test_two_hundred_concurrent_requests_for_fifty_units_reserve_exactly_f
     outcomes: list[str] = []
 
     async def one(env):
-        async with gate, db.transaction() as s:
-            fx = service.Effects(s)
-            outcomes.append((await service.reserve(fx, env)).value)
-            await fx.flush()
+        async with gate:
+            outcomes.append((await service.reserve(uow(db), env)).value)
 
     await asyncio.gather(*(one(env) for env in requests))
 
