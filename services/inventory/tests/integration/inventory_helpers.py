@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import text
 
 import omni_inventory
+from omni_chassis.uow import SqlUnitOfWork
 from omni_contracts import make_envelope, utcnow
 from omni_contracts.events.fulfillment import (
     OrderUnfulfillableV1,
@@ -18,7 +19,6 @@ from omni_contracts.events.fulfillment import (
     ShippedV1,
 )
 from omni_contracts.events.order import OrderCancelledV1
-from omni_chassis.uow import SqlUnitOfWork
 from omni_inventory import service, store
 
 MIGRATIONS = Path(omni_inventory.__file__).parent / "migrations"
