@@ -45,7 +45,7 @@ import asyncio
 import importlib
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +54,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omni_contracts import Envelope
+
+from .consumer import ConsumerSpec
 from .db import Database
 from .logging import get_logger
 from .replay_apply import Applier, Apply, ReplayUnitOfWork
@@ -98,6 +101,35 @@ class Projection:
     @property
     def schema(self) -> str:
         return "replay_" + self.name.replace("-", "_")
+
+    @classmethod
+    def of_consumers(cls, name: str, specs: Sequence[ConsumerSpec], **kw: Any) -> Projection:
+        """The projection the live consumers `specs` build: their topics, event types and handlers (each
+        event goes to the spec that takes its type; consecutive events of one spec go as one batch)."""
+        by_type: dict[str, ConsumerSpec] = {}
+        for spec in specs:
+            if not spec.event_types:
+                raise ValueError(f"consumer {spec.group}: a projection needs its event types")
+            by_type |= {t: spec for t in spec.event_types}
+
+        async def apply(uow: Any, envs: list[Envelope[Any]]) -> None:
+            run: list[Envelope[Any]] = []
+            for env in [*envs, None]:
+                spec = by_type.get(env.event_type) if env is not None else None
+                if run and (env is None or by_type[run[0].event_type] is not spec):
+                    first = by_type[run[0].event_type]
+                    if first.batch_handler is not None:
+                        await first.batch_handler(uow, run)
+                    else:
+                        assert first.handler is not None
+                        for e in run:
+                            await first.handler(uow, e)
+                    run = []
+                if spec is not None:
+                    run.append(env)  # type: ignore[arg-type]
+
+        topics = tuple(dict.fromkeys(str(t) for s in specs for t in s.topics))
+        return cls(name=name, topics=topics, event_types=frozenset(by_type), apply=apply, **kw)
 
 
 def load_projections(service: str) -> dict[str, Projection]:
