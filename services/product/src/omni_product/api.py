@@ -6,17 +6,19 @@ identical PUT changes nothing (same version, no event). Domain errors: 404 / 409
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Response
 from fastapi import status as http
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from . import service, store
+from omni_chassis.app import Uow
+from omni_chassis.paging import JsonInt, Limit, Offset, PageInfo
+
+from . import service
 from .domain.model import (
     ChannelListing,
     Component,
@@ -30,24 +32,23 @@ from .domain.model import (
 router = APIRouter()
 
 # Codes appear in URL paths and in every event: no whitespace, no slash, at most 64 characters.
-CODE_PATTERN = r"^[^\s/]+$"
+CODE_PATTERN = r"^[^\s\x85/]+$"
 Code = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=CODE_PATTERN)
 ]
 ChannelId = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^\S+$")
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[^\s\x85]+$")
 ]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 PathCode = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
-Limit = Annotated[int, Query(ge=1, le=500, description="page size (max 500)")]
-Offset = Annotated[int, Query(ge=0)]
 MAX_INT32 = 2**31 - 1
 MAX_CENTS = 10**15
 
 T = TypeVar("T")
+_PUT_422 = {"description": "invalid, or the body's id differs from the path's (problem details)"}
 
 
-class Page(BaseModel, Generic[T]):
+class Page(PageInfo, Generic[T]):
     items: list[T]
     total: int
     limit: int
@@ -55,7 +56,7 @@ class Page(BaseModel, Generic[T]):
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
 
 
 @contextmanager
@@ -68,14 +69,6 @@ def _domain_errors() -> Iterator[None]:
         raise HTTPException(http.HTTP_409_CONFLICT, str(exc)) from exc
     except Invalid as exc:
         raise HTTPException(http.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
-
-
-@asynccontextmanager
-async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
-    """A transaction whose domain errors become 4xx answers (after the rollback)."""
-    with _domain_errors():
-        async with request.app.state.db.transaction() as session:
-            yield session
 
 
 def _same_id(path_value: str, body_value: str | None, name: str) -> None:
@@ -97,7 +90,7 @@ class MaterialFields(_In):
     name: Text
     barcode: ChannelId | None = None
     unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
-    weight_g: int = Field(ge=0, le=MAX_INT32, description="grams")
+    weight_g: JsonInt = Field(ge=0, le=MAX_INT32, description="grams")
     high_value: bool = False
     active: bool = True
 
@@ -130,38 +123,36 @@ class MaterialOut(BaseModel):
 
 
 @router.post("/materials", status_code=http.HTTP_201_CREATED, tags=["materials"])
-async def create_material(body: MaterialCreate, request: Request) -> MaterialOut:
-    async with _transaction(request) as session:
-        return MaterialOut.of(await service.create_material(session, body.to_domain(body.code)))
+async def create_material(body: MaterialCreate, uow: Uow) -> MaterialOut:
+    with _domain_errors():
+        return MaterialOut.of(await service.create_material(uow, body.to_domain(body.code)))
 
 
-@router.put("/materials/{code}", tags=["materials"], responses={201: {"model": MaterialOut}})
-async def put_material(
-    code: PathCode, body: MaterialPut, request: Request, response: Response
-) -> MaterialOut:
+@router.put("/materials/{code}", tags=["materials"], responses={201: {"model": MaterialOut}, 422: _PUT_422})
+async def put_material(code: PathCode, body: MaterialPut, uow: Uow, response: Response) -> MaterialOut:
     _same_id(code, body.code, "code")
-    async with _transaction(request) as session:
-        written = await service.put_material(session, body.to_domain(code))
+    with _domain_errors():
+        written = await service.put_material(uow, body.to_domain(code))
     _put_status(response, written.created)
     return MaterialOut.of(written.entity)
 
 
 @router.get("/materials/{code}", tags=["materials"])
-async def get_material(code: str, request: Request) -> MaterialOut:
-    async with _transaction(request) as session:
-        return MaterialOut.of(await service.get_material(session, code))
+async def get_material(code: str, uow: Uow) -> MaterialOut:
+    with _domain_errors():
+        return MaterialOut.of(await service.get_material(uow, code))
 
 
 @router.get("/materials", tags=["materials"])
 async def list_materials(
-    request: Request,
+    uow: Uow,
     limit: Limit = 50,
     offset: Offset = 0,
     q: Annotated[str | None, Query(max_length=100, description="code or name contains")] = None,
     active: bool | None = None,
 ) -> Page[MaterialOut]:
-    async with _transaction(request) as session:
-        page = await store.list_materials(session, q=q, active=active, limit=limit, offset=offset)
+    with _domain_errors():
+        page = await service.list_materials(uow, q=q, active=active, limit=limit, offset=offset)
     return Page(items=[MaterialOut.of(m) for m in page.items], total=page.total, limit=limit, offset=offset)
 
 
@@ -170,14 +161,27 @@ async def list_materials(
 
 class ComponentIO(_In):
     material_code: Code
-    qty: int = Field(gt=0, le=100_000, description="units of the material in one unit of the product")
-    price_weight: int = Field(gt=0, le=MAX_INT32, description="relative share of the price")
+    qty: JsonInt = Field(gt=0, le=100_000, description="units of the material in one unit of the product")
+    price_weight: JsonInt = Field(gt=0, le=MAX_INT32, description="relative share of the price")
+
+
+_SINGLE_HAS_ONE = {  # stated in the schema as the domain checks it: a single is one unit of one material
+    "if": {"properties": {"kind": {"const": "single"}}, "required": ["kind"]},
+    "then": {"properties": {"components": {"maxItems": 1, "items": {"properties": {"qty": {"const": 1}}}}}},
+}
 
 
 class SalesProductFields(_In):
+    model_config = ConfigDict(json_schema_extra=_SINGLE_HAS_ONE)
+
     name: Text
     kind: Literal["single", "bundle"]
-    components: list[ComponentIO] = Field(max_length=100, description="in order; a single has exactly one")
+    components: list[ComponentIO] = Field(
+        min_length=1,
+        max_length=100,
+        description="in order; a single has exactly one (qty 1), a bundle at least one; distinct materials, "
+        "each an existing material (422 otherwise)",
+    )
     active: bool = True
 
     def to_domain(self, code: str) -> SalesProduct:
@@ -224,8 +228,8 @@ class SalesProductOut(BaseModel):
 
 
 class DecomposeIn(_In):
-    qty: int = Field(gt=0, le=1_000_000, description="units of the sales product")
-    paid_cents: int = Field(ge=0, le=MAX_CENTS, description="what was paid for all of them, in cents")
+    qty: JsonInt = Field(gt=0, le=1_000_000, description="units of the sales product")
+    paid_cents: JsonInt = Field(ge=0, le=MAX_CENTS, description="what was paid for all of them, in cents")
 
 
 class MaterialLineOut(BaseModel):
@@ -243,40 +247,44 @@ class DecomposeOut(BaseModel):
 
 
 @router.post("/sales-products", status_code=http.HTTP_201_CREATED, tags=["sales products"])
-async def create_sales_product(body: SalesProductCreate, request: Request) -> SalesProductOut:
-    async with _transaction(request) as session:
-        return SalesProductOut.of(await service.create_sales_product(session, body.to_domain(body.code)))
+async def create_sales_product(body: SalesProductCreate, uow: Uow) -> SalesProductOut:
+    with _domain_errors():
+        return SalesProductOut.of(await service.create_sales_product(uow, body.to_domain(body.code)))
 
 
-@router.put("/sales-products/{code}", tags=["sales products"], responses={201: {"model": SalesProductOut}})
+@router.put(
+    "/sales-products/{code}",
+    tags=["sales products"],
+    responses={201: {"model": SalesProductOut}, 422: _PUT_422},
+)
 async def put_sales_product(
-    code: PathCode, body: SalesProductPut, request: Request, response: Response
+    code: PathCode, body: SalesProductPut, uow: Uow, response: Response
 ) -> SalesProductOut:
     _same_id(code, body.code, "code")
-    async with _transaction(request) as session:
-        written = await service.put_sales_product(session, body.to_domain(code))
+    with _domain_errors():
+        written = await service.put_sales_product(uow, body.to_domain(code))
     _put_status(response, written.created)
     return SalesProductOut.of(written.entity)
 
 
 @router.get("/sales-products/{code}", tags=["sales products"])
-async def get_sales_product(code: str, request: Request) -> SalesProductOut:
-    async with _transaction(request) as session:
-        return SalesProductOut.of(await service.get_sales_product(session, code))
+async def get_sales_product(code: str, uow: Uow) -> SalesProductOut:
+    with _domain_errors():
+        return SalesProductOut.of(await service.get_sales_product(uow, code))
 
 
 @router.get("/sales-products", tags=["sales products"])
 async def list_sales_products(
-    request: Request,
+    uow: Uow,
     limit: Limit = 50,
     offset: Offset = 0,
     q: Annotated[str | None, Query(max_length=100, description="code or name contains")] = None,
     kind: Literal["single", "bundle"] | None = None,
     active: bool | None = None,
 ) -> Page[SalesProductOut]:
-    async with _transaction(request) as session:
-        page = await store.list_sales_products(
-            session, q=q, kind=kind, active=active, limit=limit, offset=offset
+    with _domain_errors():
+        page = await service.list_sales_products(
+            uow, q=q, kind=kind, active=active, limit=limit, offset=offset
         )
     return Page(
         items=[SalesProductOut.of(s) for s in page.items], total=page.total, limit=limit, offset=offset
@@ -284,10 +292,10 @@ async def list_sales_products(
 
 
 @router.post("/sales-products/{code}/decompose", tags=["sales products"])
-async def decompose_sales_product(code: str, body: DecomposeIn, request: Request) -> DecomposeOut:
+async def decompose_sales_product(code: str, body: DecomposeIn, uow: Uow) -> DecomposeOut:
     """Preview how a channel line of this product splits into material lines (amounts add up to the cent)."""
-    async with _transaction(request) as session:
-        sp, lines = await service.decompose_sales_product(session, code, body.qty, body.paid_cents)
+    with _domain_errors():
+        sp, lines = await service.decompose_sales_product(uow, code, body.qty, body.paid_cents)
     return DecomposeOut(
         sales_product_code=sp.code,
         kind=sp.kind,
@@ -310,7 +318,7 @@ class ListingFields(_In):
     channel_sku_id: ChannelId | None = Field(None, description="sku_id; absent for a single-SKU item")
     outer_id: ChannelId | None = Field(None, description="the merchant code (outer_sku_id / outer_iid)")
     sales_product_code: Code
-    price_cents: int = Field(ge=0, le=MAX_CENTS)
+    price_cents: JsonInt = Field(ge=0, le=MAX_CENTS)
     currency: str = Field("CNY", pattern=r"^[A-Z]{3}$", description="ISO 4217")
     status: Literal["on_sale", "off_sale"] = "on_sale"
 
@@ -346,34 +354,34 @@ class ListingOut(BaseModel):
 
 
 @router.post("/channel-listings", status_code=http.HTTP_201_CREATED, tags=["channel listings"])
-async def create_listing(body: ListingCreate, request: Request) -> ListingOut:
+async def create_listing(body: ListingCreate, uow: Uow) -> ListingOut:
     listing_id = body.listing_id or service.new_listing_id()
-    async with _transaction(request) as session:
-        return ListingOut.of(await service.create_listing(session, body.to_domain(listing_id)))
+    with _domain_errors():
+        return ListingOut.of(await service.create_listing(uow, body.to_domain(listing_id)))
 
 
 @router.put(
-    "/channel-listings/{listing_id}", tags=["channel listings"], responses={201: {"model": ListingOut}}
+    "/channel-listings/{listing_id}",
+    tags=["channel listings"],
+    responses={201: {"model": ListingOut}, 422: _PUT_422},
 )
-async def put_listing(
-    listing_id: PathCode, body: ListingPut, request: Request, response: Response
-) -> ListingOut:
+async def put_listing(listing_id: PathCode, body: ListingPut, uow: Uow, response: Response) -> ListingOut:
     _same_id(listing_id, body.listing_id, "listing_id")
-    async with _transaction(request) as session:
-        written = await service.put_listing(session, body.to_domain(listing_id))
+    with _domain_errors():
+        written = await service.put_listing(uow, body.to_domain(listing_id))
     _put_status(response, written.created)
     return ListingOut.of(written.entity)
 
 
 @router.get("/channel-listings/{listing_id}", tags=["channel listings"])
-async def get_listing(listing_id: str, request: Request) -> ListingOut:
-    async with _transaction(request) as session:
-        return ListingOut.of(await service.get_listing(session, listing_id))
+async def get_listing(listing_id: str, uow: Uow) -> ListingOut:
+    with _domain_errors():
+        return ListingOut.of(await service.get_listing(uow, listing_id))
 
 
 @router.get("/channel-listings", tags=["channel listings"])
 async def list_listings(
-    request: Request,
+    uow: Uow,
     limit: Limit = 50,
     offset: Offset = 0,
     channel: str | None = None,
@@ -383,9 +391,9 @@ async def list_listings(
     channel_item_id: str | None = None,
     outer_id: str | None = None,
 ) -> Page[ListingOut]:
-    async with _transaction(request) as session:
-        page = await store.list_listings(
-            session,
+    with _domain_errors():
+        page = await service.list_listings(
+            uow,
             channel=channel,
             shop_id=shop_id,
             sales_product_code=sales_product_code,

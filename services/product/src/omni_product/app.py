@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
-from . import api, consumers
+from . import api, consumers, store
 
 
 class Settings(ServiceSettings):
@@ -17,7 +17,13 @@ class Settings(ServiceSettings):
 
 def build(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    return create_app(settings, title="Omni product (PIM)", routers=[api.router], consumers=consumers.specs())
+    return create_app(
+        settings,
+        title="Omni product (PIM)",
+        routers=[api.router],
+        consumers=consumers.specs(),
+        repository=store.Repository,
+    )
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
-"""Use cases: the one place that orchestrates domain, store and outbox.
+"""Use cases: the one place that orchestrates domain, repository and outbox, each in a unit of work.
 
-Every write runs in the caller's transaction: the row and its event (through `emit`) commit together,
-or neither does. A write that changes nothing (an identical PUT) stores nothing and emits nothing.
+Every write runs in one unit of work (`async with uow:`): the row and its event (`uow.emit`) commit together,
+or neither does. A write that changes nothing (an identical PUT) stores nothing and emits nothing. Writers
+of one aggregate are serialized by an advisory lock on its key (`repo.lock`), even before it exists.
 """
 
 from __future__ import annotations
@@ -10,14 +11,10 @@ import uuid
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from omni_chassis.logging import get_logger
-from omni_chassis.outbox import emit
+from omni_chassis.uow import UnitOfWork
 from omni_contracts.bundles import MaterialLine
 
-from . import store
 from .domain import events
 from .domain.model import (
     ChannelListing,
@@ -33,10 +30,12 @@ from .domain.model import (
     decompose,
     revise,
 )
+from .store import LISTING_KEY_INDEX, Duplicate, Page, Repository
 
 log = get_logger(__name__)
 
 T = TypeVar("T", Material, SalesProduct, ChannelListing)
+Uow = UnitOfWork[Repository]
 
 
 @dataclass(frozen=True)
@@ -48,15 +47,15 @@ class Written(Generic[T]):
     changed: bool
 
 
-def _integrity_conflict(exc: IntegrityError, what: str) -> Conflict:
+def _integrity_conflict(exc: Duplicate, what: str) -> Conflict:
     """A unique constraint broken by a concurrent writer, as a 409 sentence; others are not ours to map."""
-    name = store.violated_constraint(exc)
+    name = exc.constraint
     messages = {
         "materials_pkey": f"material {what} already exists",
         "materials_barcode_key": f"the barcode of material {what} already belongs to another material",
         "sales_products_pkey": f"sales product {what} already exists",
         "channel_listings_pkey": f"channel listing {what} already exists",
-        store.LISTING_KEY_INDEX: f"the channel item/sku of listing {what} is already listed",
+        LISTING_KEY_INDEX: f"the channel item/sku of listing {what} is already listed",
     }
     if name not in messages:
         raise exc
@@ -66,107 +65,123 @@ def _integrity_conflict(exc: IntegrityError, what: str) -> Conflict:
 # --- materials -----------------------------------------------------------------------------------
 
 
-async def create_material(session: AsyncSession, m: Material) -> Material:
+async def create_material(uow: Uow, m: Material) -> Material:
     """Create a new material (409 when the code exists)."""
     check_material(m)
-    await store.lock(session, "material", m.code)
-    if await store.get_material(session, m.code) is not None:
-        raise Conflict(f"material {m.code} already exists")
-    return (await _write_material(session, None, m)).entity
+    async with uow:
+        await uow.repo.lock("material", m.code)
+        if await uow.repo.get_material(m.code) is not None:
+            raise Conflict(f"material {m.code} already exists")
+        return (await _write_material(uow, None, m)).entity
 
 
-async def put_material(session: AsyncSession, m: Material) -> Written[Material]:
+async def put_material(uow: Uow, m: Material) -> Written[Material]:
     """Create or replace a material; an identical write changes nothing."""
     check_material(m)
-    await store.lock(session, "material", m.code)
-    current = await store.get_material(session, m.code, for_update=True)
-    return await _write_material(session, current, m)
+    async with uow:
+        await uow.repo.lock("material", m.code)
+        current = await uow.repo.get_material(m.code, for_update=True)
+        return await _write_material(uow, current, m)
 
 
-async def _write_material(
-    session: AsyncSession, current: Material | None, proposed: Material
-) -> Written[Material]:
+async def _write_material(uow: Uow, current: Material | None, proposed: Material) -> Written[Material]:
     revised = revise(current, proposed)
     if revised is None:
         assert current is not None
         return Written(current, created=False, changed=False)
     if current is None:
-        check_material_code_free(revised.code, await store.sales_product_kind(session, revised.code))
+        check_material_code_free(revised.code, await uow.repo.sales_product_kind(revised.code))
     if revised.barcode is not None:
-        holder = await store.material_with_barcode(session, revised.barcode)
+        holder = await uow.repo.material_with_barcode(revised.barcode)
         if holder is not None and holder != revised.code:
             raise Conflict(f"barcode {revised.barcode} already belongs to material {holder}")
     try:
-        stored = await store.save_material(session, revised, new=current is None)
-    except IntegrityError as exc:
+        stored = await uow.repo.save_material(revised, new=current is None)
+    except Duplicate as exc:
         raise _integrity_conflict(exc, revised.code) from exc
     event, key = events.material_upserted(stored)
-    await emit(session, event, key=key)
+    uow.emit(event, key=key)
     log.info("material upserted", code=stored.code, version=stored.version)
     return Written(stored, created=current is None, changed=True)
 
 
-async def get_material(session: AsyncSession, code: str) -> Material:
-    m = await store.get_material(session, code)
+async def get_material(uow: Uow, code: str) -> Material:
+    async with uow:
+        m = await uow.repo.get_material(code)
     if m is None:
         raise NotFound(f"material {code} does not exist")
     return m
 
 
+async def list_materials(uow: Uow, *, q: str | None, active: bool | None, limit: int, offset: int) -> Page:
+    async with uow:
+        return await uow.repo.list_materials(q=q, active=active, limit=limit, offset=offset)
+
+
 # --- sales products ------------------------------------------------------------------------------
 
 
-async def create_sales_product(session: AsyncSession, sp: SalesProduct) -> SalesProduct:
+async def create_sales_product(uow: Uow, sp: SalesProduct) -> SalesProduct:
     """Create a new sales product (409 when the code exists)."""
-    await _check_sales_product(session, sp)
-    await store.lock(session, "sales-product", sp.code)
-    if await store.sales_product_exists(session, sp.code):
-        raise Conflict(f"sales product {sp.code} already exists")
-    return (await _write_sales_product(session, None, sp)).entity
+    async with uow:
+        await _check_sales_product(uow, sp)
+        await uow.repo.lock("sales-product", sp.code)
+        if await uow.repo.sales_product_exists(sp.code):
+            raise Conflict(f"sales product {sp.code} already exists")
+        return (await _write_sales_product(uow, None, sp)).entity
 
 
-async def put_sales_product(session: AsyncSession, sp: SalesProduct) -> Written[SalesProduct]:
+async def put_sales_product(uow: Uow, sp: SalesProduct) -> Written[SalesProduct]:
     """Create or replace a sales product (its components too); an identical write changes nothing."""
-    await _check_sales_product(session, sp)
-    await store.lock(session, "sales-product", sp.code)
-    current = await store.get_sales_product(session, sp.code, for_update=True)
-    return await _write_sales_product(session, current, sp)
+    async with uow:
+        await _check_sales_product(uow, sp)
+        await uow.repo.lock("sales-product", sp.code)
+        current = await uow.repo.get_sales_product(sp.code, for_update=True)
+        return await _write_sales_product(uow, current, sp)
 
 
-async def _check_sales_product(session: AsyncSession, sp: SalesProduct) -> None:
+async def _check_sales_product(uow: Uow, sp: SalesProduct) -> None:
     codes = list(dict.fromkeys([sp.code, *(c.material_code for c in sp.components)]))
-    check_sales_product(sp, await store.existing_material_codes(session, codes))
+    check_sales_product(sp, await uow.repo.existing_material_codes(codes))
 
 
 async def _write_sales_product(
-    session: AsyncSession, current: SalesProduct | None, proposed: SalesProduct
+    uow: Uow, current: SalesProduct | None, proposed: SalesProduct
 ) -> Written[SalesProduct]:
     revised = revise(current, proposed)
     if revised is None:
         assert current is not None
         return Written(current, created=False, changed=False)
     try:
-        stored = await store.save_sales_product(session, revised, new=current is None)
-    except IntegrityError as exc:
+        stored = await uow.repo.save_sales_product(revised, new=current is None)
+    except Duplicate as exc:
         raise _integrity_conflict(exc, revised.code) from exc
     event, key = events.sales_product_upserted(stored)
-    await emit(session, event, key=key)
+    uow.emit(event, key=key)
     log.info("sales product upserted", code=stored.code, kind=stored.kind, version=stored.version)
     return Written(stored, created=current is None, changed=True)
 
 
-async def get_sales_product(session: AsyncSession, code: str) -> SalesProduct:
-    sp = await store.get_sales_product(session, code)
+async def get_sales_product(uow: Uow, code: str) -> SalesProduct:
+    async with uow:
+        sp = await uow.repo.get_sales_product(code)
     if sp is None:
         raise NotFound(f"sales product {code} does not exist")
     return sp
 
 
+async def list_sales_products(
+    uow: Uow, *, q: str | None, kind: str | None, active: bool | None, limit: int, offset: int
+) -> Page:
+    async with uow:
+        return await uow.repo.list_sales_products(q=q, kind=kind, active=active, limit=limit, offset=offset)
+
+
 async def decompose_sales_product(
-    session: AsyncSession, code: str, qty: int, paid_cents: int
+    uow: Uow, code: str, qty: int, paid_cents: int
 ) -> tuple[SalesProduct, list[MaterialLine]]:
     """Preview: the material lines of `qty` units of sales product `code` paid `paid_cents` in all."""
-    sp = await get_sales_product(session, code)
+    sp = await get_sales_product(uow, code)
     return sp, decompose(sp, qty, paid_cents)
 
 
@@ -177,37 +192,39 @@ def new_listing_id() -> str:
     return f"L-{uuid.uuid4().hex}"
 
 
-async def create_listing(session: AsyncSession, listing: ChannelListing) -> ChannelListing:
+async def create_listing(uow: Uow, listing: ChannelListing) -> ChannelListing:
     """Create a new listing (409 when its id or its channel item/sku is taken)."""
-    check_listing(listing, await store.sales_product_exists(session, listing.sales_product_code))
-    await store.lock(session, "channel-listing", listing.listing_id)
-    if await store.get_listing(session, listing.listing_id) is not None:
-        raise Conflict(f"channel listing {listing.listing_id} already exists")
-    return (await _write_listing(session, None, listing)).entity
+    async with uow:
+        check_listing(listing, await uow.repo.sales_product_exists(listing.sales_product_code))
+        await uow.repo.lock("channel-listing", listing.listing_id)
+        if await uow.repo.get_listing(listing.listing_id) is not None:
+            raise Conflict(f"channel listing {listing.listing_id} already exists")
+        return (await _write_listing(uow, None, listing)).entity
 
 
-async def put_listing(session: AsyncSession, listing: ChannelListing) -> Written[ChannelListing]:
+async def put_listing(uow: Uow, listing: ChannelListing) -> Written[ChannelListing]:
     """Create or replace a listing; an identical write changes nothing."""
-    check_listing(listing, await store.sales_product_exists(session, listing.sales_product_code))
-    await store.lock(session, "channel-listing", listing.listing_id)
-    current = await store.get_listing(session, listing.listing_id, for_update=True)
-    return await _write_listing(session, current, listing)
+    async with uow:
+        check_listing(listing, await uow.repo.sales_product_exists(listing.sales_product_code))
+        await uow.repo.lock("channel-listing", listing.listing_id)
+        current = await uow.repo.get_listing(listing.listing_id, for_update=True)
+        return await _write_listing(uow, current, listing)
 
 
 async def _write_listing(
-    session: AsyncSession, current: ChannelListing | None, proposed: ChannelListing
+    uow: Uow, current: ChannelListing | None, proposed: ChannelListing
 ) -> Written[ChannelListing]:
     revised = revise(current, proposed)
     if revised is None:
         assert current is not None
         return Written(current, created=False, changed=False)
-    check_channel_key_free(revised, await store.listing_with_key(session, revised.channel_key))
+    check_channel_key_free(revised, await uow.repo.listing_with_key(revised.channel_key))
     try:
-        stored = await store.save_listing(session, revised, new=current is None)
-    except IntegrityError as exc:
+        stored = await uow.repo.save_listing(revised, new=current is None)
+    except Duplicate as exc:
         raise _integrity_conflict(exc, revised.listing_id) from exc
     event, key = events.channel_listing_upserted(stored)
-    await emit(session, event, key=key)
+    uow.emit(event, key=key)
     log.info(
         "channel listing upserted",
         listing_id=stored.listing_id,
@@ -218,8 +235,34 @@ async def _write_listing(
     return Written(stored, created=current is None, changed=True)
 
 
-async def get_listing(session: AsyncSession, listing_id: str) -> ChannelListing:
-    listing = await store.get_listing(session, listing_id)
+async def get_listing(uow: Uow, listing_id: str) -> ChannelListing:
+    async with uow:
+        listing = await uow.repo.get_listing(listing_id)
     if listing is None:
         raise NotFound(f"channel listing {listing_id} does not exist")
     return listing
+
+
+async def list_listings(
+    uow: Uow,
+    *,
+    channel: str | None,
+    shop_id: str | None,
+    sales_product_code: str | None,
+    status: str | None,
+    channel_item_id: str | None,
+    outer_id: str | None,
+    limit: int,
+    offset: int,
+) -> Page:
+    async with uow:
+        return await uow.repo.list_listings(
+            channel=channel,
+            shop_id=shop_id,
+            sales_product_code=sales_product_code,
+            status=status,
+            channel_item_id=channel_item_id,
+            outer_id=outer_id,
+            limit=limit,
+            offset=offset,
+        )

@@ -1,4 +1,8 @@
-"""Tables, repository, unit of work. The only place that knows SQL."""
+"""The repository: the only place that knows SQL. `Repository(session)` is bound to one unit of work.
+
+A unique constraint broken by a concurrent writer comes out of a save as `Duplicate(constraint)`: the use case
+says which clash it was, in a sentence.
+"""
 
 from __future__ import annotations
 
@@ -7,139 +11,36 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    CheckConstraint,
-    Column,
-    DateTime,
-    ForeignKey,
-    Index,
-    Integer,
-    Table,
-    Text,
-    delete,
-    func,
-    insert,
-    or_,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import registry
-from sqlmodel import SQLModel
 
 from .domain.model import ChannelListing, Component, Material, SalesProduct
-
-
-class Base(SQLModel, registry=registry()):
-    """This service's own metadata (never SQLModel's global one: services share a test process)."""
-
-
-metadata = Base.metadata
-
-
-def _timestamps() -> list[Column[Any]]:
-    return [
-        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    ]
-
-
-materials = Table(
-    "materials",
-    metadata,
-    Column("code", Text, primary_key=True),
-    Column("name", Text, nullable=False),
-    Column("barcode", Text, nullable=True, unique=True),  # NULLs do not clash
-    Column("unit", Text, nullable=False),
-    Column("weight_g", Integer, nullable=False),
-    Column("high_value", Boolean, nullable=False),
-    Column("active", Boolean, nullable=False),
-    Column("version", Integer, nullable=False),
-    *_timestamps(),
-    CheckConstraint("weight_g >= 0", name="materials_weight_nonneg"),
-)
-
-sales_products = Table(
-    "sales_products",
-    metadata,
-    Column("code", Text, primary_key=True),
-    Column("name", Text, nullable=False),
-    Column("kind", Text, nullable=False),
-    Column("active", Boolean, nullable=False),
-    Column("version", Integer, nullable=False),
-    *_timestamps(),
-    CheckConstraint("kind IN ('single', 'bundle')", name="sales_products_kind"),
-)
-
-sales_product_components = Table(
-    "sales_product_components",
-    metadata,
-    Column(
-        "sales_product_code",
-        Text,
-        ForeignKey("sales_products.code", ondelete="CASCADE"),
-        primary_key=True,
-    ),
-    Column("position", Integer, primary_key=True),
-    Column("material_code", Text, ForeignKey("materials.code"), nullable=False),
-    Column("qty", Integer, nullable=False),
-    Column("price_weight", Integer, nullable=False),
-    CheckConstraint("qty > 0", name="components_qty_pos"),
-    CheckConstraint("price_weight > 0", name="components_weight_pos"),
-    Index("components_material", "material_code"),
-    Index("components_unique_material", "sales_product_code", "material_code", unique=True),
-)
-
-channel_listings = Table(
-    "channel_listings",
-    metadata,
-    Column("listing_id", Text, primary_key=True),
-    Column("channel", Text, nullable=False),
-    Column("shop_id", Text, nullable=False),
-    Column("channel_item_id", Text, nullable=False),
-    Column("channel_sku_id", Text, nullable=True),
-    Column("outer_id", Text, nullable=True),
-    Column("sales_product_code", Text, ForeignKey("sales_products.code"), nullable=False),
-    Column("price_cents", BigInteger, nullable=False),
-    Column("currency", Text, nullable=False),
-    Column("status", Text, nullable=False),
-    Column("version", Integer, nullable=False),
-    *_timestamps(),
-    CheckConstraint("price_cents >= 0", name="listings_price_nonneg"),
-    CheckConstraint("status IN ('on_sale', 'off_sale')", name="listings_status"),
-)
-# One listing per (channel, shop, item, sku); a single-SKU item has no sku id (NULL counts as '').
-LISTING_KEY_INDEX = "listings_channel_key"
-Index(
+from .tables import (
     LISTING_KEY_INDEX,
-    channel_listings.c.channel,
-    channel_listings.c.shop_id,
-    channel_listings.c.channel_item_id,
-    func.coalesce(channel_listings.c.channel_sku_id, ""),
-    unique=True,
+    Base,
+    channel_listings,
+    materials,
+    metadata,
+    sales_product_components,
+    sales_products,
 )
-Index("listings_sales_product", channel_listings.c.sales_product_code)
-Index(
-    "listings_outer_id", channel_listings.c.channel, channel_listings.c.shop_id, channel_listings.c.outer_id
-)
+
+__all__ = ["LISTING_KEY_INDEX", "Base", "Duplicate", "Page", "Repository", "metadata"]
+
+
+class Duplicate(Exception):
+    """A write broke the unique constraint `constraint` (a concurrent writer got there first)."""
+
+    def __init__(self, constraint: str | None) -> None:
+        super().__init__(f"unique constraint {constraint} violated")
+        self.constraint = constraint
 
 
 @dataclass(frozen=True)
 class Page:
     items: list[Any]
     total: int
-
-
-async def lock(session: AsyncSession, aggregate: str, key: str) -> None:
-    """Serialize writers of one aggregate (even one not created yet) until the transaction ends."""
-    await session.execute(
-        text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
-        {"k": f"omni-product:{aggregate}:{key}"},
-    )
 
 
 def violated_constraint(exc: IntegrityError) -> str | None:
@@ -158,15 +59,6 @@ def _utc(ts: datetime | None) -> datetime | None:
 def _contains(column: Any, q: str) -> Any:
     escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.ilike(f"%{escaped}%", escape="\\")
-
-
-async def _page(session: AsyncSession, query: Any, order_by: Sequence[Any], limit: int, offset: int) -> Page:
-    total = (await session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
-    rows = (await session.execute(query.order_by(*order_by).limit(limit).offset(offset))).mappings().all()
-    return Page(list(rows), total)
-
-
-# --- materials -----------------------------------------------------------------------------------
 
 
 def _material(row: Any) -> Material:
@@ -195,73 +87,6 @@ def _material_values(m: Material) -> dict[str, Any]:
     }
 
 
-async def get_material(session: AsyncSession, code: str, *, for_update: bool = False) -> Material | None:
-    query = select(materials).where(materials.c.code == code)
-    if for_update:
-        query = query.with_for_update()
-    row = (await session.execute(query)).mappings().first()
-    return _material(row) if row else None
-
-
-async def material_with_barcode(session: AsyncSession, barcode: str) -> str | None:
-    """The code of the material that has `barcode`, if any."""
-    return (
-        await session.execute(select(materials.c.code).where(materials.c.barcode == barcode))
-    ).scalar_one_or_none()
-
-
-async def existing_material_codes(session: AsyncSession, codes: Sequence[str]) -> set[str]:
-    if not codes:
-        return set()
-    rows = await session.execute(select(materials.c.code).where(materials.c.code.in_(list(codes))))
-    return set(rows.scalars())
-
-
-async def save_material(session: AsyncSession, m: Material, *, new: bool) -> Material:
-    """Insert or update; returns the stored material (with its updated_at)."""
-    if new:
-        stmt = insert(materials).values(code=m.code, **_material_values(m)).returning(materials)
-    else:
-        stmt = (
-            update(materials)
-            .where(materials.c.code == m.code)
-            .values(**_material_values(m), updated_at=func.now())
-            .returning(materials)
-        )
-    return _material((await session.execute(stmt)).mappings().one())
-
-
-async def list_materials(
-    session: AsyncSession, *, q: str | None, active: bool | None, limit: int, offset: int
-) -> Page:
-    query = select(materials)
-    if q:
-        query = query.where(or_(_contains(materials.c.code, q), _contains(materials.c.name, q)))
-    if active is not None:
-        query = query.where(materials.c.active == active)
-    page = await _page(session, query, [materials.c.code], limit, offset)
-    return Page([_material(r) for r in page.items], page.total)
-
-
-# --- sales products ------------------------------------------------------------------------------
-
-
-async def _components(session: AsyncSession, codes: Sequence[str]) -> dict[str, tuple[Component, ...]]:
-    if not codes:
-        return {}
-    rows = await session.execute(
-        select(sales_product_components)
-        .where(sales_product_components.c.sales_product_code.in_(list(codes)))
-        .order_by(sales_product_components.c.sales_product_code, sales_product_components.c.position)
-    )
-    out: dict[str, list[Component]] = {}
-    for r in rows.mappings():
-        out.setdefault(r["sales_product_code"], []).append(
-            Component(material_code=r["material_code"], qty=r["qty"], price_weight=r["price_weight"])
-        )
-    return {code: tuple(cs) for code, cs in out.items()}
-
-
 def _sales_product(row: Any, components: tuple[Component, ...]) -> SalesProduct:
     return SalesProduct(
         code=row["code"],
@@ -273,78 +98,6 @@ def _sales_product(row: Any, components: tuple[Component, ...]) -> SalesProduct:
         updated_at=_utc(row["updated_at"]),
     )
 
-
-async def get_sales_product(
-    session: AsyncSession, code: str, *, for_update: bool = False
-) -> SalesProduct | None:
-    query = select(sales_products).where(sales_products.c.code == code)
-    if for_update:
-        query = query.with_for_update()
-    row = (await session.execute(query)).mappings().first()
-    if row is None:
-        return None
-    return _sales_product(row, (await _components(session, [code])).get(code, ()))
-
-
-async def sales_product_kind(session: AsyncSession, code: str) -> str | None:
-    return (
-        await session.execute(select(sales_products.c.kind).where(sales_products.c.code == code))
-    ).scalar_one_or_none()
-
-
-async def sales_product_exists(session: AsyncSession, code: str) -> bool:
-    return await sales_product_kind(session, code) is not None
-
-
-async def save_sales_product(session: AsyncSession, sp: SalesProduct, *, new: bool) -> SalesProduct:
-    """Insert or update the head row and replace its components (in order)."""
-    values = {"name": sp.name, "kind": sp.kind, "active": sp.active, "version": sp.version}
-    if new:
-        stmt = insert(sales_products).values(code=sp.code, **values).returning(sales_products)
-    else:
-        stmt = (
-            update(sales_products)
-            .where(sales_products.c.code == sp.code)
-            .values(**values, updated_at=func.now())
-            .returning(sales_products)
-        )
-    row = (await session.execute(stmt)).mappings().one()
-    if not new:
-        await session.execute(
-            delete(sales_product_components).where(sales_product_components.c.sales_product_code == sp.code)
-        )
-    await session.execute(
-        insert(sales_product_components),
-        [
-            {
-                "sales_product_code": sp.code,
-                "position": i,
-                "material_code": c.material_code,
-                "qty": c.qty,
-                "price_weight": c.price_weight,
-            }
-            for i, c in enumerate(sp.components)
-        ],
-    )
-    return _sales_product(row, sp.components)
-
-
-async def list_sales_products(
-    session: AsyncSession, *, q: str | None, kind: str | None, active: bool | None, limit: int, offset: int
-) -> Page:
-    query = select(sales_products)
-    if q:
-        query = query.where(or_(_contains(sales_products.c.code, q), _contains(sales_products.c.name, q)))
-    if kind is not None:
-        query = query.where(sales_products.c.kind == kind)
-    if active is not None:
-        query = query.where(sales_products.c.active == active)
-    page = await _page(session, query, [sales_products.c.code], limit, offset)
-    comps = await _components(session, [r["code"] for r in page.items])
-    return Page([_sales_product(r, comps.get(r["code"], ())) for r in page.items], page.total)
-
-
-# --- channel listings ----------------------------------------------------------------------------
 
 _LISTING_FIELDS = (
     "channel",
@@ -368,67 +121,221 @@ def _listing(row: Any) -> ChannelListing:
     )
 
 
-async def get_listing(
-    session: AsyncSession, listing_id: str, *, for_update: bool = False
-) -> ChannelListing | None:
-    query = select(channel_listings).where(channel_listings.c.listing_id == listing_id)
-    if for_update:
-        query = query.with_for_update()
-    row = (await session.execute(query)).mappings().first()
-    return _listing(row) if row else None
+class Repository:
+    """The product service's SQL, bound to a unit of work's session."""
 
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
 
-async def listing_with_key(session: AsyncSession, key: tuple[str, str, str, str]) -> str | None:
-    """The listing id that holds the channel key (channel, shop, item, sku or ''), if any."""
-    channel, shop_id, item, sku = key
-    c = channel_listings.c
-    query = select(c.listing_id).where(
-        c.channel == channel,
-        c.shop_id == shop_id,
-        c.channel_item_id == item,
-        func.coalesce(c.channel_sku_id, "") == sku,
-    )
-    return (await session.execute(query)).scalar_one_or_none()
-
-
-async def save_listing(session: AsyncSession, listing: ChannelListing, *, new: bool) -> ChannelListing:
-    values = {f: getattr(listing, f) for f in _LISTING_FIELDS}
-    if new:
-        stmt = insert(channel_listings).values(listing_id=listing.listing_id, **values)
-    else:
-        stmt = (
-            update(channel_listings)
-            .where(channel_listings.c.listing_id == listing.listing_id)
-            .values(**values, updated_at=func.now())
+    async def lock(self, aggregate: str, key: str) -> None:
+        """Serialize writers of one aggregate (even one not created yet) until the transaction ends."""
+        await self.session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"),
+            {"k": f"omni-product:{aggregate}:{key}"},
         )
-    return _listing((await session.execute(stmt.returning(channel_listings))).mappings().one())
 
+    async def _write(self, stmt: Any) -> Any:
+        """Execute a write; a broken unique constraint becomes Duplicate(constraint)."""
+        try:
+            return await self.session.execute(stmt)
+        except IntegrityError as exc:
+            name = violated_constraint(exc)
+            if name is None:
+                raise
+            raise Duplicate(name) from exc
 
-async def list_listings(
-    session: AsyncSession,
-    *,
-    channel: str | None,
-    shop_id: str | None,
-    sales_product_code: str | None,
-    status: str | None,
-    channel_item_id: str | None,
-    outer_id: str | None,
-    limit: int,
-    offset: int,
-) -> Page:
-    c = channel_listings.c
-    query = select(channel_listings)
-    filters = [
-        (c.channel, channel),
-        (c.shop_id, shop_id),
-        (c.sales_product_code, sales_product_code),
-        (c.status, status),
-        (c.channel_item_id, channel_item_id),
-        (c.outer_id, outer_id),
-    ]
-    for column, value in filters:
-        if value is not None:
-            query = query.where(column == value)
-    order = [c.channel, c.shop_id, c.channel_item_id, c.channel_sku_id.nulls_first(), c.listing_id]
-    page = await _page(session, query, order, limit, offset)
-    return Page([_listing(r) for r in page.items], page.total)
+    async def _page(self, query: Any, order_by: Sequence[Any], limit: int, offset: int) -> Page:
+        total = (await self.session.execute(select(func.count()).select_from(query.subquery()))).scalar_one()
+        rows = (
+            (await self.session.execute(query.order_by(*order_by).limit(limit).offset(offset)))
+            .mappings()
+            .all()
+        )
+        return Page(list(rows), total)
+
+    # --- materials -------------------------------------------------------------------------------
+
+    async def get_material(self, code: str, *, for_update: bool = False) -> Material | None:
+        query = select(materials).where(materials.c.code == code)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).mappings().first()
+        return _material(row) if row else None
+
+    async def material_with_barcode(self, barcode: str) -> str | None:
+        """The code of the material that has `barcode`, if any."""
+        return (
+            await self.session.execute(select(materials.c.code).where(materials.c.barcode == barcode))
+        ).scalar_one_or_none()
+
+    async def existing_material_codes(self, codes: Sequence[str]) -> set[str]:
+        if not codes:
+            return set()
+        rows = await self.session.execute(select(materials.c.code).where(materials.c.code.in_(list(codes))))
+        return set(rows.scalars())
+
+    async def save_material(self, m: Material, *, new: bool) -> Material:
+        """Insert or update; returns the stored material (with its updated_at)."""
+        if new:
+            stmt = insert(materials).values(code=m.code, **_material_values(m)).returning(materials)
+        else:
+            stmt = (
+                update(materials)
+                .where(materials.c.code == m.code)
+                .values(**_material_values(m), updated_at=func.now())
+                .returning(materials)
+            )
+        return _material((await self._write(stmt)).mappings().one())
+
+    async def list_materials(self, *, q: str | None, active: bool | None, limit: int, offset: int) -> Page:
+        query = select(materials)
+        if q:
+            query = query.where(or_(_contains(materials.c.code, q), _contains(materials.c.name, q)))
+        if active is not None:
+            query = query.where(materials.c.active == active)
+        page = await self._page(query, [materials.c.code], limit, offset)
+        return Page([_material(r) for r in page.items], page.total)
+
+    # --- sales products --------------------------------------------------------------------------
+
+    async def _components(self, codes: Sequence[str]) -> dict[str, tuple[Component, ...]]:
+        if not codes:
+            return {}
+        rows = await self.session.execute(
+            select(sales_product_components)
+            .where(sales_product_components.c.sales_product_code.in_(list(codes)))
+            .order_by(sales_product_components.c.sales_product_code, sales_product_components.c.position)
+        )
+        out: dict[str, list[Component]] = {}
+        for r in rows.mappings():
+            out.setdefault(r["sales_product_code"], []).append(
+                Component(material_code=r["material_code"], qty=r["qty"], price_weight=r["price_weight"])
+            )
+        return {code: tuple(cs) for code, cs in out.items()}
+
+    async def get_sales_product(self, code: str, *, for_update: bool = False) -> SalesProduct | None:
+        query = select(sales_products).where(sales_products.c.code == code)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).mappings().first()
+        if row is None:
+            return None
+        return _sales_product(row, (await self._components([code])).get(code, ()))
+
+    async def sales_product_kind(self, code: str) -> str | None:
+        return (
+            await self.session.execute(select(sales_products.c.kind).where(sales_products.c.code == code))
+        ).scalar_one_or_none()
+
+    async def sales_product_exists(self, code: str) -> bool:
+        return await self.sales_product_kind(code) is not None
+
+    async def save_sales_product(self, sp: SalesProduct, *, new: bool) -> SalesProduct:
+        """Insert or update the head row and replace its components (in order)."""
+        values = {"name": sp.name, "kind": sp.kind, "active": sp.active, "version": sp.version}
+        if new:
+            stmt = insert(sales_products).values(code=sp.code, **values).returning(sales_products)
+        else:
+            stmt = (
+                update(sales_products)
+                .where(sales_products.c.code == sp.code)
+                .values(**values, updated_at=func.now())
+                .returning(sales_products)
+            )
+        row = (await self._write(stmt)).mappings().one()
+        if not new:
+            await self.session.execute(
+                delete(sales_product_components).where(
+                    sales_product_components.c.sales_product_code == sp.code
+                )
+            )
+        await self.session.execute(
+            insert(sales_product_components),
+            [
+                {
+                    "sales_product_code": sp.code,
+                    "position": i,
+                    "material_code": c.material_code,
+                    "qty": c.qty,
+                    "price_weight": c.price_weight,
+                }
+                for i, c in enumerate(sp.components)
+            ],
+        )
+        return _sales_product(row, sp.components)
+
+    async def list_sales_products(
+        self, *, q: str | None, kind: str | None, active: bool | None, limit: int, offset: int
+    ) -> Page:
+        query = select(sales_products)
+        if q:
+            query = query.where(or_(_contains(sales_products.c.code, q), _contains(sales_products.c.name, q)))
+        if kind is not None:
+            query = query.where(sales_products.c.kind == kind)
+        if active is not None:
+            query = query.where(sales_products.c.active == active)
+        page = await self._page(query, [sales_products.c.code], limit, offset)
+        comps = await self._components([r["code"] for r in page.items])
+        return Page([_sales_product(r, comps.get(r["code"], ())) for r in page.items], page.total)
+
+    # --- channel listings ------------------------------------------------------------------------
+
+    async def get_listing(self, listing_id: str, *, for_update: bool = False) -> ChannelListing | None:
+        query = select(channel_listings).where(channel_listings.c.listing_id == listing_id)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).mappings().first()
+        return _listing(row) if row else None
+
+    async def listing_with_key(self, key: tuple[str, str, str, str]) -> str | None:
+        """The listing id that holds the channel key (channel, shop, item, sku or ''), if any."""
+        channel, shop_id, item, sku = key
+        c = channel_listings.c
+        query = select(c.listing_id).where(
+            c.channel == channel,
+            c.shop_id == shop_id,
+            c.channel_item_id == item,
+            func.coalesce(c.channel_sku_id, "") == sku,
+        )
+        return (await self.session.execute(query)).scalar_one_or_none()
+
+    async def save_listing(self, listing: ChannelListing, *, new: bool) -> ChannelListing:
+        values = {f: getattr(listing, f) for f in _LISTING_FIELDS}
+        if new:
+            stmt = insert(channel_listings).values(listing_id=listing.listing_id, **values)
+        else:
+            stmt = (
+                update(channel_listings)
+                .where(channel_listings.c.listing_id == listing.listing_id)
+                .values(**values, updated_at=func.now())
+            )
+        return _listing((await self._write(stmt.returning(channel_listings))).mappings().one())
+
+    async def list_listings(
+        self,
+        *,
+        channel: str | None,
+        shop_id: str | None,
+        sales_product_code: str | None,
+        status: str | None,
+        channel_item_id: str | None,
+        outer_id: str | None,
+        limit: int,
+        offset: int,
+    ) -> Page:
+        c = channel_listings.c
+        query = select(channel_listings)
+        filters = [
+            (c.channel, channel),
+            (c.shop_id, shop_id),
+            (c.sales_product_code, sales_product_code),
+            (c.status, status),
+            (c.channel_item_id, channel_item_id),
+            (c.outer_id, outer_id),
+        ]
+        for column, value in filters:
+            if value is not None:
+                query = query.where(column == value)
+        order = [c.channel, c.shop_id, c.channel_item_id, c.channel_sku_id.nulls_first(), c.listing_id]
+        page = await self._page(query, order, limit, offset)
+        return Page([_listing(r) for r in page.items], page.total)
