@@ -8,7 +8,7 @@
 #   deploy/local/kafka.sh reset    # stop and delete .data/kafka (all topics are lost)
 #
 # Env: KAFKA_BOOTSTRAP_SERVERS (use an existing Kafka: only checked, nothing started),
-#      KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_START_TIMEOUT (60 s),
+#      KAFKA_PORT (9092), KAFKA_CONTROLLER_PORT (9093), KAFKA_DATA_DIR (.data/kafka), KAFKA_START_TIMEOUT (60 s),
 #      KAFKA_HEAP_OPTS ("-Xms256m -Xmx512m"), KAFKA_JAVA_OPTS (extra JVM flags),
 #      MAVEN_OPTS / KAFKA_MVN_ARGS (passed to mvn, e.g. -Dmaven.repo.local=...).
 set -euo pipefail
@@ -29,7 +29,7 @@ CACHE_DIR="$REPO_ROOT/.cache/kafka-$KAFKA_VERSION"
 LIB_DIR="$CACHE_DIR/lib"
 MARKER="$CACHE_DIR/.complete"
 
-DATA_DIR="$REPO_ROOT/.data/kafka"
+DATA_DIR="${KAFKA_DATA_DIR:-$REPO_ROOT/.data/kafka}"  # a second broker (e.g. a test that stops its own) sets its own
 LOG_DIRS="$DATA_DIR/logs"
 CONFIG="$DATA_DIR/server.properties"
 CLUSTER_ID_FILE="$DATA_DIR/cluster.id"

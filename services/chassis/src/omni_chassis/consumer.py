@@ -193,6 +193,7 @@ class ConsumerRuntime:
             if spec.event_types is not None and env.event_type not in spec.event_types:
                 return
             _annotate(span, env)
+            _count_forward(spec, env)
             ctxs = {env.event_id: trace.set_span_in_context(span)}
             await self._with_retries(spec, record, [env], ctxs)
 
@@ -274,6 +275,7 @@ class ConsumerRuntime:
                     await self.dead_letters.send(spec.group, record, exc, attempts=1)
                     continue
                 _annotate(span, env)
+                _count_forward(spec, env)
                 ctxs[env.event_id] = trace.set_span_in_context(span)
             if spec.event_types is None or env.event_type in spec.event_types:
                 decoded.append((record, env))
@@ -336,6 +338,12 @@ class ConsumerRuntime:
                 metrics.CONSUMER_LAG.labels(spec.group, tp.topic, str(tp.partition)).set(
                     max(hw - committed, 0)
                 )
+
+
+def _count_forward(spec: ConsumerSpec, env: Envelope[Any]) -> None:
+    """A newer version read through the newest schema this consumer knows (additive change): counted."""
+    if getattr(env, "read_forward_from", None) is not None:
+        metrics.FORWARD_READS.labels(spec.group, env.event_type).inc()
 
 
 def _annotate(span: Any, env: Envelope[Any]) -> None:

@@ -35,7 +35,8 @@ log = get_logger("omni.parking")
 _DUE = text(
     "SELECT id, consumer, waits_for, event_id, event_type, topic, key, value, headers, attempts, "
     "first_parked_at, EXTRACT(EPOCH FROM now() - first_parked_at) AS age_s FROM parked "
-    "WHERE consumer = ANY(CAST(:consumers AS text[])) AND next_attempt_at <= now() "
+    "WHERE consumer = ANY(CAST(:consumers AS text[])) "
+    "AND (next_attempt_at <= now() OR first_parked_at <= now() - make_interval(secs => :max_age)) "
     "ORDER BY id LIMIT :limit FOR UPDATE SKIP LOCKED"
 )
 _STATS = text(
@@ -74,7 +75,15 @@ class ParkingLoop:
     async def run_once(self, groups: list[str]) -> int:
         """Apply (or expire) the due parked rows; returns how many rows were handled."""
         async with self.runtime.db.transaction() as session:
-            rows = (await session.execute(_DUE, {"consumers": groups, "limit": self.batch})).mappings().all()
+            rows = (
+                (
+                    await session.execute(
+                        _DUE, {"consumers": groups, "limit": self.batch, "max_age": self.max_age_s}
+                    )
+                )
+                .mappings()
+                .all()
+            )
         handled = 0
         for row in rows:
             spec = self.runtime.spec(row["consumer"])
