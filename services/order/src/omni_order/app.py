@@ -1,4 +1,4 @@
-"""Wiring: settings, consumers, routes."""
+"""Wiring: settings, consumers, routes, and the repository every unit of work carries."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
-from . import api, consumers
+from . import api, consumers, store
 
 
 class Settings(ServiceSettings):
@@ -22,6 +22,7 @@ def build(settings: Settings | None = None) -> FastAPI:
         title="Omni order (OMS)",
         routers=[api.router, api.catalog_router],
         consumers=consumers.specs(),
+        repository=store.Repository,
     )
 
 

@@ -1,4 +1,5 @@
-"""Kafka subscribers: thin. The chassis decodes, dedupes and commits; these call the service."""
+"""Kafka subscribers: thin. The chassis decodes, dedupes (inbox claim) and opens the unit of work; each
+handler hands its batch to a use case."""
 
 from __future__ import annotations
 
@@ -10,25 +11,21 @@ from omni_contracts import Envelope, Topic
 
 from . import service
 
-PRODUCT_EVENTS = {
-    "product.material.upserted",
-    "product.sales-product.upserted",
-    "product.channel-listing.upserted",
-}
+PRODUCT_EVENTS = set(service.PRODUCT_EVENTS)
 CHANNEL_ORDER_EVENTS = {"channel.order.received"}
-FULFILLMENT_EVENTS = set(service.FULFILLMENT_TARGETS)
+FULFILLMENT_EVENTS = set(service.FULFILLMENT_EVENTS)
 
 
 async def on_products(uow: UnitOfWork[Any], envs: list[Envelope[Any]]) -> None:
-    await service.project_catalog(uow.session, envs)
+    await service.project_catalog(uow, envs)
 
 
 async def on_channel_orders(uow: UnitOfWork[Any], envs: list[Envelope[Any]]) -> None:
-    await service.intake(uow.session, envs)
+    await service.intake(uow, envs)
 
 
 async def on_fulfillment(uow: UnitOfWork[Any], envs: list[Envelope[Any]]) -> None:
-    await service.follow_fulfillment(uow.session, envs)
+    await service.follow_fulfillment(uow, envs)
 
 
 def catalog_spec() -> ConsumerSpec:

@@ -21,6 +21,8 @@ ALLOWED = {
     (S.ACCEPTED, S.SOURCING),
     (S.SOURCING, S.ALLOCATED),
     (S.ALLOCATED, S.SHIPPED),
+    (S.ALLOCATED, S.PARTIALLY_SHIPPED),  # a split order: one of its tasks has shipped
+    (S.PARTIALLY_SHIPPED, S.SHIPPED),
     (S.SHIPPED, S.COMPLETED),
     *((s, S.CANCELLED) for s in (S.RECEIVED, S.ACCEPTED, S.SOURCING, S.ALLOCATED)),
     *((s, S.EXCEPTION) for s in (S.RECEIVED, S.ACCEPTED, S.SOURCING, S.ALLOCATED)),
@@ -31,8 +33,8 @@ ALL_PAIRS = list(itertools.product(Status, Status))
 
 
 def test_the_table_has_every_status():
-    assert len(ALL_PAIRS) == 64
-    assert len(ALLOWED) == 15
+    assert len(ALL_PAIRS) == 81
+    assert len(ALLOWED) == 17
 
 
 @pytest.mark.parametrize(("frm", "to"), ALL_PAIRS, ids=[f"{a}->{b}" for a, b in ALL_PAIRS])
@@ -63,27 +65,33 @@ REACTIONS = {
     S.SOURCING: {
         S.ACCEPTED: Reaction.APPLY, S.SOURCING: Reaction.IGNORE, S.ALLOCATED: Reaction.IGNORE,
         S.SHIPPED: Reaction.IGNORE, S.COMPLETED: Reaction.IGNORE, S.CANCELLED: Reaction.IGNORE,
-        S.EXCEPTION: Reaction.IGNORE, S.RECEIVED: Reaction.CONFLICT,
+        S.EXCEPTION: Reaction.IGNORE, S.RECEIVED: Reaction.CONFLICT, S.PARTIALLY_SHIPPED: Reaction.IGNORE,
     },
     S.ALLOCATED: {
         S.SOURCING: Reaction.APPLY, S.ALLOCATED: Reaction.IGNORE, S.SHIPPED: Reaction.IGNORE,
         S.COMPLETED: Reaction.IGNORE, S.CANCELLED: Reaction.IGNORE, S.ACCEPTED: Reaction.CONFLICT,
-        S.EXCEPTION: Reaction.CONFLICT, S.RECEIVED: Reaction.CONFLICT,
+        S.EXCEPTION: Reaction.CONFLICT, S.RECEIVED: Reaction.CONFLICT, S.PARTIALLY_SHIPPED: Reaction.IGNORE,
+    },
+    S.PARTIALLY_SHIPPED: {
+        S.ALLOCATED: Reaction.APPLY, S.PARTIALLY_SHIPPED: Reaction.IGNORE, S.SHIPPED: Reaction.IGNORE,
+        S.COMPLETED: Reaction.IGNORE, S.CANCELLED: Reaction.CONFLICT, S.ACCEPTED: Reaction.CONFLICT,
+        S.SOURCING: Reaction.CONFLICT, S.EXCEPTION: Reaction.CONFLICT, S.RECEIVED: Reaction.CONFLICT,
     },
     S.SHIPPED: {
         S.ALLOCATED: Reaction.APPLY, S.SHIPPED: Reaction.IGNORE, S.COMPLETED: Reaction.IGNORE,
         S.CANCELLED: Reaction.CONFLICT, S.ACCEPTED: Reaction.CONFLICT, S.SOURCING: Reaction.CONFLICT,
-        S.EXCEPTION: Reaction.CONFLICT, S.RECEIVED: Reaction.CONFLICT,
+        S.EXCEPTION: Reaction.CONFLICT, S.RECEIVED: Reaction.CONFLICT, S.PARTIALLY_SHIPPED: Reaction.APPLY,
     },
     S.COMPLETED: {
         S.SHIPPED: Reaction.APPLY, S.COMPLETED: Reaction.IGNORE, S.CANCELLED: Reaction.CONFLICT,
         S.ALLOCATED: Reaction.CONFLICT, S.SOURCING: Reaction.CONFLICT, S.ACCEPTED: Reaction.CONFLICT,
         S.EXCEPTION: Reaction.CONFLICT, S.RECEIVED: Reaction.CONFLICT,
+        S.PARTIALLY_SHIPPED: Reaction.CONFLICT,  # fulfillment's order-fulfilled makes it shipped first
     },
     S.EXCEPTION: {
         S.ACCEPTED: Reaction.APPLY, S.SOURCING: Reaction.APPLY, S.ALLOCATED: Reaction.APPLY,
         S.EXCEPTION: Reaction.IGNORE, S.CANCELLED: Reaction.IGNORE, S.SHIPPED: Reaction.IGNORE,
-        S.COMPLETED: Reaction.IGNORE, S.RECEIVED: Reaction.APPLY,
+        S.COMPLETED: Reaction.IGNORE, S.RECEIVED: Reaction.APPLY, S.PARTIALLY_SHIPPED: Reaction.IGNORE,
     },
 }  # fmt: skip
 REACTION_CASES = [(cur, target, want) for target, row in REACTIONS.items() for cur, want in row.items()]

@@ -1,9 +1,10 @@
 """The order state machine (execution engine). Pure: no I/O.
 
     received -> accepted -> sourcing -> allocated -> shipped -> completed
+    allocated -> partially_shipped -> shipped    (a split order: some of its tasks have shipped)
     received | accepted | sourcing | allocated -> cancelled
     received | accepted | sourcing | allocated -> exception
-    exception -> accepted (manual retry)
+    exception -> accepted (manual retry) | cancelled
 
 Nothing else is allowed.
 """
@@ -18,6 +19,7 @@ class Status(StrEnum):
     ACCEPTED = "accepted"
     SOURCING = "sourcing"
     ALLOCATED = "allocated"
+    PARTIALLY_SHIPPED = "partially_shipped"
     SHIPPED = "shipped"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
@@ -30,7 +32,10 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.RECEIVED: frozenset({Status.ACCEPTED, Status.CANCELLED, Status.EXCEPTION}),
     Status.ACCEPTED: frozenset({Status.SOURCING, Status.CANCELLED, Status.EXCEPTION}),
     Status.SOURCING: frozenset({Status.ALLOCATED, Status.CANCELLED, Status.EXCEPTION}),
-    Status.ALLOCATED: frozenset({Status.SHIPPED, Status.CANCELLED, Status.EXCEPTION}),
+    Status.ALLOCATED: frozenset(
+        {Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.CANCELLED, Status.EXCEPTION}
+    ),
+    Status.PARTIALLY_SHIPPED: frozenset({Status.SHIPPED}),
     Status.SHIPPED: frozenset({Status.COMPLETED}),
     Status.COMPLETED: frozenset(),
     Status.CANCELLED: frozenset(),
@@ -44,6 +49,7 @@ HAPPY_PATH: tuple[Status, ...] = (
     Status.ACCEPTED,
     Status.SOURCING,
     Status.ALLOCATED,
+    Status.PARTIALLY_SHIPPED,
     Status.SHIPPED,
     Status.COMPLETED,
 )
@@ -120,6 +126,6 @@ def react(current: Status, target: Status) -> Reaction:
         and HAPPY_PATH.index(current) > HAPPY_PATH.index(target)
     ):
         return Reaction.IGNORE
-    if current in (Status.SHIPPED, Status.COMPLETED) and target == Status.EXCEPTION:
+    if current in (Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.COMPLETED) and target == Status.EXCEPTION:
         return Reaction.IGNORE  # planning gave up on a leftover attempt after the goods left: nothing to do
     return Reaction.CONFLICT

@@ -1,0 +1,41 @@
+"""Use cases: the one place that orchestrates domain, repository and events, each in a unit of work.
+
+Every use case takes `uow` (a `UnitOfWork` whose `repo` is a `store.Repository`) and runs `async with uow:`:
+the consumers and the REST routes call only these.
+
+- `catalog`: `project_catalog` (omni.product -> the catalog projection, newer versions only),
+  `get_catalog_listing`;
+- `intake`: channel orders -> deduplicated, decomposed orders (accepted or exception), a batch at a time;
+- `follow`: `follow_fulfillment`, fulfillment's events drive the order through sourcing, allocation,
+  (partial) shipment and completion;
+- `operator`: `cancel`, `retry` (what an operator does through the API);
+- `queries`: `get_order`, `get_order_by_channel`, `list_orders`;
+- `journal`: the errors, and the journal of status transitions the use cases share.
+"""
+
+from .catalog import PRODUCT_EVENTS, get_catalog_listing, project_catalog
+from .follow import FULFILLMENT_EVENTS, FULFILLMENT_TARGETS, follow_fulfillment
+from .intake import IntakeResult, intake
+from .journal import OrderNotFound, StatusJournal, StillBlocked
+from .operator import cancel, retry
+from .queries import OrderRecord, get_order, get_order_by_channel, list_orders
+
+__all__ = [
+    "FULFILLMENT_EVENTS",
+    "FULFILLMENT_TARGETS",
+    "PRODUCT_EVENTS",
+    "IntakeResult",
+    "OrderNotFound",
+    "OrderRecord",
+    "StatusJournal",
+    "StillBlocked",
+    "cancel",
+    "follow_fulfillment",
+    "get_catalog_listing",
+    "get_order",
+    "get_order_by_channel",
+    "intake",
+    "list_orders",
+    "project_catalog",
+    "retry",
+]

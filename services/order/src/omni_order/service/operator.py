@@ -1,0 +1,64 @@
+"""What an operator does to one order through the REST API: cancel it, or retry it after fixing its cause.
+
+Retry (exception -> accepted) emits order.accepted again, so fulfillment sources the order anew (it
+re-sources an order it had given up on); the order then follows fulfillment's events as on the first try
+(sourcing-started -> sourcing, order-allocated -> allocated, or unfulfillable -> exception again).
+"""
+
+from __future__ import annotations
+
+from omni_chassis.logging import get_logger
+from omni_contracts.events.order import OrderCancelledV1
+
+from ..domain.intake import plan_intake
+from ..domain.status import Status, check_transition
+from .journal import OrderNotFound, OrderUow, StatusJournal, StillBlocked
+from .records import accepted_event, material_line_rows, trade_from_rows
+
+log = get_logger(__name__)
+
+
+async def cancel(uow: OrderUow, order_id: str, reason: str) -> None:
+    async with uow:
+        order = await uow.repo.get_order(order_id, for_update=True)
+        if order is None:
+            raise OrderNotFound(f"no order {order_id}")
+        journal = StatusJournal(uow, "api")
+        journal.transition(order, Status.CANCELLED, reason_code="cancelled", reason=reason)
+        journal.set(order_id, cancelled_at=journal.at)
+        uow.emit(OrderCancelledV1(order_id=order_id, reason=reason), key=order_id)
+    log.info("order cancelled", order_id=order_id)
+
+
+async def retry(uow: OrderUow, order_id: str) -> None:
+    """exception -> accepted, once an operator has fixed the cause (mapped a listing, restocked a node).
+
+    An order stopped at intake is planned again against today's catalog; one that fulfillment gave up on
+    keeps its material lines. Either way order.accepted is emitted again, so fulfillment sources it anew.
+    """
+    async with uow:
+        repo = uow.repo
+        order = await repo.get_order(order_id, for_update=True)
+        if order is None:
+            raise OrderNotFound(f"no order {order_id}")
+        check_transition(Status(order["status"]), Status.ACCEPTED, order_id)
+        lines = (await repo.material_lines([order_id]))[order_id]
+        if not lines:
+            trade = trade_from_rows(order, await repo.channel_lines(order_id))
+            catalog = await repo.load_catalog(
+                {(trade.channel, trade.shop_id)},
+                {x.channel_item_id for x in trade.lines},
+                {c for x in trade.lines for c in (x.outer_sku_id, x.outer_iid) if c},
+            )
+            plan = plan_intake(trade, catalog)
+            if not plan.accepted:
+                raise StillBlocked(f"order {order_id} still cannot be accepted: {plan.reason}")
+            lines = material_line_rows(order_id, plan)
+            await repo.add_lines(lines)
+            await repo.set_channel_line_matches(
+                order_id, [(m.position, m.listing_id, m.sales_product_code) for m in plan.matches]
+            )
+        journal = StatusJournal(uow, "api")
+        journal.transition(order, Status.ACCEPTED, reason="retried by an operator")
+        uow.emit(accepted_event(order, lines), key=order_id)
+    log.info("order retried", order_id=order_id)

@@ -1,0 +1,159 @@
+"""The order's rows and events, built from a channel order and its intake plan (and back again).
+
+Shared by intake and the operator's retry: what is stored for an order, and the order.accepted it emits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from omni_contracts.events.channel import ChannelOrderReceivedV1
+from omni_contracts.events.order import OrderAcceptedV1, OrderLine, ShipTo
+
+from ..domain.geo import geocode
+from ..domain.intake import IntakePlan, roles_for
+from ..domain.status import Status
+
+
+def line_id(order_id: str, position: int) -> str:
+    return f"{order_id}-{position:03d}"
+
+
+def order_row(order_id: str, d: ChannelOrderReceivedV1, plan: IntakePlan, now: datetime) -> dict[str, Any]:
+    roles = roles_for(d)
+    r = d.receiver
+    geo = geocode(r.city, r.state)
+    inv = d.invoice
+    return {
+        "order_id": order_id,
+        "channel": d.channel,
+        "shop_id": d.shop_id,
+        "channel_order_id": d.channel_order_id,
+        "channel_status": d.channel_status,
+        "business_model": d.business_model,
+        "buyer_id": d.buyer_id,
+        "role_owner": roles.owner,
+        "role_seller": roles.seller,
+        "role_channel": roles.channel,
+        "role_fulfiller": roles.fulfiller,
+        "role_platform": roles.platform,
+        "buyer_message": d.buyer_message,
+        "created_at": d.created_at,
+        "paid_at": d.paid_at,
+        "received_at": d.received_at,
+        "recorded_at": now,
+        "duplicate_deliveries": 0,
+        "last_duplicate_at": None,
+        "status": Status.RECEIVED.value,
+        "status_reason_code": None,
+        "status_reason": None,
+        "updated_at": now,
+        "completed_at": None,
+        "cancelled_at": None,
+        "delivery": d.delivery,
+        "pickup_node": d.pickup_node,
+        "receiver_name": r.name,
+        "receiver_phone": r.phone,
+        "country": r.country,
+        "state": r.state,
+        "city": r.city,
+        "district": r.district,
+        "town": r.town,
+        "address_detail": r.detail,
+        "zip": r.zip,
+        "lat": geo[0] if geo else None,
+        "lng": geo[1] if geo else None,
+        "currency": d.currency,
+        "goods_cents": d.goods_cents,
+        "discount_cents": d.discount_cents,
+        "post_fee_cents": d.post_fee_cents,
+        "paid_cents": d.paid_cents,
+        "goods_paid_cents": plan.goods_paid_cents,
+        "invoice_kind": inv.kind if inv else None,
+        "invoice_title": inv.title if inv else None,
+        "invoice_tax_id": inv.tax_id if inv else None,
+    }
+
+
+def channel_line_rows(order_id: str, d: ChannelOrderReceivedV1, plan: IntakePlan) -> list[dict[str, Any]]:
+    return [
+        {
+            "order_id": order_id,
+            "position": m.position,
+            "channel_line_id": line.channel_line_id,
+            "channel_item_id": line.channel_item_id,
+            "channel_sku_id": line.channel_sku_id,
+            "outer_sku_id": line.outer_sku_id,
+            "outer_iid": line.outer_iid,
+            "title": line.title,
+            "qty": line.qty,
+            "unit_price_cents": line.unit_price_cents,
+            "discount_cents": line.discount_cents,
+            "paid_cents": line.paid_cents,
+            "listing_id": m.listing_id,
+            "sales_product_code": m.sales_product_code,
+        }
+        for line, m in zip(d.lines, plan.matches, strict=True)
+    ]
+
+
+def ship_to(row: dict[str, Any]) -> ShipTo:
+    return ShipTo(
+        name=row["receiver_name"],
+        phone=row["receiver_phone"],
+        state=row["state"],
+        city=row["city"],
+        district=row["district"],
+        detail=f"{row['town']}{row['address_detail']}",
+        lat=row["lat"],
+        lng=row["lng"],
+    )
+
+
+def material_line_rows(order_id: str, plan: IntakePlan) -> list[dict[str, Any]]:
+    return [
+        {"line_id": line_id(order_id, pl.position), "order_id": order_id, "position": pl.position,
+         "channel_line_id": pl.channel_line_id, "sales_product_code": pl.sales_product_code,
+         "material_code": pl.material_code, "qty": pl.qty, "amount_cents": pl.amount_cents}
+        for pl in plan.lines
+    ]  # fmt: skip
+
+
+def accepted_event(row: dict[str, Any], lines: list[dict[str, Any]]) -> OrderAcceptedV1:
+    """order.accepted from the stored order row and its material line rows."""
+    return OrderAcceptedV1(
+        order_id=row["order_id"],
+        channel=row["channel"],
+        shop_id=row["shop_id"],
+        channel_order_id=row["channel_order_id"],
+        business_model=row["business_model"],
+        delivery=row["delivery"],
+        pickup_node=row["pickup_node"],
+        ship_to=ship_to(row),
+        lines=[OrderLine.model_validate(x) for x in lines],
+        goods_paid_cents=row["goods_paid_cents"],
+        post_fee_cents=row["post_fee_cents"],
+        paid_cents=row["paid_cents"],
+        currency=row["currency"],
+        paid_at=row["paid_at"],
+    )
+
+
+def trade_from_rows(o: dict[str, Any], channel_lines: list[dict[str, Any]]) -> ChannelOrderReceivedV1:
+    """The channel order as it was received, rebuilt from what was stored."""
+    return ChannelOrderReceivedV1.model_validate(
+        {k: o[k] for k in (
+            "channel", "shop_id", "channel_order_id", "channel_status", "business_model", "delivery",
+            "pickup_node", "buyer_id", "goods_cents", "discount_cents", "post_fee_cents", "paid_cents",
+            "currency", "created_at", "paid_at", "received_at", "buyer_message",
+        )}
+        | {
+            "receiver": {
+                "name": o["receiver_name"], "phone": o["receiver_phone"], "country": o["country"],
+                "state": o["state"], "city": o["city"], "district": o["district"], "town": o["town"],
+                "detail": o["address_detail"], "zip": o["zip"],
+            },
+            "lines": channel_lines,
+        }
+    )  # fmt: skip

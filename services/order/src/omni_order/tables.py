@@ -1,0 +1,257 @@
+"""The order service's tables (SQLAlchemy Core). `store.Repository` is the only code that queries them.
+
+Two groups of tables:
+- the catalog projection (catalog_*), fed by omni.product, each row carrying the PIM aggregate's version;
+- the order in its six dimensions: trade, logistics, money and invoice on `orders`; goods on
+  `order_channel_lines` (as the channel sent them) and `order_lines` (decomposed material lines with their
+  allocated amounts); stock on `order_line_allocations`; shipments on `order_shipments`; and the
+  `order_status_history` of every transition; what each shipped task took of each order line on
+  `order_shipment_lines`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Double,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import registry
+from sqlmodel import SQLModel
+
+
+class Base(SQLModel, registry=registry()):
+    """This service's own metadata (never SQLModel's global one: services share a test process)."""
+
+
+metadata = Base.metadata
+
+TS = DateTime(timezone=True)
+
+# -- catalog projection ---------------------------------------------------------------------------
+materials = Table(
+    "catalog_materials",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("barcode", Text),
+    Column("unit", Text, nullable=False),
+    Column("weight_g", Integer, nullable=False),
+    Column("high_value", Boolean, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+sales_products = Table(
+    "catalog_sales_products",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+sales_product_components = Table(
+    "catalog_sales_product_components",
+    metadata,
+    Column(
+        "sales_product_code",
+        Text,
+        ForeignKey("catalog_sales_products.code", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("position", Integer, nullable=False),
+    Column("material_code", Text, nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("price_weight", Integer, nullable=False),
+    PrimaryKeyConstraint("sales_product_code", "position"),
+)
+
+channel_listings = Table(
+    "catalog_channel_listings",
+    metadata,
+    Column("listing_id", Text, primary_key=True),
+    Column("channel", Text, nullable=False),
+    Column("shop_id", Text, nullable=False),
+    Column("channel_item_id", Text, nullable=False),
+    Column("channel_sku_id", Text),
+    Column("outer_id", Text),
+    Column("sales_product_code", Text, nullable=False),
+    Column("price_cents", BigInteger, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Index("catalog_listings_by_item", "channel", "shop_id", "channel_item_id"),
+    Index("catalog_listings_by_outer", "channel", "shop_id", "outer_id"),
+)
+
+# -- orders ---------------------------------------------------------------------------------------
+orders = Table(
+    "orders",
+    metadata,
+    Column("order_id", Text, primary_key=True),
+    # trade
+    Column("channel", Text, nullable=False),
+    Column("shop_id", Text, nullable=False),
+    Column("channel_order_id", Text, nullable=False),
+    Column("channel_status", Text, nullable=False),
+    Column("business_model", Text, nullable=False),
+    Column("buyer_id", Text, nullable=False),
+    Column("role_owner", Text, nullable=False),
+    Column("role_seller", Text, nullable=False),
+    Column("role_channel", Text, nullable=False),
+    Column("role_fulfiller", Text),
+    Column("role_platform", Text),
+    Column("buyer_message", Text, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("paid_at", TS),
+    Column("received_at", TS, nullable=False),
+    Column("recorded_at", TS, nullable=False),
+    Column("duplicate_deliveries", Integer, nullable=False, server_default=text("0")),
+    Column("last_duplicate_at", TS),
+    # state
+    Column("status", Text, nullable=False),
+    Column("status_reason_code", Text),
+    Column("status_reason", Text),
+    Column("updated_at", TS, nullable=False),
+    Column("completed_at", TS),
+    Column("cancelled_at", TS),
+    # logistics
+    Column("delivery", Text, nullable=False),
+    Column("pickup_node", Text),
+    Column("receiver_name", Text, nullable=False),
+    Column("receiver_phone", Text, nullable=False),
+    Column("country", Text, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("city", Text, nullable=False),
+    Column("district", Text, nullable=False),
+    Column("town", Text, nullable=False),
+    Column("address_detail", Text, nullable=False),
+    Column("zip", Text, nullable=False),
+    Column("lat", Double),
+    Column("lng", Double),
+    # money
+    Column("currency", Text, nullable=False),
+    Column("goods_cents", BigInteger, nullable=False),
+    Column("discount_cents", BigInteger, nullable=False),
+    Column("post_fee_cents", BigInteger, nullable=False),
+    Column("paid_cents", BigInteger, nullable=False),
+    Column("goods_paid_cents", BigInteger, nullable=False),
+    # invoice
+    Column("invoice_kind", Text),
+    Column("invoice_title", Text),
+    Column("invoice_tax_id", Text),
+    UniqueConstraint("channel", "channel_order_id", name="orders_channel_order_uq"),
+    Index("orders_by_created", "created_at", "order_id"),
+    Index("orders_by_status_created", "status", "created_at"),
+    Index("orders_by_shop_created", "channel", "shop_id", "created_at"),
+)
+
+order_channel_lines = Table(
+    "order_channel_lines",
+    metadata,
+    Column("order_id", Text, ForeignKey("orders.order_id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("channel_line_id", Text, nullable=False),
+    Column("channel_item_id", Text, nullable=False),
+    Column("channel_sku_id", Text),
+    Column("outer_sku_id", Text),
+    Column("outer_iid", Text),
+    Column("title", Text, nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("unit_price_cents", BigInteger, nullable=False),
+    Column("discount_cents", BigInteger, nullable=False),
+    Column("paid_cents", BigInteger, nullable=False),
+    Column("listing_id", Text),
+    Column("sales_product_code", Text),
+    PrimaryKeyConstraint("order_id", "position"),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("line_id", Text, primary_key=True),
+    Column("order_id", Text, ForeignKey("orders.order_id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("channel_line_id", Text, nullable=False),
+    Column("sales_product_code", Text, nullable=False),
+    Column("material_code", Text, nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    UniqueConstraint("order_id", "position", name="order_lines_position_uq"),
+)
+
+order_line_allocations = Table(
+    "order_line_allocations",
+    metadata,
+    Column("line_id", Text, ForeignKey("order_lines.line_id", ondelete="CASCADE"), nullable=False),
+    Column("task_id", Text, nullable=False),
+    Column("order_id", Text, nullable=False),
+    Column("node_code", Text, nullable=False),
+    Column("reservation_id", Text, nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("allocated_at", TS, nullable=False),
+    PrimaryKeyConstraint("line_id", "task_id"),
+    Index("order_line_allocations_by_order", "order_id"),
+)
+
+order_shipments = Table(
+    "order_shipments",
+    metadata,
+    Column("order_id", Text, ForeignKey("orders.order_id", ondelete="CASCADE"), nullable=False),
+    Column("task_id", Text, nullable=False),
+    Column("node_code", Text, nullable=False),
+    Column("kind", Text, nullable=False),  # ship | pickup
+    Column("carrier", Text),
+    Column("tracking_no", Text),
+    Column("at", TS, nullable=False),
+    PrimaryKeyConstraint("order_id", "task_id"),
+)
+
+order_status_history = Table(
+    "order_status_history",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("order_id", Text, ForeignKey("orders.order_id", ondelete="CASCADE"), nullable=False),
+    Column("from_status", Text),
+    Column("to_status", Text, nullable=False),
+    Column("reason_code", Text),
+    Column("reason", Text, nullable=False),
+    Column("source", Text, nullable=False),  # intake | fulfillment | api
+    Column("cause_event_id", UUID(as_uuid=True)),
+    Column("at", TS, nullable=False),
+    Index("order_status_history_by_order", "order_id", "id"),
+)
+
+# what each shipped (or picked-up) task took of each order line: from the line ids fulfillment.shipped v2
+# carries, or, for a v1 event, matched by material to the task's allocation (see domain/shipping.py)
+order_shipment_lines = Table(
+    "order_shipment_lines",
+    metadata,
+    Column("order_id", Text, nullable=False),
+    Column("task_id", Text, nullable=False),
+    Column("line_id", Text, ForeignKey("order_lines.line_id", ondelete="CASCADE"), nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("matched", Boolean, nullable=False),  # false: named by the event; true: matched by material (v1)
+    PrimaryKeyConstraint("order_id", "task_id", "line_id"),
+    ForeignKeyConstraint(
+        ["order_id", "task_id"], ["order_shipments.order_id", "order_shipments.task_id"], ondelete="CASCADE"
+    ),
+    Index("order_shipment_lines_by_line", "line_id"),
+)
