@@ -6,10 +6,12 @@ from datetime import datetime
 from typing import Annotated, Generic, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
-from . import service, store
+from omni_chassis.app import Uow
+
+from . import service
 from .domain.vouchers import VoucherKind
 
 router = APIRouter(tags=["finance"])
@@ -78,57 +80,51 @@ class TrialBalance(BaseModel):
 
 @router.get("/vouchers", response_model=Page[VoucherOut])
 async def list_vouchers(
-    request: Request,
+    uow: Uow,
     order_id: OrderId | None = None,
     kind: VoucherKind | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict:
-    async with request.app.state.db.transaction() as session:
-        items, total = await store.list_vouchers(
-            session, order_id=order_id, kind=kind.value if kind else None, limit=limit, offset=offset
-        )
+    items, total = await service.list_vouchers(
+        uow, order_id=order_id, kind=kind.value if kind else None, limit=limit, offset=offset
+    )
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
 @router.get("/vouchers/{voucher_id}", response_model=VoucherOut)
-async def get_voucher(request: Request, voucher_id: UUID) -> dict:
-    async with request.app.state.db.transaction() as session:
-        found = await store.get_voucher(session, voucher_id)
-    if found is None:
-        raise HTTPException(404, f"voucher {voucher_id} not found")
-    return found
+async def get_voucher(uow: Uow, voucher_id: UUID) -> dict:
+    try:
+        return await service.get_voucher(uow, voucher_id)
+    except service.VoucherNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
 
 
 @router.get("/orders/{order_id}/vouchers", response_model=Page[VoucherOut])
 async def order_vouchers(
-    request: Request,
+    uow: Uow,
     order_id: str,
     kind: VoucherKind | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> dict:
-    async with request.app.state.db.transaction() as session:
-        if not await store.order_exists(session, order_id):
-            raise HTTPException(404, f"order {order_id} is not known to finance (no order.accepted booked)")
-        items, total = await store.list_vouchers(
-            session, order_id=order_id, kind=kind.value if kind else None, limit=limit, offset=offset
+    try:
+        items, total = await service.order_vouchers(
+            uow, order_id, kind=kind.value if kind else None, limit=limit, offset=offset
         )
+    except service.OrderNotKnown as exc:
+        raise HTTPException(404, str(exc)) from None
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
 @router.get("/accounts", response_model=Page[AccountOut])
-async def list_accounts(request: Request, limit: Limit = 50, offset: Offset = 0) -> dict:
-    async with request.app.state.db.transaction() as session:
-        items, total = await store.list_accounts(session, limit=limit, offset=offset)
+async def list_accounts(uow: Uow, limit: Limit = 50, offset: Offset = 0) -> dict:
+    items, total = await service.list_accounts(uow, limit=limit, offset=offset)
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
 @router.get("/trial-balance", response_model=TrialBalance)
-async def trial_balance(
-    request: Request, order_id: OrderId | None = None, currency: Currency = "CNY"
-) -> dict:
+async def trial_balance(uow: Uow, order_id: OrderId | None = None, currency: Currency = "CNY") -> dict:
     """Per account of the chart: debit and credit totals and the balance on its normal side; debits must
     equal credits over all accounts (`balanced`). `order_id` narrows it to one order's vouchers."""
-    async with request.app.state.db.transaction() as session:
-        return await service.trial_balance(session, currency=currency, order_id=order_id)
+    return await service.trial_balance(uow, currency=currency, order_id=order_id)

@@ -1,64 +1,52 @@
-"""Use cases: the one place that orchestrates domain, store and outbox.
+"""Use cases: the one place that orchestrates domain, repository and outbox. Each runs in the chassis unit of
+work (`async with uow:`): `uow.repo` is store.Repository, vouchers are emitted with `uow.emit`, and what a
+batch changed is written back at commit (`uow.defer`) in a handful of set-based statements.
 
-Both consumers handle a whole batch in one transaction: load the projections the batch touches (locked,
-in order_id order, so the order and shipment consumers never deadlock), apply the events in order in
-memory (pure domain), then write everything back with a handful of set-based statements.
+Both consumers hand a whole batch to one use case: load the orders the batch touches (locked, in order_id
+order, so the order and shipment consumers never deadlock), apply the events in order in memory (pure
+domain), then write everything back.
+
+**Parking.** `omni.order` and `omni.fulfillment` are not ordered with each other, so a shipment can come
+before finance has booked its order. It is parked on `order:<id>` (`uow.park`) and skipped in its batch; the
+order.accepted use case releases that key (`uow.release`) and the chassis applies the shipment again, through
+the same handler. Events of one order are applied in the order finance received them: while an order has
+events parked, its later events (shipments, and a cancellation) are parked behind them, and whoever applies
+one of that order's events releases those behind it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
 from typing import Any
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from uuid import UUID
 
 from omni_chassis.consumer import PermanentError
 from omni_chassis.logging import get_logger
-from omni_chassis.outbox import build, stage
+from omni_chassis.uow import UnitOfWork
 from omni_contracts import Envelope, utcnow
 from omni_contracts.events.finance import JournalLine, VoucherPostedV1
 
-from . import store
 from .domain import posting
 from .domain.accounts import CHART, Account, AccountType, Side
-from .domain.posting import CancelOutcome, OrderState, Source
+from .domain.posting import CancelOutcome, Shipped, Source
 from .domain.vouchers import InvalidVoucher, Voucher
+from .store import NewOrder, Repository, Writes, order_key
 
 log = get_logger(__name__)
 
 ORDER_EVENTS = {"order.accepted", "order.cancelled"}
 SHIPMENT_EVENTS = {"fulfillment.shipped", "fulfillment.picked-up"}
 
-
-class OrderNotProjected(Exception):
-    """A shipment for an order whose order.accepted has not been handled yet (topics are not ordered with
-    each other). An ordinary exception: the chassis retries with backoff, and dead-letters it in the end
-    (replay it with `omni dlq replay finance-shipments` once the order is known)."""
+Uow = UnitOfWork[Repository]
 
 
-@dataclass
-class _Batch:
-    """What one batch changes, written back at the end."""
+class OrderNotKnown(Exception):
+    """Finance has not booked this order (no order.accepted handled): 404 at the API."""
 
-    orders: dict[str, OrderState]
-    new: dict[str, store.NewOrder] = field(default_factory=dict)
-    changed: set[str] = field(default_factory=set)
-    dirty_lines: set[tuple[str, int]] = field(default_factory=set)
-    shipments: list[dict[str, Any]] = field(default_factory=list)
-    posted: list[tuple[Voucher, Envelope[Any]]] = field(default_factory=list)
 
-    async def save(self, session: AsyncSession) -> None:
-        now = utcnow()
-        await store.insert_orders(session, self.new.values(), now)
-        await store.update_orders(
-            session, [self.orders[i] for i in sorted(self.changed - set(self.new))], self.dirty_lines, now
-        )
-        await store.insert_vouchers(session, [v for v, _ in self.posted])
-        await store.insert_shipments(session, self.shipments)
-        await stage(
-            session,
-            [(build(voucher_posted(v), key=v.order_id or v.kind.value, cause=e), e) for v, e in self.posted],
-        )
+class VoucherNotFound(Exception):
+    """No voucher with this id: 404 at the API."""
 
 
 def voucher_posted(v: Voucher) -> VoucherPostedV1:
@@ -86,115 +74,222 @@ def _source(env: Envelope[Any]) -> Source:
     return Source(env.event_id, env.event_type)
 
 
+class _Queue:
+    """Per-order order of application across parking (see the module docstring).
+
+    `parked` maps the batch's orders that have events parked to when the oldest of them was parked. An event
+    the parking loop is applying again knows when it was first parked (`uow.first_parked`, set by the
+    chassis): only events parked before it are ahead of it. A live event has everything parked ahead of it.
+    """
+
+    def __init__(self, uow: Uow, parked: dict[str, datetime]) -> None:
+        self.uow = uow
+        self.parked = parked
+        self.held: set[str] = set()  # orders with an event parked by this batch
+        self._first_parked: dict[UUID, datetime] = getattr(uow, "first_parked", None) or {}
+
+    def hold(self, env: Envelope[Any], *, known: bool) -> bool:
+        """Park `env` when it cannot be applied yet; True when it was parked (skip it in the batch)."""
+        order_id = env.data.order_id
+        if not known:
+            reason = "finance has not booked the order's order.accepted yet"
+        elif order_id in self.held or self._behind(env, order_id):
+            reason = "behind earlier events of the order that are parked"
+        else:
+            return False
+        self.uow.park(env, order_key(order_id), reason)
+        self.held.add(order_id)
+        log.info("event parked", order_id=order_id, event_type=env.event_type, reason=reason)
+        return True
+
+    def _behind(self, env: Envelope[Any], order_id: str) -> bool:
+        oldest = self.parked.get(order_id)
+        if oldest is None:
+            return False
+        mine = self._first_parked.get(env.event_id)
+        return mine is None or oldest < mine
+
+    def applied(self, order_id: str) -> None:
+        """One of the order's events was applied: the events parked behind it may follow."""
+        if order_id in self.parked:
+            self.uow.release(order_key(order_id))
+
+
+def _save(uow: Uow, w: Writes, envs: dict[UUID, Envelope[Any]], now: datetime) -> None:
+    """Write back at commit, and emit finance.voucher-posted for every voucher (after the rows, in order)."""
+    if w.new or w.changed or w.vouchers or w.shipments:
+        uow.defer(partial(uow.repo.save, w, now))
+    for v in w.vouchers:
+        uow.emit(voucher_posted(v), key=v.order_id or v.kind.value, cause=envs[v.source_event_id])
+
+
 # -- order.accepted / order.cancelled --
-async def handle_order_events(session: AsyncSession, envs: list[Envelope[Any]]) -> None:
-    """Book a batch of order events (in their order): sale vouchers, and reversals of cancelled sales."""
+async def handle_order_events(uow: Uow, envs: list[Envelope[Any]]) -> None:
+    """Book a batch of order events (in their order): sale vouchers, and reversals of cancelled sales.
+
+    A cancellation of an order finance never booked is not parked: order.cancelled travels on the same topic
+    and partition as its order.accepted, so the order was never accepted (cancelled at intake or from
+    exception) and there is nothing to reverse.
+    """
     envs = [e for e in envs if e.event_type in ORDER_EVENTS]
     if not envs:
         return
-    batch = _Batch(await store.load_orders(session, {e.data.order_id for e in envs}, with_sale_lines=True))
-    now = utcnow()
-    for env in envs:
-        data = env.data
-        if env.event_type == "order.accepted":
-            if data.order_id in batch.orders:
-                log.warning("order accepted again; already booked, nothing posted", order_id=data.order_id)
-                continue
-            try:
-                order, voucher = posting.accept(data, _source(env), now)
-            except (posting.InconsistentOrder, InvalidVoucher) as exc:
-                raise PermanentError(str(exc)) from exc
-            batch.orders[order.order_id] = order
-            batch.new[order.order_id] = store.NewOrder(order, env.event_id, env.occurred_at)
-            if voucher is not None:
-                batch.posted.append((voucher, env))
-            log.debug("sale booked", order_id=order.order_id, paid_cents=order.paid_cents)
-        else:
-            order = batch.orders.get(data.order_id)
-            if order is None:
+    async with uow:
+        ids = {e.data.order_id for e in envs}
+        w = Writes(await uow.repo.load_orders(ids, with_sale_lines=True))
+        queue = _Queue(uow, await uow.repo.parked_orders(ids))
+        now = utcnow()
+        for env in envs:
+            if env.event_type == "order.accepted":
+                _accept(uow, w, env, now)
+            elif env.data.order_id not in w.orders:
                 log.info(
-                    "order cancelled before finance booked it; nothing to reverse", order_id=data.order_id
+                    "order cancelled before finance booked it; nothing to reverse", order_id=env.data.order_id
                 )
-                continue
-            outcome, voucher = posting.cancel(order, _source(env), now, data.reason)
-            batch.changed.add(order.order_id)
-            if voucher is not None:
-                batch.posted.append((voucher, env))
-            if outcome is CancelOutcome.AFTER_SHIPMENT:
-                log.warning(
-                    "order cancelled after goods left; nothing reversed (refunds are booked separately)",
-                    order_id=order.order_id,
-                )
-            else:
-                log.debug("order cancellation booked", order_id=order.order_id, outcome=outcome.value)
-    await batch.save(session)
-    log.info("order events booked", events=len(envs), vouchers=len(batch.posted))
+            elif not queue.hold(env, known=True):
+                _cancel(w, env, now)
+                queue.applied(env.data.order_id)
+        _save(uow, w, {e.event_id: e for e in envs}, now)
+    log.info("order events booked", events=len(envs), vouchers=len(w.vouchers))
+
+
+def _accept(uow: Uow, w: Writes, env: Envelope[Any], now: datetime) -> None:
+    data = env.data
+    if data.order_id in w.orders:
+        log.warning("order accepted again; already booked, nothing posted", order_id=data.order_id)
+        return
+    try:
+        order, voucher = posting.accept(data, _source(env), now)
+    except (posting.InconsistentOrder, InvalidVoucher) as exc:
+        raise PermanentError(str(exc)) from exc
+    w.orders[order.order_id] = order
+    w.new[order.order_id] = NewOrder(order, env.event_id, env.occurred_at)
+    if voucher is not None:
+        w.vouchers.append(voucher)
+    uow.release(order_key(order.order_id))  # events parked waiting for this order may now be applied
+    log.debug("sale booked", order_id=order.order_id, paid_cents=order.paid_cents)
+
+
+def _cancel(w: Writes, env: Envelope[Any], now: datetime) -> None:
+    order = w.orders[env.data.order_id]
+    outcome, voucher = posting.cancel(order, _source(env), now, env.data.reason)
+    w.changed.add(order.order_id)
+    if voucher is not None:
+        w.vouchers.append(voucher)
+    if outcome is CancelOutcome.AFTER_SHIPMENT:
+        log.warning(
+            "order cancelled after goods left; nothing reversed (refunds are booked separately)",
+            order_id=order.order_id,
+        )
+    else:
+        log.debug("order cancellation booked", order_id=order.order_id, outcome=outcome.value)
 
 
 # -- fulfillment.shipped / fulfillment.picked-up --
-async def handle_shipments(session: AsyncSession, envs: list[Envelope[Any]]) -> None:
-    """Recognise revenue for goods that left. Unknown orders raise (retried); impossible shipments are
-    dead-lettered at once (PermanentError)."""
+async def handle_shipments(uow: Uow, envs: list[Envelope[Any]]) -> None:
+    """Recognise revenue for goods that left. A shipment of an order finance does not know yet is parked
+    (module docstring); an impossible shipment is dead-lettered at once (PermanentError)."""
     envs = [e for e in envs if e.event_type in SHIPMENT_EVENTS]
     if not envs:
         return
-    batch = _Batch(await store.load_orders(session, {e.data.order_id for e in envs}))
-    missing = sorted({e.data.order_id for e in envs} - set(batch.orders))
-    if missing:
-        raise OrderNotProjected(f"no order.accepted handled yet for order(s) {', '.join(missing[:20])}")
-    seen = await store.known_tasks(session, [e.data.task_id for e in envs])
-    now = utcnow()
-    for env in envs:
-        data = env.data
-        if data.task_id in seen:
-            log.warning(
-                "task already booked as shipped; nothing posted", order_id=data.order_id, task_id=data.task_id
-            )
-            continue
-        seen.add(data.task_id)
-        picked_up = env.event_type == "fulfillment.picked-up"
-        order = batch.orders[data.order_id]
-        try:
-            result = posting.ship(
-                order,
-                [(x.material_code, x.qty) for x in data.lines],
-                _source(env),
-                now,
-                what="picked up" if picked_up else "shipped",
-            )
-        except (posting.ShipmentRejected, InvalidVoucher) as exc:
-            raise PermanentError(str(exc)) from exc
-        batch.changed.add(order.order_id)
-        batch.dirty_lines.update((order.order_id, line_no) for line_no, _, _ in result.allocations)
-        batch.shipments.append(
-            {
-                "task_id": data.task_id,
-                "order_id": order.order_id,
-                "source_event_id": env.event_id,
-                "source_event_type": env.event_type,
-                "node_code": data.node_code,
-                "goods_cents": result.goods_cents,
-                "freight_cents": result.freight_cents,
-                "voucher_id": result.voucher.voucher_id if result.voucher else None,
-                "left_at": data.picked_up_at if picked_up else data.shipped_at,
-            }
+    async with uow:
+        ids = {e.data.order_id for e in envs}
+        w = Writes(await uow.repo.load_orders(ids))
+        queue = _Queue(uow, await uow.repo.parked_orders(ids))
+        seen = await uow.repo.known_tasks([e.data.task_id for e in envs])
+        now = utcnow()
+        for env in envs:
+            data = env.data
+            if queue.hold(env, known=data.order_id in w.orders):
+                continue
+            if data.task_id in seen:
+                log.warning(
+                    "task already booked as shipped; nothing posted",
+                    order_id=data.order_id,
+                    task_id=data.task_id,
+                )
+            else:
+                seen.add(data.task_id)
+                _ship(w, env, now)
+            queue.applied(data.order_id)
+        _save(uow, w, {e.event_id: e for e in envs}, now)
+    log.info("shipments booked", events=len(envs), vouchers=len(w.vouchers), parked=len(queue.held))
+
+
+def _shipped_lines(data: Any) -> list[Shipped]:
+    """The event's lines; `line_id` is None for a v1 event (posting.ship then matches by material)."""
+    return [Shipped(x.material_code, x.qty, getattr(x, "line_id", None)) for x in data.lines]
+
+
+def _ship(w: Writes, env: Envelope[Any], now: datetime) -> None:
+    data = env.data
+    picked_up = env.event_type == "fulfillment.picked-up"
+    order = w.orders[data.order_id]
+    try:
+        result = posting.ship(
+            order, _shipped_lines(data), _source(env), now, what="picked up" if picked_up else "shipped"
         )
-        if result.voucher is not None:
-            batch.posted.append((result.voucher, env))
-        log.debug(
-            "revenue recognised",
-            order_id=order.order_id,
-            task_id=data.task_id,
-            goods_cents=result.goods_cents,
-            freight_cents=result.freight_cents,
-        )
-    await batch.save(session)
-    log.info("shipments booked", events=len(envs), vouchers=len(batch.posted))
+    except (posting.ShipmentRejected, InvalidVoucher) as exc:
+        raise PermanentError(str(exc)) from exc
+    w.changed.add(order.order_id)
+    w.dirty_lines.update((order.order_id, line_no) for line_no, _, _ in result.allocations)
+    w.shipments.append(
+        {
+            "task_id": data.task_id,
+            "order_id": order.order_id,
+            "source_event_id": env.event_id,
+            "source_event_type": env.event_type,
+            "node_code": data.node_code,
+            "goods_cents": result.goods_cents,
+            "freight_cents": result.freight_cents,
+            "voucher_id": result.voucher.voucher_id if result.voucher else None,
+            "left_at": data.picked_up_at if picked_up else data.shipped_at,
+        }
+    )
+    if result.voucher is not None:
+        w.vouchers.append(result.voucher)
+    log.debug(
+        "revenue recognised",
+        order_id=order.order_id,
+        task_id=data.task_id,
+        goods_cents=result.goods_cents,
+        freight_cents=result.freight_cents,
+    )
 
 
 # -- queries (API) --
-async def trial_balance(session: AsyncSession, *, currency: str, order_id: str | None) -> dict[str, Any]:
-    rows = await store.account_totals(session, currency=currency, order_id=order_id)
+async def list_vouchers(
+    uow: Uow, *, order_id: str | None = None, kind: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    async with uow:
+        return await uow.repo.list_vouchers(order_id=order_id, kind=kind, limit=limit, offset=offset)
+
+
+async def order_vouchers(
+    uow: Uow, order_id: str, *, kind: str | None = None, limit: int = 50, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    async with uow:
+        if not await uow.repo.order_exists(order_id):
+            raise OrderNotKnown(f"order {order_id} is not known to finance (no order.accepted booked)")
+        return await uow.repo.list_vouchers(order_id=order_id, kind=kind, limit=limit, offset=offset)
+
+
+async def get_voucher(uow: Uow, voucher_id: UUID) -> dict[str, Any]:
+    async with uow:
+        found = await uow.repo.get_voucher(voucher_id)
+    if found is None:
+        raise VoucherNotFound(f"voucher {voucher_id} not found")
+    return found
+
+
+async def list_accounts(uow: Uow, *, limit: int = 50, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    async with uow:
+        return await uow.repo.list_accounts(limit=limit, offset=offset)
+
+
+async def trial_balance(uow: Uow, *, currency: str = "CNY", order_id: str | None = None) -> dict[str, Any]:
+    async with uow:
+        rows = await uow.repo.account_totals(currency=currency, order_id=order_id)
     items = [
         {
             "account_code": code,

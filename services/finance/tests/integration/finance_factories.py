@@ -10,10 +10,12 @@ from typing import Any
 from sqlalchemy import text
 
 from omni_chassis.kafka import make_producer
+from omni_chassis.uow import SqlUnitOfWork
 from omni_contracts import Envelope, EventPayload, make_envelope
 from omni_contracts.events.common import MaterialQty
-from omni_contracts.events.fulfillment import PickedUpV1, ShippedV1
+from omni_contracts.events.fulfillment import PickedUpV1, ShippedLine, ShippedV1, ShippedV2
 from omni_contracts.events.order import OrderAcceptedV1, OrderCancelledV1, OrderLine, ShipTo
+from omni_finance.store import Repository
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "src" / "omni_finance" / "migrations"
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
@@ -66,6 +68,7 @@ GOODS = 101_000
 
 
 def shipped(order_id: str, lines: list[tuple[str, int]], *, task_id: str | None = None) -> Envelope[Any]:
+    """v1: no line ids (finance matches the units to lines by material)."""
     return env(
         ShippedV1(
             task_id=task_id or uid("task"),
@@ -75,6 +78,23 @@ def shipped(order_id: str, lines: list[tuple[str, int]], *, task_id: str | None 
             carrier="SF",
             tracking_no=uid("SF"),
             lines=[MaterialQty(material_code=m, qty=q) for m, q in lines],
+            shipped_at=T0,
+        )
+    )
+
+
+def shipped_v2(order_id: str, lines: list[tuple[str, int]]) -> Envelope[Any]:
+    """v2: each line names its order line (the factory's line ids: f"{order_id}-{position}")."""
+    ids = {m: f"{order_id}-{i}" for i, (m, _) in enumerate(ALL_LINES, 1)}
+    return env(
+        ShippedV2(
+            task_id=uid("task"),
+            order_id=order_id,
+            node_code="WH-1",
+            reservation_id=uid("r"),
+            carrier="SF",
+            tracking_no=uid("SF"),
+            lines=[ShippedLine(material_code=m, qty=q, line_id=ids[m]) for m, q in lines],
             shipped_at=T0,
         )
     )
@@ -104,6 +124,13 @@ ALL_LINES = [
     ("MACHINE-AUTO", 1),
     ("FILTER-100", 3),
 ]
+
+
+def uow(db: Any) -> SqlUnitOfWork[Repository]:
+    """A unit of work on the test database with finance's repository (named as a consumer, so it may park)."""
+    u = SqlUnitOfWork(db, Repository)
+    u.consumer = "finance-test"
+    return u
 
 
 async def publish(bootstrap: str, topic: str, *envs: Envelope[Any]) -> None:

@@ -16,7 +16,7 @@ from omni_finance import consumers, service, store
 from omni_finance.domain.accounts import CHART
 
 sys.path.insert(0, str(Path(__file__).parent))
-from finance_factories import ALL_LINES, GOODS, MIGRATIONS, accepted, cancelled, shipped, uid
+from finance_factories import ALL_LINES, GOODS, MIGRATIONS, accepted, cancelled, shipped, uid, uow
 
 pytestmark = pytest.mark.integration
 
@@ -39,14 +39,11 @@ async def client(db, monkeypatch):
 
 async def _book(db, *, orders: int = 1, ship: bool = True, cancel: bool = False) -> list[str]:
     ids = [uid("O") for _ in range(orders)]
-    async with db.transaction() as s:
-        await service.handle_order_events(s, [accepted(o) for o in ids])
+    await service.handle_order_events(uow(db), [accepted(o) for o in ids])
     if ship:
-        async with db.transaction() as s:
-            await service.handle_shipments(s, [shipped(o, ALL_LINES) for o in ids])
+        await service.handle_shipments(uow(db), [shipped(o, ALL_LINES) for o in ids])
     if cancel:
-        async with db.transaction() as s:
-            await service.handle_order_events(s, [cancelled(o) for o in ids])
+        await service.handle_order_events(uow(db), [cancelled(o) for o in ids])
     return ids
 
 

@@ -17,6 +17,7 @@ from omni_finance.domain.posting import (
     InconsistentOrder,
     OrderStatus,
     ShipmentRejected,
+    Shipped,
     Source,
     accept,
     cancel,
@@ -80,6 +81,11 @@ def coffee_order(
     )
 
 
+def units(pairs: list[tuple[str, int]]) -> list[Shipped]:
+    """Shipped lines without line ids (as a v1 event carries them): matched to order lines by material."""
+    return [Shipped(m, q) for m, q in pairs]
+
+
 def sides(v: Voucher) -> list[tuple[str, int, int]]:
     return [(x.account_code, x.debit_cents, x.credit_cents) for x in v.lines]
 
@@ -130,7 +136,7 @@ def test_full_shipment_recognises_all_goods_and_the_freight():
     data = coffee_order()
     order, _ = accept(data, src(), NOW)
     everything = [(x.material_code, x.qty) for x in data.lines]
-    result = ship(order, everything, src("fulfillment.shipped"), NOW)
+    result = ship(order, units(everything), src("fulfillment.shipped"), NOW)
     assert result.goods_cents == data.goods_paid_cents and result.freight_cents == 1000
     assert sides(result.voucher) == [
         ("2205", data.goods_paid_cents, 0),
@@ -145,8 +151,8 @@ def test_full_shipment_recognises_all_goods_and_the_freight():
 def test_freight_comes_with_the_first_shipment_only():
     data = coffee_order()
     order, _ = accept(data, src(), NOW)
-    first = ship(order, [("MACHINE-AUTO", 2)], src("fulfillment.shipped"), NOW)
-    second = ship(order, [("BEAN-YIRGA", 2)], src("fulfillment.picked-up"), NOW)
+    first = ship(order, units([("MACHINE-AUTO", 2)]), src("fulfillment.shipped"), NOW)
+    second = ship(order, units([("BEAN-YIRGA", 2)]), src("fulfillment.picked-up"), NOW)
     assert first.freight_cents == 1000 and second.freight_cents == 0
     assert [x.account_code for x in second.voucher.lines] == ["2205", "6001"]
 
@@ -155,11 +161,13 @@ def test_partial_shipments_of_a_line_add_up_to_its_amount_exactly():
     data = coffee_order()
     order, _ = accept(data, src(), NOW)
     filt = next(x for x in order.lines if x.material_code == "FILTER-100")  # 3 units for 1,000 cents
-    got = [ship(order, [("FILTER-100", 1)], src("fulfillment.shipped"), NOW).goods_cents for _ in range(3)]
+    got = [
+        ship(order, units([("FILTER-100", 1)]), src("fulfillment.shipped"), NOW).goods_cents for _ in range(3)
+    ]
     assert got == [334, 333, 333]
     assert filt.recognized_cents == 1000 and filt.shipped_qty == 3
     with pytest.raises(ShipmentRejected, match="only 0 of the 3 ordered are still open"):
-        ship(order, [("FILTER-100", 1)], src("fulfillment.shipped"), NOW)
+        ship(order, units([("FILTER-100", 1)]), src("fulfillment.shipped"), NOW)
 
 
 @pytest.mark.parametrize("amount,qty", [(1000, 3), (1, 7), (0, 2), (259_801, 6), (99_999, 13), (5, 5)])
@@ -172,7 +180,7 @@ def test_any_split_of_a_line_into_shipments_sums_to_its_amount(amount, qty):
         order, _ = accept(_one_line_order(amount, qty), src(), NOW)
         got, start = [], 0
         for k in parts:
-            got.append(ship(order, [("M", k)], src("fulfillment.shipped"), NOW).goods_cents)
+            got.append(ship(order, units([("M", k)]), src("fulfillment.shipped"), NOW).goods_cents)
             # each shipment gets exactly the largest-remainder share of its units
             assert got[-1] == sum(per_unit[start : start + k]) == units_amount(amount, qty, start, k)
             start += k
@@ -214,9 +222,58 @@ def test_a_material_on_two_lines_fills_them_in_line_order():
         }
     )
     order, _ = accept(data, src(), NOW)
-    result = ship(order, [("M", 4)], src("fulfillment.shipped"), NOW)
+    result = ship(order, units([("M", 4)]), src("fulfillment.shipped"), NOW)
     assert result.allocations == ((1, 3, 900), (2, 1, 50))
     assert result.goods_cents == 950
+
+
+def _two_lines_of_one_material():
+    data = _one_line_order(900, 3)
+    return data.model_copy(
+        update={
+            "lines": [
+                *data.lines,
+                data.lines[0].model_copy(update={"line_id": "L2", "qty": 2, "amount_cents": 100}),
+            ],
+            "goods_paid_cents": 1000,
+            "paid_cents": 1000,
+        }
+    )
+
+
+def test_a_shipped_line_that_names_its_order_line_is_booked_on_that_line():
+    order, _ = accept(_two_lines_of_one_material(), src(), NOW)
+    line_ids = [x.line_id for x in order.lines]
+    # v2: the units fulfil the second line, although matching by material would have filled the first
+    result = ship(order, [Shipped("M", 2, line_ids[1])], src("fulfillment.shipped"), NOW)
+    assert result.allocations == ((2, 2, 100),)
+    assert [(x.shipped_qty, x.recognized_cents) for x in order.lines] == [(0, 0), (2, 100)]
+    # a v1 line (no id) in a later shipment falls back to matching what is still open, in line order
+    later = ship(order, [Shipped("M", 3)], src("fulfillment.shipped"), NOW)
+    assert later.allocations == ((1, 3, 900),)
+
+
+def test_line_ids_and_material_matching_in_one_shipment_do_not_book_a_unit_twice():
+    order, _ = accept(_two_lines_of_one_material(), src(), NOW)
+    first = order.lines[0].line_id
+    with pytest.raises(ShipmentRejected, match="5 of material M shipped but only 2"):
+        ship(order, [Shipped("M", 3, first), Shipped("M", 5)], src("fulfillment.shipped"), NOW)
+    result = ship(order, [Shipped("M", 2, first), Shipped("M", 3)], src("fulfillment.shipped"), NOW)
+    assert result.allocations == ((1, 2, 600), (1, 1, 300), (2, 2, 100))
+    assert result.goods_cents == 1000
+
+
+def test_a_shipped_line_id_that_does_not_fit_its_order_is_rejected_and_changes_nothing():
+    order, _ = accept(_two_lines_of_one_material(), src(), NOW)
+    first = order.lines[0].line_id
+    with pytest.raises(ShipmentRejected, match="has no line L-NOPE"):
+        ship(order, [Shipped("M", 1, "L-NOPE")], src("fulfillment.shipped"), NOW)
+    with pytest.raises(ShipmentRejected, match=f"line {first} is material M, not X"):
+        ship(order, [Shipped("X", 1, first)], src("fulfillment.shipped"), NOW)
+    with pytest.raises(ShipmentRejected, match=f"4 shipped on line {first} but only 3"):
+        ship(order, [Shipped("M", 4, first)], src("fulfillment.shipped"), NOW)
+    assert [(x.shipped_qty, x.recognized_cents) for x in order.lines] == [(0, 0), (0, 0)]
+    assert order.status is OrderStatus.ACCEPTED and not order.freight_recognized
 
 
 def test_a_rejected_shipment_changes_nothing():
@@ -224,9 +281,9 @@ def test_a_rejected_shipment_changes_nothing():
     order, _ = accept(data, src(), NOW)
     before = [(x.shipped_qty, x.recognized_cents) for x in order.lines]
     with pytest.raises(ShipmentRejected, match="no line of material NOPE"):
-        ship(order, [("MACHINE-AUTO", 1), ("NOPE", 1)], src("fulfillment.shipped"), NOW)
+        ship(order, units([("MACHINE-AUTO", 1), ("NOPE", 1)]), src("fulfillment.shipped"), NOW)
     with pytest.raises(ShipmentRejected, match="3 of material MACHINE-AUTO shipped but only 2"):
-        ship(order, [("BEAN-HUILA", 1), ("MACHINE-AUTO", 3)], src("fulfillment.shipped"), NOW)
+        ship(order, units([("BEAN-HUILA", 1), ("MACHINE-AUTO", 3)]), src("fulfillment.shipped"), NOW)
     assert [(x.shipped_qty, x.recognized_cents) for x in order.lines] == before
     assert order.status is OrderStatus.ACCEPTED and not order.freight_recognized
 
@@ -248,12 +305,12 @@ def test_cancel_before_shipment_reverses_the_sale_voucher():
     assert set(net.values()) == {0}
     assert cancel(order, src("order.cancelled"), NOW) == (CancelOutcome.ALREADY_CANCELLED, None)
     with pytest.raises(ShipmentRejected, match="cancelled"):
-        ship(order, [("MACHINE-AUTO", 1)], src("fulfillment.shipped"), NOW)
+        ship(order, units([("MACHINE-AUTO", 1)]), src("fulfillment.shipped"), NOW)
 
 
 def test_cancel_after_a_shipment_posts_nothing():
     order, _ = accept(coffee_order(), src(), NOW)
-    ship(order, [("MACHINE-AUTO", 1)], src("fulfillment.shipped"), NOW)
+    ship(order, units([("MACHINE-AUTO", 1)]), src("fulfillment.shipped"), NOW)
     outcome, v = cancel(order, src("order.cancelled"), NOW)
     assert (outcome, v) == (CancelOutcome.AFTER_SHIPMENT, None)
     assert order.status is OrderStatus.SHIPPING and order.cancelled_at == NOW

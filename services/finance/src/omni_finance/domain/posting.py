@@ -1,7 +1,8 @@
 """Posting rules 记账规则: which voucher each business event becomes, over finance's own projection of orders.
 
 - order.accepted: Dr 1122 paid; Cr 2205 goods paid; Cr 2206 freight (zero lines omitted).
-- goods leave (shipped / picked up): Dr 2205, Cr 6001 for the allocated amounts of the lines that left,
+- goods leave (shipped / picked up): Dr 2205, Cr 6001 for the allocated amounts of the lines that left
+  (the order lines the event names, or for a v1 event without line ids, matched by material),
   a partial quantity prorated per unit (largest remainder, ties to the earlier unit, so the shipments of a
   line add up to its amount exactly and the last one takes what is left); with the order's first shipment
   also Dr 2206, Cr 6051 for the freight.
@@ -162,36 +163,76 @@ class Shipment:
     voucher: Voucher | None = field(default=None)
 
 
+@dataclass(frozen=True)
+class Shipped:
+    """Units that left: `qty` of `material_code`, for the order line `line_id` when the event names it."""
+
+    material_code: str
+    qty: int
+    line_id: str | None = None
+
+
 def ship(
     order: OrderState,
-    shipped: Sequence[tuple[str, int]],
+    shipped: Sequence[Shipped],
     source: Source,
     now: datetime,
     what: str = "shipped",
 ) -> Shipment:
-    """Book goods that left (material code, qty) against the order: updates `order`, returns the voucher.
+    """Book goods that left against the order: updates `order`, returns the voucher.
 
-    The quantity of a material is taken from the order's lines of that material in line order. Nothing is
-    changed when the shipment is rejected.
+    A shipped line that names its order line (`line_id`, fulfillment.shipped / picked-up v2) is booked on
+    that line: its material must be the line's and its quantity within what is still open there. A line
+    without one (a v1 event) falls back to matching by material: the quantity is taken from the order's open
+    lines of that material in line order. Nothing is changed when the shipment is rejected.
     """
     if order.status is OrderStatus.CANCELLED:
         raise ShipmentRejected(
             f"order {order.order_id} was cancelled and its sale reversed; goods that left it cannot become "
             "revenue (a refund or re-sale must be booked by hand)"
         )
-    wanted: dict[str, int] = {}
-    for material, qty in shipped:
-        if qty <= 0:
-            raise ShipmentRejected(f"order {order.order_id}: material {material} shipped a quantity of {qty}")
-        wanted[material] = wanted.get(material, 0) + qty
+    for x in shipped:
+        if x.qty <= 0:
+            raise ShipmentRejected(f"order {order.order_id}: material {x.material_code} shipped {x.qty}")
+    planned: dict[int, int] = {}  # line_no -> units this shipment takes
     plan: list[tuple[OrderLineState, int]] = []
+
+    def take(line: OrderLineState, n: int) -> None:
+        planned[line.line_no] = planned.get(line.line_no, 0) + n
+        plan.append((line, n))
+
+    def still_open(line: OrderLineState) -> int:
+        return line.open_qty - planned.get(line.line_no, 0)
+
+    by_id = {x.line_id: x for x in order.lines}
+    for x in shipped:
+        if x.line_id is None:
+            continue
+        line = by_id.get(x.line_id)
+        if line is None:
+            raise ShipmentRejected(f"order {order.order_id} has no line {x.line_id}")
+        if line.material_code != x.material_code:
+            raise ShipmentRejected(
+                f"order {order.order_id}: line {x.line_id} is material {line.material_code}, "
+                f"not {x.material_code}"
+            )
+        if x.qty > still_open(line):
+            raise ShipmentRejected(
+                f"order {order.order_id}: {x.qty} shipped on line {x.line_id} but only {still_open(line)} "
+                f"of its {line.qty} are still open"
+            )
+        take(line, x.qty)
+    wanted: dict[str, int] = {}
+    for x in shipped:
+        if x.line_id is None:
+            wanted[x.material_code] = wanted.get(x.material_code, 0) + x.qty
     for material, qty in wanted.items():
         left = qty
         for line in order.lines:
-            if line.material_code == material and line.open_qty > 0 and left > 0:
-                take = min(left, line.open_qty)
-                plan.append((line, take))
-                left -= take
+            if line.material_code == material and still_open(line) > 0 and left > 0:
+                n = min(left, still_open(line))
+                take(line, n)
+                left -= n
         if left:
             ordered = sum(x.qty for x in order.lines if x.material_code == material)
             if not ordered:
@@ -201,14 +242,14 @@ def ship(
                 f"of the {ordered} ordered are still open"
             )
     allocations = []
-    for line, take in plan:
-        if line.shipped_qty + take == line.qty:
+    for line, units in plan:
+        if line.shipped_qty + units == line.qty:
             cents = line.amount_cents - line.recognized_cents  # the last shipment takes what is left
         else:
-            cents = units_amount(line.amount_cents, line.qty, line.shipped_qty, take)
-        line.shipped_qty += take
+            cents = units_amount(line.amount_cents, line.qty, line.shipped_qty, units)
+        line.shipped_qty += units
         line.recognized_cents += cents
-        allocations.append((line.line_no, take, cents))
+        allocations.append((line.line_no, units, cents))
     goods = sum(c for _, _, c in allocations)
     freight = 0
     if not order.freight_recognized:

@@ -1,0 +1,139 @@
+"""Finance's tables (SQLAlchemy Core on the service's own metadata); migration finance0001 creates exactly
+these (a test compares them)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import UUID as PgUUID
+from sqlalchemy.orm import registry
+from sqlmodel import SQLModel
+
+
+class Base(SQLModel, registry=registry()):
+    """This service's own metadata (never SQLModel's global one: services share a test process)."""
+
+
+metadata = Base.metadata
+
+# -- tables --
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("normal_side", Text, nullable=False),
+    CheckConstraint("type IN ('asset', 'liability', 'revenue', 'expense')", name="accounts_type"),
+    CheckConstraint("normal_side IN ('debit', 'credit')", name="accounts_normal_side"),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("order_id", Text, primary_key=True),
+    Column("channel", Text, nullable=False),
+    Column("channel_order_id", Text, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("goods_paid_cents", BigInteger, nullable=False),
+    Column("post_fee_cents", BigInteger, nullable=False),
+    Column("paid_cents", BigInteger, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("freight_recognized", Boolean, nullable=False),
+    Column("sale_voucher_id", PgUUID(as_uuid=True), nullable=True),
+    Column("accepted_event_id", PgUUID(as_uuid=True), nullable=False),
+    Column("accepted_at", DateTime(timezone=True), nullable=False),
+    Column("cancelled_at", DateTime(timezone=True), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("status IN ('accepted', 'shipping', 'cancelled')", name="orders_status"),
+    CheckConstraint(
+        "goods_paid_cents >= 0 AND post_fee_cents >= 0 AND paid_cents = goods_paid_cents + post_fee_cents",
+        name="orders_amounts",
+    ),
+)
+
+order_lines = Table(
+    "order_lines",
+    metadata,
+    Column("order_id", Text, ForeignKey("orders.order_id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("line_id", Text, nullable=False),
+    Column("material_code", Text, nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("shipped_qty", Integer, nullable=False),
+    Column("recognized_cents", BigInteger, nullable=False),
+    PrimaryKeyConstraint("order_id", "line_no", name="order_lines_pkey"),
+    UniqueConstraint("order_id", "line_id", name="order_lines_line_id"),
+    CheckConstraint("qty > 0 AND shipped_qty >= 0 AND shipped_qty <= qty", name="order_lines_qty"),
+    CheckConstraint(
+        "amount_cents >= 0 AND recognized_cents >= 0 AND recognized_cents <= amount_cents",
+        name="order_lines_amounts",
+    ),
+)
+
+shipments = Table(
+    "shipments",
+    metadata,
+    Column("task_id", Text, primary_key=True),
+    Column("order_id", Text, ForeignKey("orders.order_id"), nullable=False),
+    Column("source_event_id", PgUUID(as_uuid=True), nullable=False, unique=True),
+    Column("source_event_type", Text, nullable=False),
+    Column("node_code", Text, nullable=False),
+    Column("goods_cents", BigInteger, nullable=False),
+    Column("freight_cents", BigInteger, nullable=False),
+    Column("voucher_id", PgUUID(as_uuid=True), nullable=True),
+    Column("left_at", DateTime(timezone=True), nullable=False),
+    Index("shipments_order", "order_id"),
+)
+
+vouchers = Table(
+    "vouchers",
+    metadata,
+    Column("voucher_id", PgUUID(as_uuid=True), primary_key=True),
+    Column("seq", BigInteger, Identity(), nullable=False, unique=True),  # posting order
+    Column("order_id", Text, nullable=True),
+    Column("kind", Text, nullable=False),
+    Column("source_event_id", PgUUID(as_uuid=True), nullable=False),
+    Column("source_event_type", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("total_cents", BigInteger, nullable=False),
+    Column("reverses_voucher_id", PgUUID(as_uuid=True), ForeignKey("vouchers.voucher_id"), nullable=True),
+    Column("posted_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("source_event_id", "kind", name="vouchers_source_kind"),
+    CheckConstraint("kind IN ('sale', 'revenue', 'reversal')", name="vouchers_kind"),
+    CheckConstraint("total_cents > 0", name="vouchers_total"),
+    Index("vouchers_order", "order_id", "seq"),
+)
+
+voucher_lines = Table(
+    "voucher_lines",
+    metadata,
+    Column("voucher_id", PgUUID(as_uuid=True), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("account_code", Text, ForeignKey("accounts.code"), nullable=False),
+    Column("debit_cents", BigInteger, nullable=False),
+    Column("credit_cents", BigInteger, nullable=False),
+    PrimaryKeyConstraint("voucher_id", "line_no", name="voucher_lines_pkey"),
+    ForeignKeyConstraint(["voucher_id"], ["vouchers.voucher_id"], name="voucher_lines_voucher_id_fkey"),
+    CheckConstraint(
+        "debit_cents >= 0 AND credit_cents >= 0 AND (debit_cents = 0) <> (credit_cents = 0)",
+        name="voucher_lines_one_side",
+    ),
+    Index("voucher_lines_account", "account_code"),
+)
