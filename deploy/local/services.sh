@@ -12,7 +12,7 @@
 # Env: OMNI_RUN_DIR (default .data/services: supervisord's config, socket, pid file and logs; one per stack, so
 #      several stacks run side by side), OMNI_PROCFILE (default Procfile), <SERVICE>_HTTP_PORT to move a
 #      service, SERVICES_START_TIMEOUT (default 90 s), FATAL_RETRY_SECONDS (default 30: pause before a service
-#      that keeps crashing at start is tried again), SERVICES_START_SECS (5: up this long counts as started),
+#      that keeps crashing at start is tried again), SERVICES_START_SECS (10: up this long counts as started),
 #      SERVICES_START_RETRIES (10: failed starts in a row, 1 s, 2 s, … apart, before that pause).
 # Everything else in the environment (KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL, …) reaches the services.
 # Logs: $OMNI_RUN_DIR/logs/<service>.log, supervisord's own in $OMNI_RUN_DIR/supervisord.log.

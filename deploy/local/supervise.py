@@ -22,7 +22,7 @@ import urllib.request
 import xmlrpc.client
 from pathlib import Path
 
-STARTSECS = int(os.environ.get("SERVICES_START_SECS", "5"))  # up this long = started
+STARTSECS = int(os.environ.get("SERVICES_START_SECS", "10"))  # up this long = started
 STARTRETRIES = int(os.environ.get("SERVICES_START_RETRIES", "10"))  # failed starts in a row before FATAL
 
 
