@@ -11,7 +11,8 @@ from sqlalchemy import text
 import omni_order
 from omni_chassis.db import Database
 from omni_chassis.kafka import make_producer
-from omni_order import service
+from omni_chassis.uow import SqlUnitOfWork
+from omni_order import service, store
 
 MIGRATIONS = Path(omni_order.__file__).parent / "migrations"
 
@@ -40,16 +41,25 @@ async def outbox(db: Database, event_type: str | None = None, key: str | None = 
     return out
 
 
+def uow_for(db: Database) -> SqlUnitOfWork[store.Repository]:
+    """The unit of work the service's consumers and routes get (`create_app(..., repository=...)`)."""
+    return SqlUnitOfWork(db, store.Repository)
+
+
 async def project(db: Database, events: list[Any]) -> None:
     from order_factories import envelope
 
-    async with db.transaction() as s:
-        await service.project_catalog(s, [envelope(e) for e in events])
+    await service.project_catalog(uow_for(db), [envelope(e) for e in events])
 
 
 async def take_in(db: Database, envs: list[Any]) -> service.IntakeResult:
-    async with db.transaction() as s:
-        return await service.intake(s, envs)
+    return await service.intake(uow_for(db), envs)
+
+
+async def follow(db: Database, events: list[Any]) -> None:
+    from order_factories import envelope
+
+    await service.follow_fulfillment(uow_for(db), [envelope(e) for e in events])
 
 
 async def publish(bootstrap: str, topic: str, envs: list[Any]) -> None:

@@ -1,14 +1,18 @@
-"""REST routes: thin. Validate, call the service, shape the answer."""
+"""REST routes: thin. Validate, call a use case with the chassis unit of work (`Uow`), shape the answer
+(`api_views`). No route opens a transaction or touches the repository."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
+from omni_chassis.app import Uow
+
 from . import service
+from .api_views import present
 from .domain.status import DomainError, IllegalTransition, Status
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -119,6 +123,7 @@ class StockLine(_Out):
     material_code: str
     qty: int
     allocations: list[Allocation]
+    shipped_qty: int = Field(description="units of this line shipped (or picked up) so far, over all tasks")
 
 
 class Stock(_Out):
@@ -235,10 +240,10 @@ def _bound(value: str | None, name: str, *, end: bool) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-async def _in_tx(request: Request, fn: Any, *args: Any, **kwargs: Any) -> Any:
+async def _call(fn: Any, uow: Uow, *args: Any, **kwargs: Any) -> Any:
+    """Run a use case (it opens its own unit of work); domain refusals become 404/409/422."""
     try:
-        async with request.app.state.db.transaction() as session:
-            return await fn(session, *args, **kwargs)
+        return await fn(uow, *args, **kwargs)
     except service.OrderNotFound as exc:
         raise HTTPException(404, str(exc)) from None
     except (IllegalTransition, service.StillBlocked) as exc:
@@ -250,7 +255,7 @@ async def _in_tx(request: Request, fn: Any, *args: Any, **kwargs: Any) -> Any:
 # -- routes --------------------------------------------------------------------------------------
 @router.get("", response_model=OrderPage, summary="List orders, newest first")
 async def list_orders(
-    request: Request,
+    uow: Uow,
     status: Status | None = None,
     channel: str | None = Query(None, min_length=1, max_length=64),
     shop_id: str | None = Query(None, min_length=1, max_length=64),
@@ -267,9 +272,9 @@ async def list_orders(
     hi = _bound(created_to, "created_to", end=True)
     if lo and hi and lo >= hi:
         raise HTTPException(422, f"created_from ({created_from}) must be before created_to ({created_to})")
-    items, total = await _in_tx(
-        request,
+    items, total = await _call(
         service.list_orders,
+        uow,
         status=status.value if status else None,
         channel=channel,
         shop_id=shop_id,
@@ -284,13 +289,13 @@ async def list_orders(
 @router.get(
     "/by-channel/{channel}/{channel_order_id}", response_model=OrderDetail, summary="Find by channel order id"
 )
-async def get_by_channel(request: Request, channel: str, channel_order_id: str) -> dict[str, Any]:
-    return await _in_tx(request, service.get_order_by_channel, channel, channel_order_id)
+async def get_by_channel(uow: Uow, channel: str, channel_order_id: str) -> dict[str, Any]:
+    return present(await _call(service.get_order_by_channel, uow, channel, channel_order_id))
 
 
 @router.get("/{order_id}", response_model=OrderDetail, summary="One order: six dimensions, lines and history")
-async def get_order(request: Request, order_id: str) -> dict[str, Any]:
-    return await _in_tx(request, service.get_order, order_id)
+async def get_order(uow: Uow, order_id: str) -> dict[str, Any]:
+    return present(await _call(service.get_order, uow, order_id))
 
 
 @router.post(
@@ -302,8 +307,9 @@ async def get_order(request: Request, order_id: str) -> dict[str, Any]:
         409: {"description": "the order can no longer be cancelled"},
     },
 )
-async def cancel(request: Request, order_id: str, body: CancelRequest) -> dict[str, Any]:
-    return await _in_tx(request, service.cancel, order_id, body.reason)
+async def cancel(uow: Uow, order_id: str, body: CancelRequest) -> dict[str, Any]:
+    await _call(service.cancel, uow, order_id, body.reason)
+    return present(await _call(service.get_order, uow, order_id))
 
 
 @router.post(
@@ -315,13 +321,14 @@ async def cancel(request: Request, order_id: str, body: CancelRequest) -> dict[s
         409: {"description": "the order is not in exception, or still cannot be accepted (reasons given)"},
     },
 )
-async def retry(request: Request, order_id: str) -> dict[str, Any]:
-    return await _in_tx(request, service.retry, order_id)
+async def retry(uow: Uow, order_id: str) -> dict[str, Any]:
+    await _call(service.retry, uow, order_id)
+    return present(await _call(service.get_order, uow, order_id))
 
 
 catalog_router = APIRouter(prefix="/catalog", tags=["catalog"])
 
 
 @catalog_router.get("/listings/{listing_id}", summary="The catalog projection's copy of a channel listing")
-async def get_catalog_listing(request: Request, listing_id: str) -> dict[str, Any]:
-    return await _in_tx(request, service.get_catalog_listing, listing_id)
+async def get_catalog_listing(uow: Uow, listing_id: str) -> dict[str, Any]:
+    return await _call(service.get_catalog_listing, uow, listing_id)

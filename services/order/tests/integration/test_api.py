@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from order_db_helpers import order_database, outbox, project, take_in
+from order_db_helpers import follow, order_database, outbox, project, take_in, uow_for
 from order_factories import channel_order, envelope, product_events
 
 from omni_contracts.events.channel import InvoiceRequest
@@ -15,8 +15,8 @@ from omni_contracts.events.common import MaterialQty
 from omni_contracts.events.fulfillment import (
     OrderAllocatedV1,
     OrderUnfulfillableV1,
-    ReservationRequestedV1,
     ShippedV1,
+    SourcingStartedV1,
     TaskRef,
 )
 from omni_contracts.events.product import ChannelListingUpsertedV1
@@ -39,14 +39,13 @@ async def _ship(db, order_id):
     """Drive an order to shipped through the fulfillment events, as in production."""
     lines = [MaterialQty(material_code="MACHINE-AUTO-01", qty=1)]
     events = [
-        ReservationRequestedV1(reservation_id="R", order_id=order_id, node_code="W", lines=lines, attempt=1),
+        SourcingStartedV1(order_id=order_id, attempt=1, started_at=DAY1),
         OrderAllocatedV1(order_id=order_id, tasks=[
             TaskRef(task_id="T", node_code="W", kind="ship", reservation_id="R", lines=lines)]),
         ShippedV1(task_id="T", order_id=order_id, node_code="W", reservation_id="R", carrier="SF",
                   tracking_no="SF1", lines=lines, shipped_at=DAY1),
     ]  # fmt: skip
-    async with db.transaction() as s:
-        await service.follow_fulfillment(s, [envelope(e) for e in events])
+    await follow(db, events)
 
 
 async def _seed(db):
@@ -212,14 +211,8 @@ async def test_a_cancel_racing_with_sourcing_leaves_one_consistent_outcome(make_
     (order_id,) = (await take_in(db, [envelope(channel_order())])).accepted
     async with client_for(db) as c:
         assert (await c.post(f"/orders/{order_id}/cancel", json={"reason": "r"})).status_code == 200
-    async with db.transaction() as s:
-        lines = [MaterialQty(material_code="MACHINE-AUTO-01", qty=1)]
-        req = ReservationRequestedV1(
-            reservation_id="R", order_id=order_id, node_code="W", lines=lines, attempt=1
-        )
-        await service.follow_fulfillment(s, [envelope(req)])
-    async with db.transaction() as s:
-        assert (await service.get_order(s, order_id))["status"] == "cancelled"
+    await follow(db, [SourcingStartedV1(order_id=order_id, attempt=1, started_at=DAY1)])
+    assert (await service.get_order(uow_for(db), order_id)).order["status"] == "cancelled"
 
 
 async def test_retry_accepts_an_exception_order_once_its_cause_is_fixed(make_database):
@@ -227,10 +220,7 @@ async def test_retry_accepts_an_exception_order_once_its_cause_is_fixed(make_dat
     await project(db, product_events())
     (blocked,) = (await take_in(db, [envelope(channel_order(shop_id="S9"))])).exceptions
     (gave_up,) = (await take_in(db, [envelope(channel_order())])).accepted
-    async with db.transaction() as s:
-        await service.follow_fulfillment(
-            s, [envelope(OrderUnfulfillableV1(order_id=gave_up, reason="no stock", attempts=3))]
-        )
+    await follow(db, [OrderUnfulfillableV1(order_id=gave_up, reason="no stock", attempts=3)])
     async with client_for(db) as c:
         r = await c.post(f"/orders/{blocked}/retry")
         assert r.status_code == 409

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import uuid
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy import event
 from omni_chassis.testing import eventually, running_consumers
 from omni_contracts import Topic
 from omni_contracts.events.product import BundleComponent, MaterialUpsertedV1, SalesProductUpsertedV1
-from omni_order import consumers, service, store
+from omni_order import consumers, store
 
 pytestmark = pytest.mark.integration
 
@@ -65,7 +66,7 @@ async def test_projection_applies_only_newer_versions(kafka_bootstrap, make_data
     envs = [envelope(e) for e in events]
     await publish(kafka_bootstrap, topic, [*envs, envs[0]])  # the first event delivered twice
     spec = dataclasses.replace(consumers.catalog_spec(), topics=[topic], group=f"order-catalog-{s}")
-    async with running_consumers(kafka_bootstrap, db, [spec]):
+    async with running_consumers(kafka_bootstrap, db, [spec], repository=store.Repository):
         await eventually(
             lambda: scalar(db, "SELECT count(*) FROM catalog_materials WHERE code = :c", c="END" + s)
         )
@@ -140,7 +141,7 @@ async def test_intake_over_kafka_accepts_the_order_and_emits_order_accepted(
     await publish(kafka_bootstrap, topic, [first, first, again, marker])
 
     spec = dataclasses.replace(consumers.intake_spec(), topics=[topic], group=f"order-{s}")
-    async with running_consumers(kafka_bootstrap, db, [spec]):
+    async with running_consumers(kafka_bootstrap, db, [spec], repository=store.Repository):
         await eventually(
             lambda: scalar(
                 db, "SELECT count(*) FROM orders WHERE channel_order_id = :c", c=marker.data.channel_order_id
@@ -280,7 +281,7 @@ async def test_logs_carry_no_phone_or_address(make_database, monkeypatch):
     db = await order_database(make_database)
     await project(db, product_events())
     recorder = RecordingLog()
-    monkeypatch.setattr(service, "log", recorder)
+    monkeypatch.setattr(importlib.import_module("omni_order.service.intake"), "log", recorder)
     await take_in(db, [envelope(channel_order()), envelope(channel_order(shop_id="S9"))])
     assert any(kw.get("reason_code") == "unknown_listing" for _, _, kw in recorder.calls)
     logged = repr(recorder.calls)
