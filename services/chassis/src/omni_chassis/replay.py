@@ -45,16 +45,14 @@ import asyncio
 import importlib
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
-
-from omni_contracts import Envelope
 
 from .consumer import ConsumerSpec
 from .db import Database
@@ -80,13 +78,18 @@ _NAME = re.compile(r"^[a-z][a-z0-9_-]{0,40}$")
 
 @dataclass(frozen=True)
 class Projection:
-    """A read model a service rebuilds from events. `tables` parents before children (foreign keys)."""
+    """A read model a service rebuilds from events. `tables` parents before children (foreign keys).
+
+    `apply(uow, envs)` handles every event type; or `handlers` maps event types to the handler of each (one
+    per live consumer group): consecutive events of one handler are applied together, each run in a unit
+    of work of its own, as the live consumers never share one."""
 
     name: str
     tables: tuple[str, ...]
     topics: tuple[str, ...]  # logical (without the deployment's topic prefix)
     event_types: frozenset[str]
-    apply: Apply  # the live handler's shape: `await apply(uow, envs)`
+    apply: Apply | None = None  # the live handler's shape: `await apply(uow, envs)`
+    handlers: Mapping[str, Apply] = field(default_factory=dict)  # or: event type -> handler
     volatile: tuple[str, ...] = ("updated_at",)  # columns set at apply time: compared by presence only
     copy: tuple[str, ...] = ()  # reference tables whose rows `apply` reads (copied into the shadow schema)
     repository: Callable[[AsyncSession], Any] | None = None  # builds `uow.repo` from the session
@@ -97,39 +100,42 @@ class Projection:
             raise ValueError(f"projection name {self.name!r}: lower-case letters, digits, - and _")
         if not self.tables or not self.topics or not self.event_types:
             raise ValueError(f"projection {self.name}: give tables, topics and event types")
+        if self.apply is None and set(self.handlers) != set(self.event_types):
+            raise ValueError(f"projection {self.name}: give `apply`, or a handler for every event type")
 
     @property
     def schema(self) -> str:
         return "replay_" + self.name.replace("-", "_")
 
+    def handler_for(self, event_type: str) -> Apply:
+        found = self.handlers.get(event_type, self.apply)
+        if found is None:
+            raise LookupError(f"projection {self.name}: no handler for {event_type}")
+        return found
+
     @classmethod
     def of_consumers(cls, name: str, specs: Sequence[ConsumerSpec], **kw: Any) -> Projection:
-        """The projection the live consumers `specs` build: their topics, event types and handlers (each
-        event goes to the spec that takes its type; consecutive events of one spec go as one batch)."""
-        by_type: dict[str, ConsumerSpec] = {}
+        """The projection the live consumers `specs` build: their topics, event types and handlers."""
+        handlers: dict[str, Apply] = {}
         for spec in specs:
             if not spec.event_types:
                 raise ValueError(f"consumer {spec.group}: a projection needs its event types")
-            by_type |= {t: spec for t in spec.event_types}
-
-        async def apply(uow: Any, envs: list[Envelope[Any]]) -> None:
-            run: list[Envelope[Any]] = []
-            for env in [*envs, None]:
-                spec = by_type.get(env.event_type) if env is not None else None
-                if run and (env is None or by_type[run[0].event_type] is not spec):
-                    first = by_type[run[0].event_type]
-                    if first.batch_handler is not None:
-                        await first.batch_handler(uow, run)
-                    else:
-                        assert first.handler is not None
-                        for e in run:
-                            await first.handler(uow, e)
-                    run = []
-                if spec is not None:
-                    run.append(env)  # type: ignore[arg-type]
-
+            handlers |= {t: _batch_handler(spec) for t in spec.event_types}
         topics = tuple(dict.fromkeys(str(t) for s in specs for t in s.topics))
-        return cls(name=name, topics=topics, event_types=frozenset(by_type), apply=apply, **kw)
+        return cls(name=name, topics=topics, event_types=frozenset(handlers), handlers=handlers, **kw)
+
+
+def _batch_handler(spec: ConsumerSpec) -> Apply:
+    if spec.batch_handler is not None:
+        return spec.batch_handler
+    one = spec.handler
+    assert one is not None
+
+    async def each(uow: Any, envs: list[Any]) -> None:
+        for env in envs:
+            await one(uow, env)
+
+    return each
 
 
 def load_projections(service: str) -> dict[str, Projection]:
@@ -241,7 +247,7 @@ async def replay(
     p = projection
     report = ReplayReport(p.name)
     t0 = time.perf_counter()
-    apply = Applier(p.name, p.apply, report, p.repository)
+    apply = Applier(p.name, p.handler_for, report, p.repository)
     async with db.engine.connect() as guard:
         key = f"omni.replay.{p.name}"
         if not (await guard.execute(text("SELECT pg_try_advisory_lock(hashtext(:k))"), {"k": key})).scalar():

@@ -72,12 +72,12 @@ class Applier:
     def __init__(
         self,
         name: str,
-        apply: Apply,
+        handler_for: Callable[[str], Apply],
         report: ReplayReport,
         repository: Callable[[AsyncSession], Any] | None = None,
         consumer: str | None = None,
     ) -> None:
-        self.name, self.apply_fn, self.report, self.repository = name, apply, report, repository
+        self.name, self.handler_for, self.report, self.repository = name, handler_for, report, repository
         self.consumer = consumer or f"replay-{name}"
         self.seen: set[UUID] = set()
         self.parked: dict[str, list[Record]] = {}
@@ -92,15 +92,26 @@ class Applier:
             else:
                 ids.add(r.env.event_id)
                 fresh.append(r)
-        if fresh:
-            try:
-                self._done(fresh, await self._run(session, fresh))
-            except Exception as exc:
-                if classify(exc) is FailureClass.TRANSIENT:
-                    raise
-                for r in fresh:
-                    await self._one(session, r)
-        await self._release(session)
+        run: list[Record] = []
+        for r in [*fresh, None]:  # consecutive events of one handler, applied together
+            if run and (r is None or self._handler(r) is not self._handler(run[0])):
+                await self._batch(session, run)
+                await self._release(session)  # what the run released follows at once
+                run = []
+            if r is not None:
+                run.append(r)
+
+    def _handler(self, r: Record) -> Apply:
+        return self.handler_for(r.env.event_type)
+
+    async def _batch(self, session: AsyncSession, records: list[Record]) -> None:
+        try:
+            self._done(records, await self._run(session, records))
+        except Exception as exc:
+            if classify(exc) is FailureClass.TRANSIENT:
+                raise
+            for r in records:
+                await self._one(session, r)
 
     async def settle(self, session: AsyncSession) -> None:
         """End of a phase: every held event once more; what still waits is reported (live, it is parked)."""
@@ -119,7 +130,7 @@ class Applier:
         uow.consumer = self.consumer
         async with session.begin_nested():
             async with uow:
-                await self.apply_fn(uow, [r.env for r in records])
+                await self._handler(records[0])(uow, [r.env for r in records])
         return uow
 
     async def _one(self, session: AsyncSession, r: Record) -> None:
