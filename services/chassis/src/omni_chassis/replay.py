@@ -1,8 +1,9 @@
 """Replay and rebuild a read model (a projection) from offset 0, compare it with the live one, swap it in.
 
 A service declares its projections in `omni_<svc>/projections.py` as `PROJECTIONS: dict[str, Projection]`:
-the tables that make up the read model, the (logical) topics and event types it reads, and `apply(uow,
-envs)`, the live consumer's handler (a unit of work, `uow.session`, then the use case). `omni replay <svc>
+the tables that make up the read model, the (logical) topics and event types it reads, and the live
+consumers' handlers, `handler(uow, envs)` (`Projection.of_consumers` takes all of it from their
+`ConsumerSpec`s, so the replay runs the code the live model was built with). `omni replay <svc>
 <projection>` then:
 
 1. **Shadow schema.** Creates the schema `replay_<projection>` holding an empty copy (`LIKE … INCLUDING ALL`)
@@ -16,11 +17,13 @@ envs)`, the live consumer's handler (a unit of work, `uow.session`, then the use
    beginning and reads up to the end offsets taken at the start. Events are applied in a merge of all
    partitions by `occurred_at` (ties by topic, partition, offset) that keeps each partition's order, which
    is also a causal order across topics (finance's shipment after its order). Batches of `batch_size`
-   events, one transaction each, in a unit of work that publishes nothing (replay_apply.py). As the live
+   events, one transaction each; consecutive events of one handler (one live consumer group) go to it
+   together, in a unit of work of their own that publishes nothing (replay_apply.py). As the live
    consumer does: an event id already applied is skipped (the inbox); a batch that fails is applied event
    by event and an event that still fails permanently (the live consumer dead-lettered it) is skipped and
-   reported, as is an undecodable message; an event waiting for a fact is held until it is released; a
-   transient error (connection lost, deadlock) aborts the replay (run it again).
+   reported, as is an undecodable message; an event waiting for a fact is held in memory until a later
+   event releases it (it is not in the shadow `parked` table: a handler that reads `parked` itself sees
+   none); a transient error (connection lost, deadlock) aborts the replay (run it again).
 3. **Compare** (always). Each table of the read model, live vs rebuilt, by primary key: row counts, rows
    only in one side, rows that differ (with the differing columns). `volatile` columns (set at apply time,
    e.g. `updated_at = now()`) are compared by presence (NULL or not) only.
