@@ -6,13 +6,16 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
+from omni_chassis.app import Uow
+from omni_chassis.errors import ProblemError, problem_response
 from omni_chassis.logging import get_logger
+from omni_chassis.outbox import EventTooLarge
+from omni_chassis.paging import Limit, Offset, PageInfo
 from omni_contracts import utcnow
 
-from . import service, store
+from . import service
 from .domain.errors import InvalidTrade, MalformedPayload, Unauthorized
 
 log = get_logger(__name__)
@@ -21,8 +24,6 @@ router = APIRouter()
 MAX_BODY_BYTES = 2 * 1024 * 1024
 ChannelCode = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{1,31}$", description="e.g. tmall")]
 ShopId = Annotated[str, Path(pattern=r"^[A-Za-z0-9._:-]{1,64}$", description="the shop's id on the channel")]
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 def clock() -> datetime:
@@ -37,9 +38,9 @@ class ShopIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=200)
-    app_key: str = Field(min_length=1, max_length=64, pattern=r"^\S+$")
+    app_key: str = Field(min_length=1, max_length=64, pattern=r"^[^\s\x85]+$")
     secret: str = Field(min_length=8, max_length=256, description="write-only: never returned")
-    active: bool = True
+    active: StrictBool = True
 
 
 class ShopOut(BaseModel):
@@ -52,52 +53,49 @@ class ShopOut(BaseModel):
     updated_at: AwareDatetime
 
 
-class ShopPage(BaseModel):
+class ShopPage(PageInfo):
     items: list[ShopOut]
     total: int
     limit: int
     offset: int
 
 
-@router.put("/shops/{channel}/{shop_id}", response_model=ShopOut, tags=["shops"])
-async def put_shop(
-    channel: ChannelCode, shop_id: ShopId, body: ShopIn, request: Request, response: Response
-) -> Any:
+@router.put(
+    "/shops/{channel}/{shop_id}",
+    response_model=ShopOut,
+    tags=["shops"],
+    responses={201: {"model": ShopOut, "description": "created"}},
+)
+async def put_shop(channel: ChannelCode, shop_id: ShopId, body: ShopIn, uow: Uow, response: Response) -> Any:
     """Create or replace a shop and its credentials (201 when created, 200 when replaced)."""
-    async with request.app.state.db.transaction() as session:
-        view, created = await store.upsert_shop(
-            session,
-            channel=channel,
-            shop_id=shop_id,
-            name=body.name,
-            app_key=body.app_key,
-            secret=body.secret,
-            active=body.active,
-        )
+    view, created = await service.put_shop(
+        uow,
+        channel=channel,
+        shop_id=shop_id,
+        name=body.name,
+        app_key=body.app_key,
+        secret=body.secret,
+        active=body.active,
+    )
     response.status_code = 201 if created else 200
-    log.info("shop saved", channel=channel, shop_id=shop_id, active=body.active, created=created)
     return view
 
 
 @router.get("/shops", response_model=ShopPage, tags=["shops"])
 async def list_shops(
-    request: Request,
+    uow: Uow,
     channel: Annotated[str | None, Query(max_length=32)] = None,
     active: bool | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Any:
-    async with request.app.state.db.transaction() as session:
-        items, total = await store.list_shops(
-            session, channel=channel, active=active, limit=limit, offset=offset
-        )
+    items, total = await service.list_shops(uow, channel=channel, active=active, limit=limit, offset=offset)
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
 @router.get("/shops/{channel}/{shop_id}", response_model=ShopOut, tags=["shops"])
-async def get_shop(channel: ChannelCode, shop_id: ShopId, request: Request) -> Any:
-    async with request.app.state.db.transaction() as session:
-        shop = await store.get_shop(session, channel, shop_id)
+async def get_shop(channel: ChannelCode, shop_id: ShopId, uow: Uow) -> Any:
+    shop = await service.get_shop(uow, channel, shop_id)
     if shop is None:
         raise HTTPException(404, f"no shop {shop_id!r} on channel {channel!r}")
     return shop
@@ -117,11 +115,11 @@ async def get_shop(channel: ChannelCode, shop_id: ShopId, request: Request) -> A
         },
         400: {"description": "the body is not JSON"},
         401: {"description": "unknown or inactive shop, bad signature, stale timestamp"},
-        413: {"description": "body too large"},
+        413: {"description": "body too large, or the trade would make an event larger than the broker takes"},
         422: {"description": "the trade is invalid: every problem with its path"},
     },
 )
-async def tmall_order(request: Request, now: Annotated[datetime, Depends(clock)]) -> Any:
+async def tmall_order(request: Request, uow: Uow, now: Annotated[datetime, Depends(clock)]) -> Any:
     """A Tmall/Taobao trade (`taobao.trade.fullinfo.get` JSON), pushed and signed TOP/Qimen style.
 
     Query: `shop_id`, `app_key`, `timestamp` (`yyyy-MM-dd HH:mm:ss`, GMT+8, ±10 min), `sign_method`
@@ -132,26 +130,34 @@ async def tmall_order(request: Request, now: Annotated[datetime, Depends(clock)]
     """
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
-        return JSONResponse({"detail": f"body too large: {len(body)} bytes, at most {MAX_BODY_BYTES}"}, 413)
+        return problem_response(413, f"body too large: {len(body)} bytes, at most {MAX_BODY_BYTES}")
     try:
-        async with request.app.state.db.transaction() as session:
-            receipt = await service.receive_tmall_order(
-                session, params=list(request.query_params.multi_items()), body=body, now=now
-            )
+        receipt = await service.receive_tmall_order(
+            uow, params=list(request.query_params.multi_items()), body=body, now=now
+        )
     except Unauthorized as exc:
         log.warning("channel webhook refused", channel="tmall", reason=exc.reason)
-        return JSONResponse({"detail": exc.reason}, 401)
+        return problem_response(401, exc.reason)
     except MalformedPayload as exc:
-        return JSONResponse({"detail": exc.reason}, 400)
+        return problem_response(400, exc.reason)
+    except EventTooLarge as exc:
+        log.warning("channel order too large", channel="tmall", size=exc.size, limit=exc.limit)
+        raise ProblemError(
+            413,
+            "Event too large",
+            f"the trade would become an event of {exc.size:,} bytes; the broker accepts at most "
+            f"{exc.limit:,} bytes (nothing was recorded)",
+            size=exc.size,
+            limit=exc.limit,
+        ) from exc
     except InvalidTrade as exc:
         paths = [p.path for p in exc.problems[:20]]  # paths only: messages may quote values
         log.info("channel order refused", channel="tmall", problems=len(exc.problems), paths=paths)
-        return JSONResponse(
-            {
-                "detail": f"the trade is invalid: {len(exc.problems)} problem(s)",
-                "problems": [p.as_dict() for p in exc.problems],
-            },
+        return problem_response(
             422,
+            f"the trade is invalid: {len(exc.problems)} problem(s)",
+            title="Invalid trade",
+            problems=[p.as_dict() for p in exc.problems],
         )
     if receipt.accepted:
         return {"accepted": True, "event_id": receipt.event_id, "channel_order_id": receipt.channel_order_id}
@@ -172,7 +178,7 @@ class ReceiptOut(BaseModel):
     last_received_at: AwareDatetime
 
 
-class ReceiptPage(BaseModel):
+class ReceiptPage(PageInfo):
     items: list[ReceiptOut]
     total: int
     limit: int
@@ -181,7 +187,7 @@ class ReceiptPage(BaseModel):
 
 @router.get("/received-orders", response_model=ReceiptPage, tags=["channels"])
 async def list_received_orders(
-    request: Request,
+    uow: Uow,
     channel: Annotated[str | None, Query(max_length=32)] = None,
     shop_id: Annotated[str | None, Query(max_length=64)] = None,
     channel_order_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -189,15 +195,7 @@ async def list_received_orders(
     offset: Offset = 0,
 ) -> Any:
     """What each channel delivered and what became of it (published, or ignored and why), newest first."""
-    async with request.app.state.db.transaction() as session:
-        items, total = await store.list_receipts(
-            session,
-            channel=channel,
-            shop_id=shop_id,
-            channel_order_id=channel_order_id,
-            limit=limit,
-            offset=offset,
-        )
-    for it in items:
-        it["event_id"] = str(it["event_id"]) if it["event_id"] else None
+    items, total = await service.list_receipts(
+        uow, channel=channel, shop_id=shop_id, channel_order_id=channel_order_id, limit=limit, offset=offset
+    )
     return {"items": items, "total": total, "limit": limit, "offset": offset}

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
-from . import api, consumers
+from . import api, consumers, store
 
 
 class Settings(ServiceSettings):
@@ -17,22 +15,16 @@ class Settings(ServiceSettings):
     http_port: int = 8006
 
 
-async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-    """FastAPI's 422, minus the echoed input: a shop's secret must never come back (or reach a proxy log)."""
-    detail = [
-        {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
-        for e in exc.errors()
-    ]
-    return JSONResponse({"detail": detail}, 422)
-
-
 def build(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    app = create_app(
-        settings, title="Omni channel adapters", routers=[api.router], consumers=consumers.specs()
+    # the chassis's 422 problem never echoes the input: a shop's secret never comes back
+    return create_app(
+        settings,
+        title="Omni channel adapters",
+        routers=[api.router],
+        consumers=consumers.specs(),
+        repository=store.Repository,
     )
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    return app
 
 
 def main() -> None:

@@ -1,24 +1,29 @@
-"""Use cases: the one place that orchestrates domain, store and outbox."""
+"""Use cases: the one place that orchestrates domain, repository and outbox, each in a unit of work.
+
+A webhook delivery is one unit of work: the receipt row and the `channel.order.received` event commit
+together or not at all. An event larger than the broker accepts is refused when it is staged
+(`omni_chassis.outbox.EventTooLarge`, raised as the unit of work commits): nothing is recorded then.
+"""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import Any
 
 from omni_chassis.logging import get_logger
-from omni_chassis.outbox import emit
+from omni_chassis.uow import UnitOfWork
 from omni_contracts.events.channel import channel_order_key
 
-from . import store
 from .domain.errors import Unauthorized
 from .domain.signing import SIGN_METHODS, signature_matches, timestamp_problem
 from .domain.tmall import CHANNEL as TMALL
 from .domain.tmall import Accepted, normalise_trade, parse_json
+from .store import Repository
 
 log = get_logger(__name__)
+Uow = UnitOfWork[Repository]
 
 REQUIRED_PARAMS = ("shop_id", "app_key", "timestamp", "sign_method", "sign")
 
@@ -33,15 +38,20 @@ class Receipt:
 
 
 async def receive_tmall_order(
-    session: AsyncSession, *, params: list[tuple[str, str]], body: bytes, now: datetime
+    uow: Uow, *, params: list[tuple[str, str]], body: bytes, now: datetime
 ) -> Receipt:
     """Authenticate a signed Tmall trade push, normalise it and, when it needs fulfilment, publish it.
 
-    Raises Unauthorized (401), MalformedPayload (400) or InvalidTrade (422); the caller's transaction is then
-    rolled back, so nothing is recorded or published on any error.
+    Raises Unauthorized (401), MalformedPayload (400), InvalidTrade (422) or EventTooLarge (413); the unit of
+    work is then rolled back, so nothing is recorded or published on any error.
     """
     query = _query(params)
-    shop = await store.shop_credentials(session, TMALL, query["shop_id"])
+    async with uow:
+        return await _receive_tmall(uow, query, body, now)
+
+
+async def _receive_tmall(uow: Uow, query: dict[str, str], body: bytes, now: datetime) -> Receipt:
+    shop = await uow.repo.shop_credentials(TMALL, query["shop_id"])
     if shop is None:
         raise Unauthorized(f"unknown shop: no {TMALL} shop {query['shop_id']!r} is registered")
     if not shop.active:
@@ -57,9 +67,8 @@ async def receive_tmall_order(
     outcome = normalise_trade(parse_json(body), shop_id=shop.shop_id, received_at=now)
     digest = hashlib.sha256(body).hexdigest()
     if isinstance(outcome, Accepted):
-        env = await emit(session, outcome.event, key=channel_order_key(TMALL, outcome.channel_order_id))
-        deliveries = await store.record_receipt(
-            session,
+        env = uow.emit(outcome.event, key=channel_order_key(TMALL, outcome.channel_order_id))
+        deliveries = await uow.repo.record_receipt(
             channel=TMALL,
             channel_order_id=outcome.channel_order_id,
             payload_sha256=digest,
@@ -83,8 +92,7 @@ async def receive_tmall_order(
         )
         return Receipt(True, outcome.channel_order_id, event_id=str(env.event_id), deliveries=deliveries)
 
-    deliveries = await store.record_receipt(
-        session,
+    deliveries = await uow.repo.record_receipt(
         channel=TMALL,
         channel_order_id=outcome.channel_order_id,
         payload_sha256=digest,
@@ -121,3 +129,45 @@ def _query(params: list[tuple[str, str]]) -> dict[str, str]:
             f"unsupported sign_method {query['sign_method']!r}; use one of {', '.join(SIGN_METHODS)}"
         )
     return query
+
+
+# -- shops and receipts -----------------------------------------------------------------------------------
+async def put_shop(
+    uow: Uow, *, channel: str, shop_id: str, name: str, app_key: str, secret: str, active: bool
+) -> tuple[dict[str, Any], bool]:
+    """Create or replace a shop and its credentials. Returns its public view (never the secret), created."""
+    async with uow:
+        view, created = await uow.repo.upsert_shop(
+            channel=channel, shop_id=shop_id, name=name, app_key=app_key, secret=secret, active=active
+        )
+    log.info("shop saved", channel=channel, shop_id=shop_id, active=active, created=created)
+    return view, created
+
+
+async def get_shop(uow: Uow, channel: str, shop_id: str) -> dict[str, Any] | None:
+    async with uow:
+        return await uow.repo.get_shop(channel, shop_id)
+
+
+async def list_shops(
+    uow: Uow, *, channel: str | None, active: bool | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    async with uow:
+        return await uow.repo.list_shops(channel=channel, active=active, limit=limit, offset=offset)
+
+
+async def list_receipts(
+    uow: Uow,
+    *,
+    channel: str | None,
+    shop_id: str | None,
+    channel_order_id: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    """What each channel delivered and what became of it, newest first."""
+    async with uow:
+        items, total = await uow.repo.list_receipts(
+            channel=channel, shop_id=shop_id, channel_order_id=channel_order_id, limit=limit, offset=offset
+        )
+    return [{**it, "event_id": str(it["event_id"]) if it["event_id"] else None} for it in items], total

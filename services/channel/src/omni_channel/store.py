@@ -1,4 +1,5 @@
-"""Tables, repository, unit of work. The only place that knows SQL."""
+"""Tables and the repository: the only place that knows SQL. `Repository(session)` is bound to one unit of
+work."""
 
 from __future__ import annotations
 
@@ -82,133 +83,144 @@ class ShopCredentials:
         return f"ShopCredentials({self.channel}/{self.shop_id}, app_key={self.app_key}, active={self.active})"
 
 
-async def upsert_shop(
-    session: AsyncSession, *, channel: str, shop_id: str, name: str, app_key: str, secret: str, active: bool
-) -> tuple[dict, bool]:
-    """Create or replace a shop. Returns its public view and whether it was created."""
-    stmt = insert(shops).values(
-        channel=channel, shop_id=shop_id, name=name, app_key=app_key, secret=secret, active=active
-    )
-    stmt = stmt.on_conflict_do_update(
-        constraint="shops_pk",
-        set_={"name": name, "app_key": app_key, "secret": secret, "active": active, "updated_at": func.now()},
-    ).returning(*SHOP_VIEW, literal_column("(xmax = 0)").label("created"))  # xmax 0: inserted, not updated
-    row = (await session.execute(stmt)).mappings().one()
-    view = {k: row[k] for k in row.keys() if k != "created"}
-    return view, bool(row["created"])
+class Repository:
+    """The channel adapters' SQL, bound to a unit of work's session."""
 
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
 
-async def get_shop(session: AsyncSession, channel: str, shop_id: str) -> dict | None:
-    row = (
-        (
-            await session.execute(
-                select(*SHOP_VIEW).where(shops.c.channel == channel, shops.c.shop_id == shop_id)
+    async def upsert_shop(
+        self, *, channel: str, shop_id: str, name: str, app_key: str, secret: str, active: bool
+    ) -> tuple[dict, bool]:
+        """Create or replace a shop. Returns its public view and whether it was created."""
+        stmt = insert(shops).values(
+            channel=channel, shop_id=shop_id, name=name, app_key=app_key, secret=secret, active=active
+        )
+        stmt = stmt.on_conflict_do_update(
+            constraint="shops_pk",
+            set_={
+                "name": name,
+                "app_key": app_key,
+                "secret": secret,
+                "active": active,
+                "updated_at": func.now(),
+            },
+        ).returning(
+            *SHOP_VIEW, literal_column("(xmax = 0)").label("created")
+        )  # xmax 0: inserted, not updated
+        row = (await self.session.execute(stmt)).mappings().one()
+        view = {k: row[k] for k in row.keys() if k != "created"}
+        return view, bool(row["created"])
+
+    async def get_shop(self, channel: str, shop_id: str) -> dict | None:
+        row = (
+            (
+                await self.session.execute(
+                    select(*SHOP_VIEW).where(shops.c.channel == channel, shops.c.shop_id == shop_id)
+                )
             )
+            .mappings()
+            .one_or_none()
         )
-        .mappings()
-        .one_or_none()
-    )
-    return dict(row) if row else None
+        return dict(row) if row else None
 
-
-async def list_shops(
-    session: AsyncSession, *, channel: str | None, active: bool | None, limit: int, offset: int
-) -> tuple[list[dict], int]:
-    conds = []
-    if channel is not None:
-        conds.append(shops.c.channel == channel)
-    if active is not None:
-        conds.append(shops.c.active == active)
-    total = (await session.execute(select(func.count()).select_from(shops).where(*conds))).scalar_one()
-    rows = (
-        await session.execute(
-            select(*SHOP_VIEW)
-            .where(*conds)
-            .order_by(shops.c.channel, shops.c.shop_id)
-            .limit(limit)
-            .offset(offset)
-        )
-    ).mappings()
-    return [dict(r) for r in rows], total
-
-
-async def shop_credentials(session: AsyncSession, channel: str, shop_id: str) -> ShopCredentials | None:
-    row = (
-        await session.execute(
-            select(shops.c.channel, shops.c.shop_id, shops.c.app_key, shops.c.secret, shops.c.active).where(
-                shops.c.channel == channel, shops.c.shop_id == shop_id
+    async def list_shops(
+        self, *, channel: str | None, active: bool | None, limit: int, offset: int
+    ) -> tuple[list[dict], int]:
+        conds = []
+        if channel is not None:
+            conds.append(shops.c.channel == channel)
+        if active is not None:
+            conds.append(shops.c.active == active)
+        total = (
+            await self.session.execute(select(func.count()).select_from(shops).where(*conds))
+        ).scalar_one()
+        rows = (
+            await self.session.execute(
+                select(*SHOP_VIEW)
+                .where(*conds)
+                .order_by(shops.c.channel, shops.c.shop_id)
+                .limit(limit)
+                .offset(offset)
             )
+        ).mappings()
+        return [dict(r) for r in rows], total
+
+    async def shop_credentials(self, channel: str, shop_id: str) -> ShopCredentials | None:
+        row = (
+            await self.session.execute(
+                select(
+                    shops.c.channel, shops.c.shop_id, shops.c.app_key, shops.c.secret, shops.c.active
+                ).where(shops.c.channel == channel, shops.c.shop_id == shop_id)
+            )
+        ).one_or_none()
+        return ShopCredentials(*row) if row else None
+
+    async def record_receipt(
+        self,
+        *,
+        channel: str,
+        channel_order_id: str,
+        payload_sha256: str,
+        shop_id: str,
+        channel_status: str,
+        outcome: str,
+        reason: str | None,
+        event_id: uuid.UUID | None,
+        now: datetime,
+    ) -> int:
+        """Record one delivery; a repeat of the same payload bumps the count. Returns the delivery count."""
+        stmt = insert(received_orders).values(
+            channel=channel,
+            channel_order_id=channel_order_id,
+            payload_sha256=payload_sha256,
+            shop_id=shop_id,
+            channel_status=channel_status,
+            outcome=outcome,
+            reason=reason,
+            event_id=event_id,
+            deliveries=1,
+            received_at=now,
+            last_received_at=now,
         )
-    ).one_or_none()
-    return ShopCredentials(*row) if row else None
+        stmt = stmt.on_conflict_do_update(
+            constraint="received_orders_pk",
+            set_={
+                "deliveries": received_orders.c.deliveries + 1,
+                "last_received_at": stmt.excluded.last_received_at,
+                "event_id": stmt.excluded.event_id,
+                "outcome": stmt.excluded.outcome,
+                "reason": stmt.excluded.reason,
+            },
+        ).returning(received_orders.c.deliveries)
+        return (await self.session.execute(stmt)).scalar_one()
 
-
-async def record_receipt(
-    session: AsyncSession,
-    *,
-    channel: str,
-    channel_order_id: str,
-    payload_sha256: str,
-    shop_id: str,
-    channel_status: str,
-    outcome: str,
-    reason: str | None,
-    event_id: uuid.UUID | None,
-    now: datetime,
-) -> int:
-    """Record one delivery; a repeat of the same payload bumps the count. Returns the delivery count."""
-    stmt = insert(received_orders).values(
-        channel=channel,
-        channel_order_id=channel_order_id,
-        payload_sha256=payload_sha256,
-        shop_id=shop_id,
-        channel_status=channel_status,
-        outcome=outcome,
-        reason=reason,
-        event_id=event_id,
-        deliveries=1,
-        received_at=now,
-        last_received_at=now,
-    )
-    stmt = stmt.on_conflict_do_update(
-        constraint="received_orders_pk",
-        set_={
-            "deliveries": received_orders.c.deliveries + 1,
-            "last_received_at": stmt.excluded.last_received_at,
-            "event_id": stmt.excluded.event_id,
-            "outcome": stmt.excluded.outcome,
-            "reason": stmt.excluded.reason,
-        },
-    ).returning(received_orders.c.deliveries)
-    return (await session.execute(stmt)).scalar_one()
-
-
-async def list_receipts(
-    session: AsyncSession,
-    *,
-    channel: str | None,
-    shop_id: str | None,
-    channel_order_id: str | None,
-    limit: int,
-    offset: int,
-) -> tuple[list[dict], int]:
-    conds = []
-    if channel is not None:
-        conds.append(received_orders.c.channel == channel)
-    if shop_id is not None:
-        conds.append(received_orders.c.shop_id == shop_id)
-    if channel_order_id is not None:
-        conds.append(received_orders.c.channel_order_id == channel_order_id)
-    total = (
-        await session.execute(select(func.count()).select_from(received_orders).where(*conds))
-    ).scalar_one()
-    rows = (
-        await session.execute(
-            select(received_orders)
-            .where(*conds)
-            .order_by(received_orders.c.last_received_at.desc(), received_orders.c.channel_order_id)
-            .limit(limit)
-            .offset(offset)
-        )
-    ).mappings()
-    return [dict(r) for r in rows], total
+    async def list_receipts(
+        self,
+        *,
+        channel: str | None,
+        shop_id: str | None,
+        channel_order_id: str | None,
+        limit: int,
+        offset: int,
+    ) -> tuple[list[dict], int]:
+        conds = []
+        if channel is not None:
+            conds.append(received_orders.c.channel == channel)
+        if shop_id is not None:
+            conds.append(received_orders.c.shop_id == shop_id)
+        if channel_order_id is not None:
+            conds.append(received_orders.c.channel_order_id == channel_order_id)
+        total = (
+            await self.session.execute(select(func.count()).select_from(received_orders).where(*conds))
+        ).scalar_one()
+        rows = (
+            await self.session.execute(
+                select(received_orders)
+                .where(*conds)
+                .order_by(received_orders.c.last_received_at.desc(), received_orders.c.channel_order_id)
+                .limit(limit)
+                .offset(offset)
+            )
+        ).mappings()
+        return [dict(r) for r in rows], total
