@@ -6,16 +6,17 @@ work only their node's tasks, and cannot change nodes.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from . import service, store
+from omni_chassis.app import Uow
+
+from . import service
 from .domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from .domain.nodes import Node, NodeType
 from .domain.order_sourcing import OrderSourcing
@@ -34,12 +35,11 @@ Offset = Annotated[int, Query(ge=0)]
 _STATUS = {NotFound: 404, Conflict: 409, Invalid: 422, Forbidden: 403}
 
 
-@asynccontextmanager
-async def _tx(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction; a domain error rolls it back and becomes a 4xx with its sentence."""
+@contextmanager
+def _errors() -> Iterator[None]:
+    """A domain error (the use case's unit of work rolled back) becomes a 4xx with its sentence."""
     try:
-        async with request.app.state.db.transaction() as session:
-            yield session
+        yield
     except DomainError as exc:
         raise HTTPException(_STATUS.get(type(exc), 400), str(exc)) from exc
 
@@ -111,16 +111,16 @@ class NodePage(BaseModel):
 
 
 @router.post("/nodes", status_code=201, response_model=NodeOut, tags=["nodes"])
-async def create_node(body: NodeCreate, request: Request, scope: Scope = None) -> NodeOut:
+async def create_node(body: NodeCreate, uow: Uow, scope: Scope = None) -> NodeOut:
     _no_scope(scope)
-    async with _tx(request) as session:
-        return NodeOut.of(await service.create_node(session, body.node(body.code)))
+    with _errors():
+        return NodeOut.of(await service.create_node(uow, body.node(body.code)))
 
 
 @router.put("/nodes/{code}", response_model=NodeOut, tags=["nodes"])
 async def put_node(
     body: NodeReplace,
-    request: Request,
+    uow: Uow,
     response: Response,
     code: Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)],
     scope: Scope = None,
@@ -130,39 +130,37 @@ async def put_node(
     if body.code is not None and body.code != code:
         raise HTTPException(422, f"the body's code {body.code} differs from the path's {code}")
     node = body.node(code)
-    async with _tx(request) as session:
-        created = await service.put_node(session, node)
+    with _errors():
+        created = await service.put_node(uow, node)
     response.status_code = 201 if created else 200
     return NodeOut.of(node)
 
 
 @router.get("/nodes/{code}", response_model=NodeOut, tags=["nodes"])
-async def get_node(code: str, request: Request) -> NodeOut:
-    async with _tx(request) as session:
-        return NodeOut.of(await service.get_node(session, code))
+async def get_node(code: str, uow: Uow) -> NodeOut:
+    with _errors():
+        return NodeOut.of(await service.get_node(uow, code))
 
 
 @router.get("/nodes", response_model=NodePage, tags=["nodes"])
 async def list_nodes(
-    request: Request,
+    uow: Uow,
     type: NodeType | None = None,
     active: bool | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> NodePage:
-    async with _tx(request) as session:
-        found, total = await store.list_nodes(
-            session, type=type.value if type else None, active=active, limit=limit, offset=offset
-        )
+    with _errors():
+        found, total = await service.list_nodes(uow, type=type, active=active, limit=limit, offset=offset)
     return NodePage(items=[NodeOut.of(n) for n in found], total=total, limit=limit, offset=offset)
 
 
 @router.delete("/nodes/{code}", response_model=NodeOut, tags=["nodes"])
-async def deactivate_node(code: str, request: Request, scope: Scope = None) -> NodeOut:
+async def deactivate_node(code: str, uow: Uow, scope: Scope = None) -> NodeOut:
     """Nodes are never deleted (tasks refer to them): the node is deactivated and sourcing skips it."""
     _no_scope(scope)
-    async with _tx(request) as session:
-        return NodeOut.of(await service.deactivate_node(session, code))
+    with _errors():
+        return NodeOut.of(await service.deactivate_node(uow, code))
 
 
 # -- tasks ---------------------------------------------------------------------------------------------------
@@ -236,7 +234,7 @@ class PickupBody(BaseModel):
 
 @router.get("/tasks", response_model=TaskPage, tags=["tasks"])
 async def list_tasks(
-    request: Request,
+    uow: Uow,
     node_code: str | None = None,
     status: TaskStatus | None = None,
     order_id: str | None = None,
@@ -245,9 +243,9 @@ async def list_tasks(
     scope: Scope = None,
 ) -> TaskPage:
     scope = _scope(scope)
-    async with _tx(request) as session:
+    with _errors():
         found, total = await service.list_tasks(
-            session,
+            uow,
             scope=scope,
             node_code=node_code,
             status=status,
@@ -259,33 +257,33 @@ async def list_tasks(
 
 
 @router.get("/tasks/{task_id}", response_model=TaskOut, tags=["tasks"])
-async def get_task(task_id: str, request: Request, scope: Scope = None) -> TaskOut:
+async def get_task(task_id: str, uow: Uow, scope: Scope = None) -> TaskOut:
     scope = _scope(scope)
-    async with _tx(request) as session:
-        return TaskOut.of(await service.get_task(session, task_id, scope), scope)
+    with _errors():
+        return TaskOut.of(await service.get_task(uow, task_id, scope), scope)
 
 
 @router.post("/tasks/{task_id}/accept", response_model=TaskOut, tags=["tasks"])
-async def accept_task(task_id: str, body: AcceptBody, request: Request, scope: Scope = None) -> TaskOut:
+async def accept_task(task_id: str, body: AcceptBody, uow: Uow, scope: Scope = None) -> TaskOut:
     scope = _scope(scope)
-    async with _tx(request) as session:
-        return TaskOut.of(await service.accept_task(session, task_id, body.staff_id, scope), scope)
+    with _errors():
+        return TaskOut.of(await service.accept_task(uow, task_id, body.staff_id, scope), scope)
 
 
 @router.post("/tasks/{task_id}/ship", response_model=TaskOut, tags=["tasks"])
-async def ship_task(task_id: str, body: ShipBody, request: Request, scope: Scope = None) -> TaskOut:
+async def ship_task(task_id: str, body: ShipBody, uow: Uow, scope: Scope = None) -> TaskOut:
     scope = _scope(scope)
-    async with _tx(request) as session:
+    with _errors():
         return TaskOut.of(
-            await service.ship_task(session, task_id, body.carrier, body.tracking_no, scope), scope
+            await service.ship_task(uow, task_id, body.carrier, body.tracking_no, scope), scope
         )
 
 
 @router.post("/tasks/{task_id}/pickup", response_model=TaskOut, tags=["tasks"])
-async def pickup_task(task_id: str, body: PickupBody, request: Request, scope: Scope = None) -> TaskOut:
+async def pickup_task(task_id: str, body: PickupBody, uow: Uow, scope: Scope = None) -> TaskOut:
     scope = _scope(scope)
-    async with _tx(request) as session:
-        return TaskOut.of(await service.pickup_task(session, task_id, body.pickup_code, scope), scope)
+    with _errors():
+        return TaskOut.of(await service.pickup_task(uow, task_id, body.pickup_code, scope), scope)
 
 
 # -- sourcing (what operations look at when an order is stuck) -----------------------------------------------
@@ -331,16 +329,16 @@ class SourcingOut(BaseModel):
 
 
 @router.get("/sourcing/{order_id}", response_model=SourcingOut, tags=["sourcing"])
-async def get_sourcing(order_id: str, request: Request, scope: Scope = None) -> SourcingOut:
+async def get_sourcing(order_id: str, uow: Uow, scope: Scope = None) -> SourcingOut:
     if _scope(scope) is not None:
         raise HTTPException(403, "store staff cannot read an order's sourcing; see your node's tasks")
-    async with _tx(request) as session:
-        return SourcingOut.of(await service.get_sourcing(session, order_id))
+    with _errors():
+        return SourcingOut.of(await service.get_sourcing(uow, order_id))
 
 
 @router.get("/stock/{node_code}/{material_code}", tags=["stock"])
-async def get_stock(node_code: str, material_code: str, request: Request) -> dict[str, object]:
+async def get_stock(node_code: str, material_code: str, uow: Uow) -> dict[str, object]:
     """What sourcing believes is available at a node (the projection of inventory.stock-changed)."""
-    async with _tx(request) as session:
-        found = await service.stock_view(session, node_code, material_code)
+    with _errors():
+        found = await service.stock_view(uow, node_code, material_code)
     return {"node_code": node_code, "material_code": material_code, "available": found[0], "seq": found[1]}

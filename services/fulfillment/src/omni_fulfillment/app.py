@@ -8,7 +8,7 @@ from pydantic import AliasChoices, Field
 from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
-from . import api, consumers, service
+from . import api, consumers, service, store
 
 
 class Settings(ServiceSettings):
@@ -33,6 +33,7 @@ def build(settings: Settings | None = None) -> FastAPI:
         title="Omni fulfillment",
         routers=[api.router],
         consumers=consumers.specs(max_attempts=settings.sourcing_max_attempts),
+        repository=store.Repository,
     )
 
 

@@ -1,4 +1,5 @@
-"""Kafka subscribers: thin. The chassis decodes, dedupes and commits; these call the service.
+"""Kafka subscribers: thin. The chassis decodes, dedupes (inbox) and commits; these call the use cases,
+each given the chassis' unit of work (`uow.repo` is a `store.Repository`).
 
 One consumer group per stream, so that the hot stock stream never holds back (or rebalances) the order flow
 and a message dead-lettered on one stream says which one:
@@ -13,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 from omni_chassis.consumer import ConsumerSpec
-from omni_chassis.uow import UnitOfWork, with_session
 from omni_contracts import Envelope, Topic
 
 from . import service
@@ -27,16 +27,12 @@ STOCK_EVENTS = {"inventory.stock-changed"}
 
 
 def specs(max_attempts: int = service.DEFAULT_MAX_ATTEMPTS) -> list[ConsumerSpec]:
-
-    async def on_replies(uow: UnitOfWork[Any], envs: list[Envelope[Any]]) -> None:
-        await service.on_reservation_replies(uow.session, envs, max_attempts=max_attempts)
+    async def on_replies(uow: service.Uow, envs: list[Envelope[Any]]) -> None:
+        await service.on_reservation_replies(uow, envs, max_attempts=max_attempts)
 
     return [
         ConsumerSpec(
-            ORDERS_GROUP,
-            [Topic.ORDER],
-            batch_handler=with_session(service.on_order_events),
-            event_types=ORDER_EVENTS,
+            ORDERS_GROUP, [Topic.ORDER], batch_handler=service.on_order_events, event_types=ORDER_EVENTS
         ),
         ConsumerSpec(
             RESERVATIONS_GROUP, [Topic.INVENTORY], batch_handler=on_replies, event_types=REPLY_EVENTS
@@ -44,7 +40,7 @@ def specs(max_attempts: int = service.DEFAULT_MAX_ATTEMPTS) -> list[ConsumerSpec
         ConsumerSpec(
             STOCK_GROUP,
             [Topic.STOCK_CHANGED],
-            batch_handler=with_session(service.on_stock_changed),
+            batch_handler=service.on_stock_changed,
             event_types=STOCK_EVENTS,
         ),
     ]

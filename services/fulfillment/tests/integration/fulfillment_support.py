@@ -12,11 +12,12 @@ from sqlalchemy import text
 import omni_fulfillment
 from omni_chassis.db import Database
 from omni_chassis.kafka import make_producer
+from omni_chassis.uow import SqlUnitOfWork
 from omni_contracts import Envelope, EventPayload, make_envelope, utcnow
 from omni_contracts.events.common import MaterialQty, Shortfall
 from omni_contracts.events.inventory import ReservationRefusedV1, ReservedV1, StockChangedV1
 from omni_contracts.events.order import OrderAcceptedV1, OrderCancelledV1, OrderLine, ShipTo
-from omni_fulfillment import service
+from omni_fulfillment import service, store
 from omni_fulfillment.domain.nodes import Node, NodeType
 
 MIGRATIONS = Path(omni_fulfillment.__file__).parent / "migrations"
@@ -124,15 +125,18 @@ def refused(request: dict[str, Any], available: int = 0) -> Envelope[Any]:
     return env(data, request["order_id"], "inventory")
 
 
+def uow(db: Database) -> SqlUnitOfWork[store.Repository]:
+    """A unit of work on the test database, as the service makes one."""
+    return SqlUnitOfWork(db, store.Repository)
+
+
 async def seed_nodes(db: Database, *nodes: Node) -> None:
-    async with db.transaction() as s:
-        for n in nodes:
-            await service.put_node(s, n)
+    for n in nodes:
+        await service.put_node(uow(db), n)
 
 
-async def seed_stock(db: Database, rows: list[tuple[str, str, int]]) -> None:
-    async with db.transaction() as s:
-        await service.on_stock_changed(s, [stock_changed(n, m, q, 1) for n, m, q in rows])
+async def seed_stock(db: Database, rows: list[tuple[str, str, int]], seq: int = 1) -> None:
+    await service.on_stock_changed(uow(db), [stock_changed(n, m, q, seq) for n, m, q in rows])
 
 
 async def outbox(db: Database, event_type: str | None = None, key: str | None = None) -> list[dict[str, Any]]:

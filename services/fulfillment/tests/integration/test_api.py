@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from fulfillment_support import (
     seed_nodes,
     seed_stock,
     uid,
+    uow,
 )
 
 pytestmark = pytest.mark.integration
@@ -127,11 +129,9 @@ async def test_nodes(api):
 
 
 async def _allocate(db, order_id, lines, **kw):
-    async with db.transaction() as s:
-        await service.on_order_events(s, [accepted(order_id, lines, **kw)])
+    await service.on_order_events(uow(db), [accepted(order_id, lines, **kw)])
     for request in await outbox(db, "fulfillment.reservation-requested", key=order_id):
-        async with db.transaction() as s:
-            await service.on_reservation_replies(s, [reserved(request)])
+        await service.on_reservation_replies(uow(db), [reserved(request)])
     return {
         t.node_code: t.task_id for t in await rows(db, "SELECT * FROM tasks WHERE order_id = :o", o=order_id)
     }
@@ -225,13 +225,17 @@ async def test_staff_work_their_tasks_within_their_scope(api):
         (ship_st, "SF", "SF1"),
         (ship_wh, "YTO", "Y1"),
     ]
-    assert shipped[0]["lines"] == [{"material_code": "B", "qty": 1}]
+    # v2: each line names the order line it fulfils (the split order's second line is B)
+    assert shipped[0]["lines"] == [{"material_code": "B", "qty": 1, "line_id": f"{split}-1"}]
+    assert shipped[1]["lines"] == [{"material_code": "A", "qty": 1, "line_id": f"{split}-0"}]
+    sql = "SELECT value FROM outbox WHERE event_type IN ('fulfillment.shipped', 'fulfillment.picked-up')"
+    assert {json.loads(r.value)["event_version"] for r in await rows(db, sql)} == {2}
     assert shipped[0]["reservation_id"] == f"{split}:1:{st}"
     (picked,) = await outbox(db, "fulfillment.picked-up")
     assert (picked["task_id"], picked["reservation_id"], picked["lines"]) == (
         pick_task,
         f"{pick}:1:{st}",
-        [{"material_code": "B", "qty": 1}],
+        [{"material_code": "B", "qty": 1, "line_id": f"{pick}-0"}],
     )
     assert [e["order_id"] for e in await outbox(db, "fulfillment.order-fulfilled")] == [split, pick]
     shipped_list = (await client.get("/tasks", params={"status": "shipped"})).json()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from omni_chassis.testing import eventually, running_consumers
-from omni_fulfillment import consumers
+from omni_fulfillment import consumers, store
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fulfillment_support import (
@@ -47,7 +47,7 @@ async def wired(kafka_bootstrap, make_database, fresh_topic):
         for s in consumers.specs(max_attempts=3)
     ]
     assert len(specs) == 3
-    async with running_consumers(kafka_bootstrap, db, specs):
+    async with running_consumers(kafka_bootstrap, db, specs, repository=store.Repository):
         yield db, topics
 
 

@@ -1,4 +1,5 @@
-"""Use cases on the real database: handlers called with a session, as the chassis calls them."""
+"""Use cases on the real database (the repository's SQL), each in a `SqlUnitOfWork`, as the chassis runs
+them."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from fulfillment_support import (
     seed_stock,
     stock_changed,
     uid,
+    uow,
 )
 
 pytestmark = pytest.mark.integration
@@ -38,13 +40,11 @@ async def db(make_database):
 
 
 async def handle_orders(db, *envs):
-    async with db.transaction() as s:
-        await service.on_order_events(s, list(envs))
+    await service.on_order_events(uow(db), list(envs))
 
 
 async def handle_replies(db, *envs, max_attempts=3):
-    async with db.transaction() as s:
-        await service.on_reservation_replies(s, list(envs), max_attempts=max_attempts)
+    await service.on_reservation_replies(uow(db), list(envs), max_attempts=max_attempts)
 
 
 async def test_the_migration_creates_exactly_the_tables_of_the_store(db):
@@ -70,10 +70,8 @@ async def test_the_migration_creates_exactly_the_tables_of_the_store(db):
 
 
 async def test_stock_projection_keeps_the_newest_seq_in_a_batch_and_against_the_table(db):
-    async with db.transaction() as s:
-        await service.on_stock_changed(s, [stock_changed("N1", "A", 5, 3), stock_changed("N1", "A", 7, 2)])
-    async with db.transaction() as s:
-        await service.on_stock_changed(s, [stock_changed("N1", "A", 1, 1), stock_changed("N1", "B", 4, 1)])
+    await service.on_stock_changed(uow(db), [stock_changed("N1", "A", 5, 3), stock_changed("N1", "A", 7, 2)])
+    await service.on_stock_changed(uow(db), [stock_changed("N1", "A", 1, 1), stock_changed("N1", "B", 4, 1)])
     got = await rows(db, "SELECT material_code, available, seq FROM stock ORDER BY 1")
     assert [(r.material_code, r.available, r.seq) for r in got] == [("A", 5, 3), ("B", 4, 1)]
 
@@ -213,8 +211,9 @@ async def test_a_cancellation_racing_an_allocation_waits_for_it_and_cancels_its_
     await seed_stock(db, [("N1", "A", 5)])
     await handle_orders(db, accepted("O1", {"A": 1}))
     (request,) = await outbox(db, "fulfillment.reservation-requested")
-    async with db.transaction() as s:
-        await service.on_reservation_replies(s, [reserved(request)])
+    holder = uow(db)
+    async with holder:
+        await service.on_reservation_replies(holder, [reserved(request)])
         cancel = asyncio.create_task(handle_orders(db, cancelled("O1")))
         await asyncio.sleep(
             0.3
@@ -224,3 +223,32 @@ async def test_a_cancellation_racing_an_allocation_waits_for_it_and_cancels_its_
     (state,) = await rows(db, "SELECT status FROM sourcing")
     assert state.status == "cancelled"
     assert [t.status for t in await rows(db, "SELECT status FROM tasks")] == ["cancelled"]
+
+
+async def test_a_retry_sources_again_an_order_given_up_on_and_its_tasks_keep_the_line_ids(db):
+    """On the real tables: the restart's first attempt and acceptance are kept, the attempt numbers go on
+    (reservation ids stay unique), and the tasks keep which order lines their units fulfil."""
+    await seed_nodes(db, node("N1", 1), node("N2", 2))
+    await seed_stock(db, [("N1", "A", 1), ("N2", "A", 1)])
+    first = accepted("O1", {"A": 3})
+    await handle_orders(db, first)
+    (verdict,) = await outbox(db, "fulfillment.order-unfulfillable")
+    assert verdict["attempts"] == 1
+    await handle_orders(db, first)  # the same event again: nothing
+    assert len(await outbox(db, "fulfillment.sourcing-started")) == 1
+
+    await seed_stock(db, [("N1", "A", 1), ("N2", "A", 3)], seq=2)
+    retry = accepted("O1", {"A": 3})
+    await handle_orders(db, retry)
+    assert [s["attempt"] for s in await outbox(db, "fulfillment.sourcing-started")] == [1, 2]
+    (request,) = await outbox(db, "fulfillment.reservation-requested")
+    assert (request["reservation_id"], request["attempt"]) == ("O1:2:N2", 2)
+    (state,) = await rows(db, "SELECT status, attempt, first_attempt, accepted_event, lines FROM sourcing")
+    assert (state.status, state.attempt, state.first_attempt) == ("sourcing", 2, 2)
+    assert state.accepted_event == str(retry.event_id)
+    assert state.lines == [{"line_id": "O1-0", "material_code": "A", "qty": 3}]
+
+    await handle_replies(db, reserved(request))
+    (task,) = await rows(db, "SELECT node_code, order_lines FROM tasks")
+    assert (task.node_code, task.order_lines) == ("N2", [{"line_id": "O1-0", "material_code": "A", "qty": 3}])
+    assert len(await outbox(db, "fulfillment.order-allocated")) == 1

@@ -177,3 +177,26 @@ def test_an_allocated_order_can_be_cancelled_a_fulfilled_one_cannot():
     other, _ = start(view(N1={"A": 1}), Line("A", 1), order_id="O2")
     other.reserved("O2:1:N1")
     assert isinstance(other.cancel(), Cancelled)
+
+
+def test_restart_only_restarts_an_order_given_up_on():
+    order, _ = start(view(N1={"A": 5}), Line("A", 1))
+    out = order.restart([Line("A", 1)], view(N1={"A": 5}), destination=DEST)
+    assert out == Ignored("order O1 is sourcing: only an unfulfillable one restarts")
+    assert order.attempt == 1
+
+
+def test_a_restart_resets_excluded_nodes_and_the_attempt_budget():
+    v = view(N1={"A": 1}, N2={"A": 1})
+    order, _ = start(v, Line("A", 1))
+    order.refused("O1:1:N1", [Shortfall("A", 1, 0)], "short", v, 2)
+    order.refused("O1:2:N2", [Shortfall("A", 1, 0)], "short", v, 2)
+    fresh = view(N1={"A": 3}, N2={"A": 3})
+    out = order.restart([Line("A", 1)], fresh, destination=DEST)
+    assert isinstance(out, Requested)
+    assert [(r.reservation_id, r.attempt) for r in out.reservations] == [("O1:3:N1", 3)]
+    assert (order.first_attempt, order.attempts_used, order.excluded) == (3, 1, [])
+    again = order.refused("O1:3:N1", [Shortfall("A", 1, 0)], "short", fresh, 2)
+    assert isinstance(again, Requested) and again.reservations[0].reservation_id == "O1:4:N2"
+    last = order.refused("O1:4:N2", [Shortfall("A", 1, 0)], "short", fresh, 2)
+    assert isinstance(last, GaveUp) and last.attempts == 2 and "(2 of 2 used)" in last.reason

@@ -4,6 +4,10 @@ The current plan is the set of reservations that are pending or reserved. A refu
 reservation, excludes the node and re-plans only its lines (what other nodes hold is kept), with a new
 attempt number, at most `max_attempts` attempts in all. When no reservation is pending any more, the
 order is allocated: one task per reserved node.
+
+An order given up on (unfulfillable) is sourced again when its acceptance comes again (an operator's
+retry, after new stock arrived): a new plan against the stock of the day, with a fresh budget of attempts
+and no excluded node. Attempt numbers go on from the last one, so that every reservation id stays unique.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from .lines import OrderLine
 from .sourcing import Line, Plan, Point, Shortfall, Unfulfillable, source
 from .stock_view import StockView
 
@@ -92,10 +97,23 @@ class OrderSourcing:
     status: SourcingStatus = SourcingStatus.SOURCING
     reservations: list[Reservation] = field(default_factory=list)
     reason: str = ""
+    order_lines: tuple[OrderLine, ...] = ()  # with their ids; empty for orders sourced before ids were kept
+    first_attempt: int = 1  # the first attempt of the current sourcing (a retry starts a new one)
+    accepted_event: str | None = None  # the id of the order.accepted event this sourcing started from
 
     @property
     def is_pickup(self) -> bool:
         return self.pickup_node is not None
+
+    @property
+    def attempts_used(self) -> int:
+        """Attempts of the current sourcing (1 for its first plan)."""
+        return self.attempt - self.first_attempt + 1
+
+    @property
+    def restartable(self) -> bool:
+        """Given up on: a new acceptance (an operator's retry) sources it again."""
+        return self.status is SourcingStatus.UNFULFILLABLE
 
     # -- steps --------------------------------------------------------------------------------------------
     @classmethod
@@ -108,20 +126,45 @@ class OrderSourcing:
         destination: Point | None = None,
         store_pickup: bool = False,
         pickup_node: str | None = None,
+        order_lines: Sequence[OrderLine] = (),
+        accepted_event: str | None = None,
     ) -> tuple[OrderSourcing, Requested | GaveUp]:
         """Plan a new order. A store pickup goes to its pickup node only."""
-        order = cls(order_id, tuple(lines), destination, pickup_node if store_pickup else None)
-        if store_pickup and not pickup_node:
-            return order, order._give_up("a store pickup order needs a pickup node and has none", ())
-        result = source(
-            order.lines,
-            view.candidates(_materials(order.lines), [order.pickup_node] if order.pickup_node else []),
-            destination=destination,
-            pickup_node=order.pickup_node,
+        order = cls(
+            order_id,
+            tuple(lines),
+            destination,
+            pickup_node if store_pickup else None,
+            order_lines=tuple(order_lines),
+            accepted_event=accepted_event,
         )
-        if isinstance(result, Unfulfillable):
-            return order, order._give_up(result.reason, result.shortfall)
-        return order, order._request(result, view)
+        return order, order._plan(view, store_pickup)
+
+    def restart(
+        self,
+        lines: Sequence[Line],
+        view: StockView,
+        *,
+        destination: Point | None = None,
+        store_pickup: bool = False,
+        pickup_node: str | None = None,
+        order_lines: Sequence[OrderLine] = (),
+        accepted_event: str | None = None,
+    ) -> Requested | GaveUp | Ignored:
+        """Source again an order given up on, as accepted anew: the attempts and excluded nodes start afresh,
+        the earlier reservations stay as they ended (refused or abandoned)."""
+        if not self.restartable:
+            return Ignored(
+                f"order {self.order_id} is {self.status.value}: only an unfulfillable one restarts"
+            )
+        self.lines, self.order_lines = tuple(lines), tuple(order_lines)
+        self.destination = destination
+        self.pickup_node = pickup_node if store_pickup else None
+        self.first_attempt = self.attempt = self.attempt + 1
+        self.excluded = []
+        self.status, self.reason = SourcingStatus.SOURCING, ""
+        self.accepted_event = accepted_event
+        return self._plan(view, store_pickup)
 
     def reserved(self, reservation_id: str) -> Outcome:
         r = self._pending(reservation_id)
@@ -151,9 +194,9 @@ class OrderSourcing:
         if r.node_code not in self.excluded:
             self.excluded.append(r.node_code)
         refusal = f"node {r.node_code} refused the reservation ({reason})"
-        if self.attempt >= max_attempts:
+        if self.attempts_used >= max_attempts:
             return self._give_up(
-                f"{refusal}; no attempt left ({self.attempt} of {max_attempts} used)", shortfall
+                f"{refusal}; no attempt left ({self.attempts_used} of {max_attempts} used)", shortfall
             )
         held = {x.node_code for x in self.reservations if x.status in _OPEN}
         result = source(
@@ -182,6 +225,20 @@ class OrderSourcing:
             self.status = SourcingStatus.FULFILLED
 
     # -- inside ---------------------------------------------------------------------------------------------
+    def _plan(self, view: StockView, store_pickup: bool) -> Requested | GaveUp:
+        """The first plan of a sourcing: every line."""
+        if store_pickup and not self.pickup_node:
+            return self._give_up("a store pickup order needs a pickup node and has none", ())
+        result = source(
+            self.lines,
+            view.candidates(_materials(self.lines), [self.pickup_node] if self.pickup_node else []),
+            destination=self.destination,
+            pickup_node=self.pickup_node,
+        )
+        if isinstance(result, Unfulfillable):
+            return self._give_up(result.reason, result.shortfall)
+        return self._request(result, view)
+
     def _pending(self, reservation_id: str) -> Reservation | Ignored:
         r = next((x for x in self.reservations if x.reservation_id == reservation_id), None)
         if r is None:
@@ -210,7 +267,7 @@ class OrderSourcing:
         self.status = SourcingStatus.UNFULFILLABLE
         self.reason = reason
         self._abandon()
-        return GaveUp(reason, tuple(shortfall), self.attempt)
+        return GaveUp(reason, tuple(shortfall), self.attempts_used)
 
     def _abandon(self) -> tuple[Reservation, ...]:
         gone = tuple(x for x in self.reservations if x.status in _OPEN)

@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from .errors import Conflict, Invalid
+from .lines import LinePart
 from .sourcing import Line
 
 
@@ -51,6 +52,7 @@ class Task:
     accepted_at: datetime | None = None
     done_at: datetime | None = None
     cancelled_at: datetime | None = None
+    order_lines: tuple[LinePart, ...] = ()  # the order lines its units fulfil (see lines.py)
     changed: bool = field(default=False, compare=False)
 
     @classmethod
@@ -64,6 +66,7 @@ class Task:
         *,
         pickup_code: str | None,
         now: datetime,
+        order_lines: Iterable[LinePart] = (),
     ) -> Task:
         """A ship task, or a pickup task when a pickup code is given (six digits)."""
         if pickup_code is not None and not (len(pickup_code) == 6 and pickup_code.isdigit()):
@@ -78,6 +81,7 @@ class Task:
             tuple(lines),
             pickup_code=pickup_code,
             created_at=now,
+            order_lines=tuple(order_lines),
         )
 
     def accept(self, staff_id: str, now: datetime) -> None:

@@ -1,0 +1,117 @@
+"""The tables of fulfillment's database (the migrations create exactly these)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import registry
+from sqlmodel import SQLModel
+
+
+class Base(SQLModel, registry=registry()):
+    """This service's own metadata (never SQLModel's global one: services share a test process)."""
+
+
+metadata = Base.metadata
+
+TS = DateTime(timezone=True)
+
+nodes = Table(
+    "nodes",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("type", Text, nullable=False),
+    Column("city", Text, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("lng", Float, nullable=False),
+    Column("priority", Integer, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+# The stock projection: what inventory last said is available, per (node, material), newest `seq` wins.
+stock = Table(
+    "stock",
+    metadata,
+    Column("node_code", Text, primary_key=True),
+    Column("material_code", Text, primary_key=True),
+    Column("available", Integer, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Index("stock_material", "material_code"),
+)
+
+# One row per order being (or having been) sourced. `lines` are the order's lines (with their `line_id`
+# since fulfillment0002).
+sourcing = Table(
+    "sourcing",
+    metadata,
+    Column("order_id", Text, primary_key=True),
+    Column("status", Text, nullable=False),
+    Column("lines", JSONB, nullable=False),
+    Column("dest_lat", Float, nullable=True),
+    Column("dest_lng", Float, nullable=True),
+    Column("pickup_node", Text, nullable=True),
+    Column("attempt", Integer, nullable=False),
+    Column("excluded", JSONB, nullable=False),
+    Column("reason", Text, nullable=False),
+    # the first attempt of the current sourcing (an operator's retry starts a new one after the last)
+    Column("first_attempt", Integer, nullable=False, server_default=text("1")),
+    # the order.accepted event the current sourcing started from
+    Column("accepted_event", Text, nullable=True),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+)
+
+reservations = Table(
+    "reservations",
+    metadata,
+    Column("reservation_id", Text, primary_key=True),
+    Column("order_id", Text, nullable=False),
+    Column("node_code", Text, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("lines", JSONB, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    Index("reservations_order", "order_id"),
+)
+
+tasks = Table(
+    "tasks",
+    metadata,
+    Column("task_id", Text, primary_key=True),
+    Column("order_id", Text, nullable=False),
+    Column("node_code", Text, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("reservation_id", Text, nullable=False, unique=True),
+    Column("lines", JSONB, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("pickup_code", Text, nullable=True),
+    Column("accepted_by", Text, nullable=True),
+    Column("carrier", Text, nullable=True),
+    Column("tracking_no", Text, nullable=True),
+    Column("created_at", TS, nullable=False),
+    Column("accepted_at", TS, nullable=True),
+    Column("done_at", TS, nullable=True),
+    Column("cancelled_at", TS, nullable=True),
+    Column("updated_at", TS, nullable=False),
+    # which order lines its units fulfil: [{line_id, material_code, qty}] ([] for tasks made before)
+    Column("order_lines", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Index("tasks_order", "order_id"),
+    Index("tasks_node_status", "node_code", "status", "created_at"),
+    Index("tasks_status", "status", "created_at"),
+)
