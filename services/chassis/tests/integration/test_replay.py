@@ -3,6 +3,7 @@ that emits an event too, so that the shadow schema must catch both)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -201,3 +202,33 @@ async def test_unknown_tables_and_topics_are_named(kafka_bootstrap, world):
         await replay(db, bad, bootstrap=kafka_bootstrap, topic_prefix=prefix)
     with pytest.raises(LookupError, match="no such topic"):
         await replay(db, levels(), bootstrap=kafka_bootstrap, topic_prefix=prefix + "absent.")
+
+
+async def test_the_swap_waits_for_a_transaction_that_holds_the_live_table(kafka_bootstrap, world):
+    """A live consumer in the middle of a batch holds the table: the swap's lock times out, is retried, and
+    succeeds once that transaction has committed (its row is then replaced by the rebuilt one)."""
+    db, prefix, topic = world
+    await publish(kafka_bootstrap, topic, [change("N1", "M1", 3, 1)])
+    async with db.engine.connect() as other:
+        await other.execute(
+            text("INSERT INTO probe_levels VALUES ('N1', 'M1', 1, 1, now())")
+        )  # not committed
+        task = asyncio.create_task(
+            replay(
+                db, levels(), bootstrap=kafka_bootstrap, topic_prefix=prefix, swap=True, lock_timeout_s=0.2
+            )
+        )
+        await eventually(lambda: _waiting_for_lock(db))
+        assert not task.done()
+        await other.commit()
+    report = await asyncio.wait_for(task, 60)
+    assert report.swapped and report.tables[0].differing == 1  # the committed row, replaced
+    assert await rows(db, SNAPSHOT) == [("N1", "M1", 3, 1)]
+
+
+async def _waiting_for_lock(db: Any) -> bool:
+    sql = (
+        "SELECT count(*) > 0 FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'LOCK TABLE%'"
+    )
+    return await _true(db, sql)
