@@ -74,11 +74,17 @@ class EventReader:
             bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
             auto_offset_reset="earliest", client_id="omni-replay",
         )  # fmt: skip
+        # end offsets from a client that fetches nothing: the reader's ListOffsets would queue behind its
+        # fetch long-poll (up to 500 ms, measured ~400 ms) while the swap holds the live tables locked
+        self.offsets = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=None, client_id="omni-replay-ends"
+        )
         self.tps: list[TopicPartition] = []
         self.buffer: dict[TopicPartition, deque[Record]] = {}
 
     async def start(self) -> None:
         await self.consumer.start()
+        await self.offsets.start()
         existing = await self.consumer.topics()
         missing = [t for t in self.topics if t not in existing]
         if missing:
@@ -95,10 +101,11 @@ class EventReader:
         self.buffer = {tp: deque() for tp in self.tps}
 
     async def stop(self) -> None:
+        await self.offsets.stop()
         await self.consumer.stop()
 
     async def end_offsets(self) -> dict[TopicPartition, int]:
-        ends = await self.consumer.end_offsets(self.tps)
+        ends = await self.offsets.end_offsets(self.tps)
         for tp, e in ends.items():
             self.report.end_offsets[f"{tp.topic}[{tp.partition}]"] = e
         return ends
