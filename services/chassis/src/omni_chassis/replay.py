@@ -26,7 +26,9 @@ consumers' handlers, `handler(uow, envs)` (`Projection.of_consumers` takes all o
    none); a transient error (connection lost, deadlock) aborts the replay (run it again).
 3. **Compare** (always). Each table of the read model, live vs rebuilt, by primary key: row counts, rows
    only in one side, rows that differ (with the differing columns). `volatile` columns (set at apply time,
-   e.g. `updated_at = now()`) are compared by presence (NULL or not) only.
+   e.g. `updated_at = now()`) are compared by presence (NULL or not) only. A dry run compares with a live
+   model that keeps moving: a live consumer behind or ahead of the replay shows as differences (the swap's
+   comparison, under the lock, is exact).
 4. **Swap** (only with `swap=True`). One transaction: `LOCK TABLE <read model> IN ACCESS EXCLUSIVE MODE`
    (lock_timeout, retried), read the events that arrived since the first end offsets up to the end offsets
    taken *under the lock* and apply them (the live consumer cannot commit meanwhile, so every event it has
@@ -59,6 +61,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .consumer import ConsumerSpec
 from .db import Database
+from .failures import describe
 from .logging import get_logger
 from .replay_apply import Applier, Apply, ReplayUnitOfWork
 from .replay_compare import TableDiff, compare_tables, table_columns
@@ -278,12 +281,15 @@ async def replay(
                 if before_swap is not None:
                     await before_swap()
                 await _swap(db, p, reader, apply, report, drop_old, batch_size, lock_timeout_s, lock_attempts)
-        finally:
-            await reader.stop()
-            async with db.transaction() as s:
-                await s.execute(text(f"DROP SCHEMA IF EXISTS {_q(p.schema)} CASCADE"))
-            await guard.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
-            await guard.commit()
+        finally:  # best effort: an error here must not hide the one that got us here
+            try:
+                await reader.stop()
+                async with db.transaction() as s:
+                    await s.execute(text(f"DROP SCHEMA IF EXISTS {_q(p.schema)} CASCADE"))
+                await guard.execute(text("SELECT pg_advisory_unlock(hashtext(:k))"), {"k": key})
+                await guard.commit()
+            except Exception as exc:  # the advisory lock goes with the connection anyway
+                log.warning("replay cleanup failed", projection=p.name, error=describe(exc, 300))
     report.seconds = time.perf_counter() - t0
     return report
 
