@@ -300,11 +300,13 @@ async def _swap(
 ) -> None:  # fmt: skip
     tables = ", ".join(f"public.{_q(t)}" for t in p.tables)
     for attempt in range(1, lock_attempts + 1):
+        locked: float | None = None
         try:
             async with db.transaction() as s:
                 await s.execute(text(f"SET LOCAL lock_timeout = '{int(lock_timeout_s * 1000)}ms'"))
                 await s.execute(text(f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE"))
                 locked = time.perf_counter()
+                await s.execute(text("SET LOCAL lock_timeout = 0"))  # nothing else here waits on locks
                 ends = await reader.end_offsets()
                 await _search_path(s, p.schema)
                 before = report.events
@@ -316,15 +318,14 @@ async def _swap(
                 stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
                 report.old_schema = None if drop_old else f"replay_old_{p.name.replace('-', '_')}_{stamp}"
                 await _copy_back(s, p, report.old_schema)
-            report.lock_ms = (time.perf_counter() - locked) * 1000
+            report.lock_ms = (time.perf_counter() - (locked or 0.0)) * 1000
             report.swapped = True
             log.info("projection swapped", projection=p.name, lock_ms=round(report.lock_ms, 1),
                      delta_events=report.delta_events, old_schema=report.old_schema)  # fmt: skip
             return
         except DBAPIError as exc:
-            if (
-                _sqlstate(exc) != "55P03" or attempt == lock_attempts
-            ):  # 55P03: lock_not_available (lock_timeout)
+            # only the LOCK itself is retried (55P03 lock_not_available): past it, the delta was read
+            if locked is not None or _sqlstate(exc) != "55P03" or attempt == lock_attempts:
                 raise
             log.warning(
                 "replay could not lock the live tables yet; retrying", projection=p.name, attempt=attempt
