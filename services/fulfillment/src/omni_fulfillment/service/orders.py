@@ -24,18 +24,22 @@ log = get_logger(__name__)
 async def on_order_events(uow: Uow, envs: Sequence[Envelope[Any]]) -> None:
     """`order.accepted` and `order.cancelled`. Per order, acceptance always comes before cancellation, so the
     batch's acceptances are handled first, then its cancellations. An order accepted and cancelled in the
-    same batch is never planned: no reservation is requested for it."""
+    same batch is never planned: no reservation is requested for it. The orders already here are locked
+    at once, in order id order (the lock order of every use case on orders)."""
     accepted = [e for e in envs if e.event_type == "order.accepted"]
     cancelled = [e for e in envs if e.event_type == "order.cancelled"]
     async with uow:
         batch = Batch.open(uow)
+        known = await uow.repo.load_sourcings({e.data.order_id for e in envs})
         if accepted:
-            await _accept(batch, accepted, {e.data.order_id for e in cancelled})
+            await _accept(batch, accepted, {e.data.order_id for e in cancelled}, known)
         if cancelled:
-            await _cancel(batch, cancelled)
+            await _cancel(batch, cancelled, known)
 
 
-async def _accept(batch: Batch, envs: list[Envelope[Any]], cancelled: set[str]) -> None:
+async def _accept(
+    batch: Batch, envs: list[Envelope[Any]], cancelled: set[str], known: dict[str, OrderSourcing]
+) -> None:
     """Source each new order; source again an order given up on (unfulfillable) when its acceptance comes
     again, as an event not seen before (an operator's retry). Any other acceptance of an order already here
     (it is being sourced, allocated, done or cancelled) changes nothing."""
@@ -43,7 +47,6 @@ async def _accept(batch: Batch, envs: list[Envelope[Any]], cancelled: set[str]) 
     firsts: dict[str, Envelope[Any]] = {}
     for env in envs:
         firsts.setdefault(env.data.order_id, env)
-    known = await repo.load_sourcings(firsts)
     todo: list[Envelope[Any]] = []
     for order_id, env in firsts.items():
         order = known.get(order_id)
@@ -101,12 +104,10 @@ def _destination(o: OrderAcceptedV1) -> Point | None:
     return Point(lat, lng)
 
 
-async def _cancel(batch: Batch, envs: list[Envelope[Any]]) -> None:
-    repo = batch.uow.repo
+async def _cancel(batch: Batch, envs: list[Envelope[Any]], known: dict[str, OrderSourcing]) -> None:
     ids = {e.data.order_id for e in envs}
-    known = await repo.load_sourcings(ids - set(batch.orders))
-    known.update({oid: batch.orders[oid] for oid in ids & set(batch.orders)})
-    open_tasks = await repo.order_tasks(ids, lock=True)
+    known = {**known, **batch.orders}  # as the batch's acceptances left them
+    open_tasks = await batch.uow.repo.order_tasks(ids, lock=True)
     now = utcnow()
     for env in envs:
         c: OrderCancelledV1 = env.data
