@@ -27,6 +27,10 @@ Trade amounts: goods = `total_fee` (checked against Σ price × num), discount =
 discount on the goods, so goods − discount + post_fee = paid whenever nothing was marked up), post_fee, paid
 = `payment`. A line's discount is price × num − its paid amount (0 if it was marked up).
 
+Caps (see limits.py): at most 200 lines per trade, and free-text fields (buyer message, titles, receiver,
+invoice, store ids) at most a documented length each; beyond them the trade is refused (422), so that every
+accepted trade makes an event far below what the broker takes.
+
 Other checks: `num` a positive integer; `num_iid` present; `total_fee` (when given) = Σ price × num;
 times are `yyyy-MM-dd HH:mm:ss` GMT+8 (-> aware UTC); required: tid, status, payment, orders (≥ 1 line),
 created. Every problem found is reported at once, each with its path in the trade.
@@ -69,6 +73,7 @@ from omni_contracts.events.channel import (
 )
 
 from .errors import InvalidTrade, MalformedPayload, Problem
+from .limits import too_long, too_many_lines
 from .money import MoneyFormatError, yuan_to_cents
 from .signing import parse_china_time
 
@@ -294,9 +299,10 @@ def _event(
     if payment is not None and lines and all(ln.paid is not None for ln in lines):
         _reconcile(lines, payment, post_fee, discount_fee, p)
 
-    receiver = _address(trade)
+    receiver = _address(trade, p)
     invoice = _invoice(trade, p)
-    delivery, pickup_node = _delivery(trade)
+    delivery, pickup_node = _delivery(trade, p)
+    buyer_id, buyer_message = _capped(trade, "buyer_open_uid", p), _capped(trade, "buyer_message", p)
     if p:
         raise InvalidTrade(p.items)
     assert payment is not None and created is not None
@@ -310,7 +316,7 @@ def _event(
             business_model="B2C",
             delivery=delivery,
             pickup_node=pickup_node,
-            buyer_id=_text(trade.get("buyer_open_uid")),
+            buyer_id=buyer_id,
             receiver=receiver,
             lines=[
                 ChannelOrderLine(
@@ -335,7 +341,7 @@ def _event(
             created_at=created,
             paid_at=pay_time,
             received_at=received_at,
-            buyer_message=_text(trade.get("buyer_message")),
+            buyer_message=buyer_message,
             invoice=invoice,
         )
     except ValidationError as exc:  # a gap in the checks above: still answer with what is wrong
@@ -360,6 +366,10 @@ def _orders(trade: dict[str, Any], p: _Problems) -> tuple[list[dict[str, Any]], 
         return [], path
     if not orders:
         p.add(path, "empty: the trade has no lines")
+    many = too_many_lines(len(orders))
+    if many:  # refused before its lines are read: say so, and what else is wrong with the trade
+        p.add(path, many)
+        return [], path
     good = []
     for i, o in enumerate(orders):
         if isinstance(o, dict):
@@ -384,6 +394,8 @@ def _line(o: dict[str, Any], path: str, single: bool, post_fee: int, p: _Problem
     if isinstance(sku_id, bool) or (sku_id is not None and not isinstance(sku_id, str | int)):
         p.add(f"{pre}sku_id", f"must be a string, got {_kind(sku_id)}")
         sku_id = None
+    else:
+        sku_id = _capped(o, "sku_id", p, pre)
     paid: int | None = None
     if divide is not None:
         paid = divide
@@ -400,10 +412,10 @@ def _line(o: dict[str, Any], path: str, single: bool, post_fee: int, p: _Problem
         path=path,
         oid=oid,
         num_iid=num_iid,
-        sku_id=_text(sku_id) or None,
-        outer_sku_id=_text(o.get("outer_sku_id")) or None,
-        outer_iid=_text(o.get("outer_iid")) or None,
-        title=_text(o.get("title")),
+        sku_id=sku_id or None,
+        outer_sku_id=_capped(o, "outer_sku_id", p, pre) or None,
+        outer_iid=_capped(o, "outer_iid", p, pre) or None,
+        title=_capped(o, "title", p, pre),
         qty=qty,
         price=price,
         paid=paid,
@@ -481,25 +493,26 @@ def _time(trade: dict[str, Any], key: str, p: _Problems, *, required: bool = Fal
         return None
 
 
-def _address(trade: dict[str, Any]) -> Address:
-    city = _text(trade.get("receiver_city"))
-    district = _text(trade.get("receiver_district"))
-    country = _text(trade.get("receiver_country"))
+def _address(trade: dict[str, Any], p: _Problems) -> Address:
+    def field(key: str) -> str:
+        return _capped(trade, key, p)
+
+    city, district, country = field("receiver_city"), field("receiver_district"), field("receiver_country")
     return Address(
-        name=_text(trade.get("receiver_name")),
-        phone=_text(trade.get("receiver_mobile")) or _text(trade.get("receiver_phone")),
+        name=field("receiver_name"),
+        phone=field("receiver_mobile") or field("receiver_phone"),
         country="CN" if country in ("", "中国", "CN", "China") else country,
-        state=_text(trade.get("receiver_state")),
+        state=field("receiver_state"),
         city=city or district,
         district=district,
-        town=_text(trade.get("receiver_town")),
-        detail=_text(trade.get("receiver_address")),
-        zip=_text(trade.get("receiver_zip")),
+        town=field("receiver_town"),
+        detail=field("receiver_address"),
+        zip=field("receiver_zip"),
     )
 
 
 def _invoice(trade: dict[str, Any], p: _Problems) -> InvoiceRequest | None:
-    title = _text(trade.get("invoice_name"))
+    title = _capped(trade, "invoice_name", p)
     if not title:
         return None
     raw_kind = _text(trade.get("invoice_kind"))
@@ -507,20 +520,29 @@ def _invoice(trade: dict[str, Any], p: _Problems) -> InvoiceRequest | None:
     if kind is None:
         p.add("invoice_kind", f"unknown invoice kind {raw_kind!r} (1 electronic, 2 paper, 3 special VAT)")
         return None
-    invoice_type = _text(trade.get("invoice_type")).lower()
+    invoice_type = _capped(trade, "invoice_type", p).lower()
     if kind == "electronic_normal" and ("专用" in invoice_type or "special" in invoice_type):
         kind = "electronic_special"
-    return InvoiceRequest(kind=kind, title=title, tax_id=_text(trade.get("buyer_tax_no")) or None)
+    return InvoiceRequest(kind=kind, title=title, tax_id=_capped(trade, "buyer_tax_no", p) or None)
 
 
-def _delivery(trade: dict[str, Any]) -> tuple[str, str | None]:
+def _delivery(trade: dict[str, Any], p: _Problems) -> tuple[str, str | None]:
     if trade.get("o2o_delivery") == "inshop" or trade.get("rt_omni_send_type") == "pickUp":
         for key in ("rt_omni_outer_store_id", "rt_omni_store_id", "o2o_shop_id"):
-            store = _text(trade.get(key))
+            store = _capped(trade, key, p)
             if store:
                 return "store_pickup", store
         return "store_pickup", None
     return "express", None
+
+
+def _capped(obj: dict[str, Any], key: str, p: _Problems, prefix: str = "") -> str:
+    """`obj[key]` as text (trimmed), with a problem when it is longer than its cap (limits.py)."""
+    value = _text(obj.get(key))
+    problem = too_long(key, value)
+    if problem:
+        p.add(f"{prefix}{key}", problem)
+    return value
 
 
 def _text(value: Any) -> str:
