@@ -29,7 +29,7 @@ def main(
     groups, .data/chaos) while faults are injected; print the faults and the checks; exit 1 unless all 0."""
     from omni_chassis.settings import CommonSettings, plain_url
 
-    console = Console()
+    console = Console() if Console().is_terminal else Console(width=160)  # tables readable in a log
     common = CommonSettings()
     stack = Stack.namespaced(
         "chaos", base_port, common.kafka_bootstrap_servers, plain_url(common.database_url)

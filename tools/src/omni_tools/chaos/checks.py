@@ -196,8 +196,8 @@ async def _end_offsets(bootstrap: str, topics: list[str]) -> dict:
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        await consumer.topics()  # fetches metadata for every topic
-        tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or [])]
+        cluster = await consumer._client.fetch_all_metadata()  # partitions of topics not subscribed to
+        tps = [TopicPartition(t, p) for t in topics for p in sorted(cluster.partitions_for_topic(t) or [])]
         return await consumer.end_offsets(tps) if tps else {}
     finally:
         await consumer.stop()
@@ -252,7 +252,12 @@ async def lag(stack: Stack) -> dict[str, int]:
     """Per consumer group of this stack: Σ (end offset − committed offset) over its topics' partitions."""
     admin = await _admin(stack.bootstrap)
     try:
-        groups = [g[0] for g in await admin.list_consumer_groups() if g[0].startswith(stack.group_prefix)]
+        live = stack.live_groups()  # not groups an older version of the code left behind
+        groups = [
+            g[0]
+            for g in await admin.list_consumer_groups()
+            if g[0].startswith(stack.group_prefix) and (not live or g[0] in live)
+        ]
         committed = {g: await admin.list_consumer_group_offsets(g) for g in groups}
     finally:
         await admin.close()
@@ -281,8 +286,10 @@ async def lag_drains(stack: Stack, since: float, within: float = 60) -> tuple[Ch
         else:
             c.checked = len(last)
             if last and not any(last.values()):
-                c.notes = [f"{len(last)} groups"]
-                return c, time.monotonic() - since
+                took = time.monotonic() - since
+                c.notes = [f"{len(last)} groups, 0 after {took:.0f}s"]
+                c.stuck = int(took > within)  # drained, but later than promised
+                return c, took
         if time.monotonic() - since > within:
             behind = {g: n for g, n in last.items() if n}
             c.stuck = sum(behind.values()) or 1

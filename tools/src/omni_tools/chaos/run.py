@@ -107,9 +107,10 @@ async def run(stack: Stack, cfg: Config, console: Console | None = None) -> Resu
         except Exception as exc:
             console.print(f"  [yellow]re-publishing duplicates: {type(exc).__name__}: {exc}; again[/]")
             await asyncio.sleep(3)
+    duplicated_at = time.monotonic()  # re-publishing is a fault too
     console.print(f"re-produced {sent.kafka_duplicates:,} channel.order.received records verbatim")
     await injector
-    since = max(plan.last_done or 0.0, pushed_at)
+    since = max(plan.last_done or 0.0, pushed_at, duplicated_at)
     if not await wait_all_ready(stack, 180):
         console.print(f"[red]not every service is ready 180 s after the last fault: {stack.processes()}[/]")
 

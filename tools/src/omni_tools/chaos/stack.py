@@ -97,6 +97,22 @@ class Stack:
         procs = self.processes()
         return bool(procs) and all(p["ready"] for p in procs.values())
 
+    def live_groups(self) -> set[str]:
+        """The consumer groups the running services use: from each log's last "service started" line."""
+        groups: set[str] = set()
+        for svc in ALL:
+            log = self.run_dir / "logs" / f"{svc}.log"
+            if not log.exists():
+                continue
+            for line in reversed(log.read_text(errors="replace").splitlines()):
+                if '"service started"' in line:
+                    try:
+                        groups.update(json.loads(line).get("consumers") or [])
+                    except ValueError:
+                        continue
+                    break
+        return groups
+
     def tool(self, *args: str, timeout: float = 300) -> None:
         r = subprocess.run(
             [str(ROOT / ".venv/bin/omni"), *args], env=self.env, cwd=ROOT, capture_output=True, text=True,

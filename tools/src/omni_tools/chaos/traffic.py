@@ -116,8 +116,10 @@ async def reproduce(
     await producer.start()
     seen: set[bytes] = set()
     try:
-        await consumer.topics()  # fetches metadata for every topic
-        tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        cluster = await consumer._client.fetch_all_metadata()  # partitions of a topic not subscribed to
+        tps = [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or [])]
+        if not tps:
+            raise RuntimeError(f"no partitions known for {topic}")
         consumer.assign(tps)
         for tp in tps:
             consumer.seek(tp, start.get(tp.partition, 0))
