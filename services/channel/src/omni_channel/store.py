@@ -105,9 +105,7 @@ class Repository:
                 "active": active,
                 "updated_at": func.now(),
             },
-        ).returning(
-            *SHOP_VIEW, literal_column("(xmax = 0)").label("created")
-        )  # xmax 0: inserted, not updated
+        ).returning(*SHOP_VIEW, literal_column("(xmax = 0)").label("created"))  # xmax 0: inserted
         row = (await self.session.execute(stmt)).mappings().one()
         view = {k: row[k] for k in row.keys() if k != "created"}
         return view, bool(row["created"])
