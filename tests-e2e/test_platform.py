@@ -66,7 +66,7 @@ async def ship_all(gw: httpx.AsyncClient, order_id: str, key: str = OPS) -> list
 
 
 async def movements(gw: httpx.AsyncClient, reference: str) -> list[dict]:
-    r = await gw.get("/api/inventory/movements", params={"reference": reference, "limit": 500})
+    r = await gw.get("/api/inventory/movements", params={"reference": reference, "limit": 200})
     assert r.status_code == 200, r.text
     return r.json()["items"]
 
@@ -239,7 +239,7 @@ async def test_5_two_hundred_concurrent_orders_for_fifty_units(gw):
     s = await stock(gw, "WH-HZ", sku["code"])
     assert (s["on_hand"], s["reserved"], s["available"]) == (50, 50, 0)
     ledger = (
-        await gw.get("/api/inventory/movements", params={"material_code": sku["code"], "limit": 500})
+        await gw.get("/api/inventory/movements", params={"material_code": sku["code"], "limit": 200})
     ).json()["items"]
     assert all(m["on_hand_after"] - m["reserved_after"] >= 0 for m in ledger), "never negative"
 

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, Field, Strict, StringConstraints, model_validator
 
 from .errors import ProblemError
 
@@ -49,9 +49,20 @@ CursorParam = Annotated[
 ]
 
 # Strings with explicit bounds (and no NUL: the chassis's NulGuard refuses one anywhere in a request).
+# `\x85` is spelled out: Python's and Rust's `\s` include it, ECMA-262's (what OpenAPI tools use) does not.
 Text = Annotated[str, StringConstraints(max_length=500)]
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\s\x00]+$")]
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\s\x85\x00]+$")]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+def _json_int(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # 3.0 is the integer 3 in JSON Schema; 3.5, "3" and true stay refused (strict)
+    return value
+
+
+# A strict integer as JSON Schema means it: no strings or booleans, but 3.0 is 3.
+JsonInt = Annotated[int, BeforeValidator(_json_int), Strict()]
 
 T = TypeVar("T")
 
@@ -77,12 +88,23 @@ def page_params(limit: Limit = DEFAULT_LIMIT, offset: Offset = 0, cursor: Cursor
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
-class Page(BaseModel, Generic[T]):
-    items: list[T]
+class PageInfo(BaseModel):
+    """The base of every page answer: `next_offset` is filled in from total, limit and offset."""
+
     total: int = Field(description="items matching the filters")
     limit: int
     offset: int
     next_offset: int | None = Field(None, description="the next page's offset; null on the last page")
+
+    @model_validator(mode="after")
+    def _fill_next(self) -> PageInfo:
+        if self.next_offset is None:
+            self.next_offset = next_offset(self.total, limit=self.limit, offset=self.offset)
+        return self
+
+
+class Page(PageInfo, Generic[T]):
+    items: list[T]
     next_cursor: str | None = Field(None, description="the next page's cursor, where keyset paging applies")
 
 

@@ -3,6 +3,7 @@
 `document_problems(doc)` (applied by `install_problem_handlers` to a service's document):
 - replaces FastAPI's `HTTPValidationError` 422 with the problem, and every 4xx/5xx a route declared with
   `responses={409: {...}}` keeps its description but gets the problem as `application/problem+json`;
+- states in every string schema that it holds no NUL character (the chassis's `NulGuard` refuses one);
 - adds 422 to every operation with inputs, 404 to every operation with path parameters, 409 to every
   write (POST/PUT/PATCH/DELETE: a conflict with the current state), and 500 to every operation.
 `add_responses(doc, codes)` adds more (the gateway adds 401/403/429/... to each of its routes).
@@ -67,7 +68,28 @@ def add_responses(op: dict[str, Any], codes: list[int] | tuple[int, ...]) -> Non
             responses[str(code)] = problem_response(code)
 
 
+NO_NUL = "^[^\\x00]*$"
+
+
+def no_nul_strings(node: Any) -> None:
+    """State in every string schema what the chassis's NUL guard enforces: no NUL character."""
+    if isinstance(node, dict):
+        if node.get("type") == "string" and not ({"enum", "const", "format"} & node.keys()):
+            if "pattern" not in node:
+                node["pattern"] = NO_NUL
+            elif "not" not in node:
+                node["not"] = {"pattern": "\\x00"}
+        for key, value in node.items():
+            if key not in ("examples", "example", "default"):
+                no_nul_strings(value)
+    elif isinstance(node, list):
+        for value in node:
+            no_nul_strings(value)
+
+
 def document_problems(doc: dict[str, Any]) -> dict[str, Any]:
+    no_nul_strings(doc.get("paths"))
+    no_nul_strings(doc.get("components"))
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel
 
 from omni_chassis.app import Uow
+from omni_chassis.paging import Limit, Offset, PageInfo
 
 from . import service
 from .domain.vouchers import VoucherKind
@@ -17,13 +18,11 @@ from .domain.vouchers import VoucherKind
 router = APIRouter(tags=["finance"])
 
 T = TypeVar("T")
-Limit = Annotated[int, Query(ge=1, le=500, description="page size (max 500)")]
-Offset = Annotated[int, Query(ge=0)]
 OrderId = Annotated[str, Query(min_length=1, max_length=128)]
 Currency = Annotated[str, Query(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
 
 
-class Page(BaseModel, Generic[T]):
+class Page(PageInfo, Generic[T]):
     items: list[T]
     total: int
     limit: int

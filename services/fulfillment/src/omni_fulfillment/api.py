@@ -11,10 +11,11 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, HTTPException, Path, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Header, HTTPException, Path, Response
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat
 
 from omni_chassis.app import Uow
+from omni_chassis.paging import JsonInt, Limit, Offset, PageInfo
 
 from . import service
 from .domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
@@ -29,8 +30,6 @@ CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 NodeCode = Annotated[str, Field(min_length=1, max_length=64, pattern=CODE_PATTERN)]
 Text64 = Annotated[str, Field(min_length=1, max_length=64)]
 Scope = Annotated[str | None, Header(alias=SCOPE_HEADER, description="set by the gateway for store staff")]
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 _STATUS = {NotFound: 404, Conflict: 409, Invalid: 422, Forbidden: 403}
 
@@ -62,10 +61,10 @@ class NodeBody(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     type: NodeType
     city: str = Field("", max_length=100)
-    lat: float = Field(ge=-90, le=90)
-    lng: float = Field(ge=-180, le=180)
-    priority: int = Field(0, ge=-1_000_000, le=1_000_000, description="higher wins a tie")
-    active: bool = True
+    lat: StrictFloat = Field(ge=-90, le=90)
+    lng: StrictFloat = Field(ge=-180, le=180)
+    priority: JsonInt = Field(0, ge=-1_000_000, le=1_000_000, description="higher wins a tie")
+    active: StrictBool = True
 
     def node(self, code: str) -> Node:
         return Node(code, self.name, self.type, self.city, self.lat, self.lng, self.priority, self.active)
@@ -103,7 +102,7 @@ class NodeOut(BaseModel):
         )
 
 
-class NodePage(BaseModel):
+class NodePage(PageInfo):
     items: list[NodeOut]
     total: int
     limit: int
@@ -117,7 +116,15 @@ async def create_node(body: NodeCreate, uow: Uow, scope: Scope = None) -> NodeOu
         return NodeOut.of(await service.create_node(uow, body.node(body.code)))
 
 
-@router.put("/nodes/{code}", response_model=NodeOut, tags=["nodes"])
+@router.put(
+    "/nodes/{code}",
+    response_model=NodeOut,
+    tags=["nodes"],
+    responses={
+        201: {"model": NodeOut, "description": "created"},
+        422: {"description": "invalid, or the body's code differs from the path's (problem details)"},
+    },
+)
 async def put_node(
     body: NodeReplace,
     uow: Uow,
@@ -209,7 +216,7 @@ class TaskOut(BaseModel):
         )
 
 
-class TaskPage(BaseModel):
+class TaskPage(PageInfo):
     items: list[TaskOut]
     total: int
     limit: int
@@ -229,7 +236,7 @@ class ShipBody(BaseModel):
 
 class PickupBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    pickup_code: str = Field(pattern=r"^\d{6}$", description="the six digits the buyer shows")
+    pickup_code: str = Field(pattern=r"^[0-9]{6}$", description="the six digits the buyer shows")
 
 
 @router.get("/tasks", response_model=TaskPage, tags=["tasks"])
@@ -274,9 +281,7 @@ async def accept_task(task_id: str, body: AcceptBody, uow: Uow, scope: Scope = N
 async def ship_task(task_id: str, body: ShipBody, uow: Uow, scope: Scope = None) -> TaskOut:
     scope = _scope(scope)
     with _errors():
-        return TaskOut.of(
-            await service.ship_task(uow, task_id, body.carrier, body.tracking_no, scope), scope
-        )
+        return TaskOut.of(await service.ship_task(uow, task_id, body.carrier, body.tracking_no, scope), scope)
 
 
 @router.post("/tasks/{task_id}/pickup", response_model=TaskOut, tags=["tasks"])

@@ -94,7 +94,8 @@ async def test_receipt_listing_a_material_twice_is_refused_whole(api, db):
     body["lines"] = [{"material_code": m, "qty": q} for m, q in (("A", 1), ("B", 1), ("A", 2))]
     r = await api.post("/receipts", json=body)
     assert r.status_code == 422
-    assert r.json() == {"detail": "material A appears on more than one line"}
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["detail"] == "material A appears on more than one line" and r.json()["status"] == 422
     assert await rows(db, "SELECT * FROM stock") == [] and await rows(db, "SELECT * FROM receipts") == []
 
 
@@ -142,7 +143,7 @@ async def test_adjustments_apply_idempotently_and_refuse_with_numbers(api, db):
     assert r.status_code == 201 and r.json()["stock_after"]["on_hand"] == 2
 
     zero = await api.post("/adjustments", json={**down, "adjustment_id": uid("adj"), "delta": 0})
-    assert zero.status_code == 422 and zero.json() == {"detail": "delta must not be 0"}
+    assert zero.status_code == 422 and zero.json()["detail"] == "delta must not be 0"
 
     ledger = (await api.get("/movements", params={"node_code": node, "kind": "adjustment"})).json()
     assert [(m["material_code"], m["delta_on_hand"]) for m in ledger["items"]] == [("NEW", 2), ("A", -3)]
@@ -153,16 +154,19 @@ async def test_queries_paginate_and_filter(api, db):
     await api.post("/receipts", json=receipt(node, {f"M{i:02d}": i + 1 for i in range(7)}))
 
     page = (await api.get("/stock", params={"node_code": node, "limit": 3, "offset": 3})).json()
-    assert (page["total"], page["limit"], page["offset"]) == (7, 3, 3)
+    assert (page["total"], page["limit"], page["offset"], page["next_offset"]) == (7, 3, 3, 6)
     assert [x["material_code"] for x in page["items"]] == ["M03", "M04", "M05"]
-    assert (await api.get("/stock", params={"limit": 501})).status_code == 422
+    assert (await api.get("/stock", params={"limit": 201})).status_code == 422
+    too_deep = await api.get("/stock", params={"offset": 2**63})
+    assert too_deep.status_code == 422 and too_deep.json()["problems"][0]["path"] == "query.offset"
     assert (await api.get("/stock", params={"offset": -1})).status_code == 422
     one = (await api.get("/stock", params={"node_code": node, "material_code": "M06"})).json()
     assert one["total"] == 1 and one["items"][0]["on_hand"] == 7
 
     missing = await api.get(f"/stock/{node}/NOPE")
     assert missing.status_code == 404
-    assert missing.json() == {"detail": f"no stock of material NOPE at node {node}"}
+    assert missing.json()["detail"] == f"no stock of material NOPE at node {node}"
+    assert missing.headers["content-type"] == "application/problem+json"
 
     order, r1, r2 = uid("O"), uid("R"), uid("R")
     await handle(db, requested(r1, order, node, {"M00": 1}), requested(r2, order, node, {"M01": 5}))

@@ -10,6 +10,8 @@ from fastapi import APIRouter, HTTPException, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from omni_chassis.app import Uow
+from omni_chassis.errors import ProblemError
+from omni_chassis.paging import Limit, Offset, PageInfo
 
 from . import service
 from .api_views import present
@@ -44,7 +46,7 @@ class OrderSummary(_Out):
     duplicate_deliveries: int
 
 
-class OrderPage(_Out):
+class OrderPage(PageInfo):
     items: list[OrderSummary]
     total: int
     limit: int
@@ -224,6 +226,9 @@ class CancelRequest(BaseModel):
 
 
 # -- helpers -------------------------------------------------------------------------------------
+_WHEN = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "format": "date-time"}]}
+
+
 def _bound(value: str | None, name: str, *, end: bool) -> datetime | None:
     """An ISO date (a whole UTC day) or an ISO datetime (naive means UTC). `end` bounds are exclusive."""
     if value is None or value == "":
@@ -231,13 +236,24 @@ def _bound(value: str | None, name: str, *, end: bool) -> datetime | None:
     try:
         if len(value) == 10:
             day = date.fromisoformat(value)
-            return datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=UTC)
+            try:
+                return datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=UTC)
+            except OverflowError:  # the end of 9999-12-31
+                return datetime.max.replace(tzinfo=UTC)
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise HTTPException(
-            422, f"{name} must be an ISO date (2024-05-01) or date-time (2024-05-01T08:00:00Z), got {value!r}"
+        raise ProblemError(
+            422,
+            "Invalid request",
+            f"{name} must be an ISO date (2024-05-01) or date-time (2024-05-01T08:00:00Z)",
+            problems=[{"path": f"query.{name}", "message": "not an ISO date or date-time"}],
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # a moment of year 1 or 9999 that UTC cannot hold
+        return (datetime.max if moment.year > 1 else datetime.min).replace(tzinfo=UTC)
 
 
 async def _call(fn: Any, uow: Uow, *args: Any, **kwargs: Any) -> Any:
@@ -260,18 +276,24 @@ async def list_orders(
     channel: str | None = Query(None, min_length=1, max_length=64),
     shop_id: str | None = Query(None, min_length=1, max_length=64),
     created_from: Annotated[
-        str | None, Query(description="inclusive; ISO date (a UTC day) or date-time (naive = UTC)")
+        str | None,
+        Query(
+            description="inclusive; ISO date (a UTC day) or date-time (naive = UTC)", json_schema_extra=_WHEN
+        ),
     ] = None,
     created_to: Annotated[
-        str | None, Query(description="a date includes that whole UTC day; a date-time is exclusive")
+        str | None,
+        Query(
+            description="a date includes that whole UTC day; a date-time is exclusive",
+            json_schema_extra=_WHEN,
+        ),
     ] = None,
-    limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> dict[str, Any]:
     lo = _bound(created_from, "created_from", end=False)
     hi = _bound(created_to, "created_to", end=True)
-    if lo and hi and lo >= hi:
-        raise HTTPException(422, f"created_from ({created_from}) must be before created_to ({created_to})")
+    # created_from at or after created_to: an empty window, so an empty page
     items, total = await _call(
         service.list_orders,
         uow,

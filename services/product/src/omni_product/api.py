@@ -13,7 +13,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 from fastapi import status as http
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from omni_chassis.app import Uow
 from omni_chassis.paging import JsonInt, Limit, Offset, PageInfo
@@ -56,7 +56,7 @@ class Page(PageInfo, Generic[T]):
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 @contextmanager
@@ -91,8 +91,8 @@ class MaterialFields(_In):
     barcode: ChannelId | None = None
     unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
     weight_g: JsonInt = Field(ge=0, le=MAX_INT32, description="grams")
-    high_value: bool = False
-    active: bool = True
+    high_value: StrictBool = False
+    active: StrictBool = True
 
     def to_domain(self, code: str) -> Material:
         return Material(code=code, **self.model_dump(exclude={"code"}))
@@ -182,7 +182,7 @@ class SalesProductFields(_In):
         description="in order; a single has exactly one (qty 1), a bundle at least one; distinct materials, "
         "each an existing material (422 otherwise)",
     )
-    active: bool = True
+    active: StrictBool = True
 
     def to_domain(self, code: str) -> SalesProduct:
         return SalesProduct(

@@ -63,6 +63,16 @@ def _operation(op: dict[str, Any], service: str) -> dict[str, Any]:
         op["operationId"] = f"{service}_{op['operationId']}"
     op["tags"] = [f"{service}: {t}" for t in op.get("tags") or []] or [service]
     op.pop("security", None)  # the services' own schemes mean nothing here; the gateway's applies
+    if isinstance(op.get("parameters"), list):  # the gateway drops X-Omni-* from clients and sets them itself
+        op["parameters"] = [
+            p
+            for p in op["parameters"]
+            if not (
+                isinstance(p, dict)
+                and p.get("in") == "header"
+                and str(p.get("name", "")).lower().startswith("x-omni-")
+            )
+        ]
     return op
 
 
