@@ -23,6 +23,9 @@ def main(
     pg_restarts: int = typer.Option(1, envvar="CHAOS_PG_RESTARTS", help="PostgreSQL restarts"),
     duplicates: float = typer.Option(0.10, help="share of the orders published twice"),
     base_port: int = typer.Option(19000, envvar="CHAOS_BASE_PORT", help="the gateway's port; services next"),
+    rate: float | None = typer.Option(
+        None, envvar="CHAOS_RATE", help="orders/s (0: flat out; default: slow enough to span the faults)"
+    ),
     keep: bool = typer.Option(False, help="leave the chaos stack running afterwards"),
 ) -> None:
     """Run N orders through a stack of its own (omni_chaos_* databases, ports 19000+, chaos.* topics and
@@ -34,7 +37,7 @@ def main(
     stack = Stack.namespaced(
         "chaos", base_port, common.kafka_bootstrap_servers, plain_url(common.database_url)
     )
-    cfg = Config(orders, seed, kills, kafka_restarts, pg_restarts, duplicates)
+    cfg = Config(orders, seed, kills, kafka_restarts, pg_restarts, duplicates, rate=rate)
     console.print(f"starting the chaos stack (OMNI_RUN_DIR={stack.run_dir}, gateway {stack.gateway}) …")
     try:
         asyncio.run(bring_up(stack, "omni_chaos_"))

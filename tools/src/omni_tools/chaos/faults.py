@@ -78,11 +78,15 @@ async def fire(fault: Fault, stack: Stack, rnd: random.Random) -> None:
     fault.fired_at = time.monotonic()
     try:
         if fault.kind == "kill":
-            procs = await asyncio.to_thread(stack.processes)
-            pid = procs.get(fault.target, {}).get("pid")
-            state = procs.get(fault.target, {}).get("state", "?")
+            pid, state, deadline = None, "?", time.monotonic() + 60
+            while not pid and time.monotonic() < deadline:  # between two starts (BACKOFF): wait for one
+                procs = await asyncio.to_thread(stack.processes)
+                pid = procs.get(fault.target, {}).get("pid")
+                state = procs.get(fault.target, {}).get("state", "?")
+                if not pid:
+                    await asyncio.sleep(0.5)
             if not pid:
-                fault.outcome = f"no pid to kill ({state})"
+                fault.outcome = f"FAILED: no pid to kill within 60 s ({state})"
             else:
                 os.kill(pid, signal.SIGKILL)
                 fault.outcome = f"pid {pid} killed ({state})"
@@ -109,8 +113,18 @@ async def fire(fault: Fault, stack: Stack, rnd: random.Random) -> None:
 
 
 async def inject(plan: Plan, stack: Stack, rnd: random.Random, progress, on_fault=None) -> None:
-    """Fire every fault when progress() (0..1, the share of orders sent) reaches its point."""
-    for fault in plan.faults:
+    """Fire every fault when progress() (0..1, the share of orders sent) reaches its point: kills in one
+    sequence, broker and database restarts in another, so a restart does not hold the kills back."""
+    kills = [f for f in plan.faults if f.kind == "kill"]
+    infra = [f for f in plan.faults if f.kind != "kill"]
+    await asyncio.gather(
+        _sequence(kills, stack, random.Random(rnd.random()), progress, on_fault),
+        _sequence(infra, stack, random.Random(rnd.random()), progress, on_fault),
+    )
+
+
+async def _sequence(faults: list[Fault], stack: Stack, rnd: random.Random, progress, on_fault) -> None:
+    for fault in faults:
         while progress() < fault.at:  # noqa: ASYNC110 (polls a counter the sender bumps)
             await asyncio.sleep(0.05)
         await asyncio.sleep(rnd.uniform(0, 0.5))  # not in lock-step with the sender

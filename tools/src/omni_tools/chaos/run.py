@@ -37,6 +37,14 @@ class Config:
     duplicate_share: float = 0.10
     concurrency: int = 32
     lag_within: float = 60
+    rate: float | None = None  # orders/s; None: slow enough that the faults fall while orders flow
+
+    def send_rate(self) -> float:
+        if self.rate is not None:
+            return self.rate
+        span = 30 + 50 * self.kafka_restarts + 20 * self.pg_restarts + 14 * self.kills_per_service
+        return self.orders / max(self.orders / 40, span)
+
     api_key: str = "dev-admin-key"
 
 
@@ -86,7 +94,9 @@ async def run(stack: Stack, cfg: Config, console: Console | None = None) -> Resu
     async with gateway(stack.gateway, cfg.api_key) as client:
         await bench.top_up(client, tag, bench.demand(docs))
 
-    sent, sending = await push(stack.gateway, cfg.api_key, docs, webhook_dups, cfg.concurrency)
+    rate = cfg.send_rate()
+    console.print(f"sending at {rate:.0f} orders/s" if rate else "sending as fast as possible")
+    sent, sending = await push(stack.gateway, cfg.api_key, docs, webhook_dups, cfg.concurrency, rate=rate)
 
     def said(f: Fault) -> None:
         console.print(f"  fault at {f.at:4.0%} of the orders: {f.kind} {f.target}: {escape(f.outcome)}")

@@ -71,9 +71,14 @@ async def push(
     webhook_dups: set[str],
     concurrency: int = 32,
     give_up_after: float = 300,
+    rate: float = 0,
 ) -> tuple[Sent, asyncio.Task]:
-    """Start sending (returns at once): the Sent record fills in while the task runs."""
+    """Start sending at `rate` orders/s (0: as fast as possible); returns at once: the Sent record fills in
+    while the task runs."""
+    from ..bench import Pacer
+
     out = Sent()
+    pacer = Pacer(rate)
     todo = iter(docs)
     limits = httpx.Limits(max_connections=concurrency + 4, max_keepalive_connections=concurrency + 4)
 
@@ -87,6 +92,7 @@ async def push(
 
             async def worker() -> None:
                 for doc in todo:
+                    await pacer.wait()
                     out.started += 1
                     tid = tid_of(doc)
                     if await send(client, doc, out, give_up_after):
