@@ -129,7 +129,6 @@ class ConsumerRuntime:
                 async with uow:
                     await uow.claim(spec.group, [(env.event_id, env.event_type)])
                     uow.park(env, waiting.key, waiting.reason)
-                metrics.PARKED_TOTAL.labels(spec.group).inc()
                 log.info("event parked", consumer=spec.group, waits_for=waiting.key, reason=waiting.reason)
                 return
             except Exception as exc:

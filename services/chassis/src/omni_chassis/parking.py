@@ -135,6 +135,8 @@ class ParkingLoop:
             await self.runtime.dead_letters.send(spec.group, record, exc, attempts=row["attempts"] + 1)
             await self._delete(row["id"])
             return
+        if isinstance(uow, SqlUnitOfWork) and env.event_id in uow.last_parked:
+            return  # the handler parked it again (still waiting): not applied
         self.applied += 1
         metrics.UNPARKED_TOTAL.labels(spec.group).inc()
         log.info(

@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omni_contracts import Envelope, EventPayload, utcnow
 
-from . import inbox
+from . import inbox, metrics
 from .db import Database
 from .outbox import build, stage
 
@@ -188,8 +188,10 @@ class SqlUnitOfWork(UnitOfWork[R]):
         self.retry_attempts: dict[UUID, int] = {}  # set by the parking loop when it re-applies parked events
         self.first_parked: dict[UUID, Any] = {}
         self.on_released: Callable[[], None] | None = None  # the runtime's wake-up for its parking loop
+        self.last_parked: set[UUID] = set()  # event ids parked by the last commit
 
     async def _begin(self) -> None:
+        self.last_parked = set()
         self.session = self.db.sessions()
         await self.session.begin()
         self.repo = self._repo_factory(self.session) if self._repo_factory else self.session  # type: ignore[assignment]
@@ -226,6 +228,9 @@ class SqlUnitOfWork(UnitOfWork[R]):
                     }
                 )
             await self.session.execute(_PARK, rows)
+            for row in rows:
+                metrics.PARKED_TOTAL.labels(row["consumer"]).inc()
+            self.last_parked = {p.env.event_id for p in self.parks}
         if self.releases:
             result = await self.session.execute(_RELEASE, {"keys": sorted(set(self.releases))})
             if result.rowcount and self.on_released is not None:  # type: ignore[attr-defined]
