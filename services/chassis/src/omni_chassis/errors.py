@@ -20,6 +20,7 @@ It also post-processes the app's OpenAPI (`document_problems`) so that every rou
 from __future__ import annotations
 
 import json
+import re
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
@@ -31,10 +32,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.routing import Match
 
 from .logging import get_logger
-from .problems_openapi import PROBLEM_JSON, document_problems
+from .problems_openapi import HTTP_METHODS, PROBLEM_JSON, document_problems
 
 try:  # the chassis's failure classifier scrubs SQL parameters and phone numbers out of error text
     from .failures import describe as _describe
@@ -191,13 +191,23 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 
 def _allowed_methods(request: Request) -> str:
-    """Every method some route serves at this path (Starlette's 405 names only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match != Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
-    return ", ".join(sorted(methods))
+    """Every method the OpenAPI document lists at this path (Starlette's 405 names only the first route's).
+    The document is the public record of the routes, and what the Allow header must agree with."""
+    app = request.app
+    table = getattr(app.state, "problem_allow_table", None)
+    if table is None:
+        table = []
+        for template, item in (app.openapi().get("paths") or {}).items():
+            regex = re.sub(r"\\\{[^}]*\\\}", "[^/]+", re.escape(template))
+            methods = {m.upper() for m in item if m in HTTP_METHODS}
+            table.append((re.compile(f"^{regex}$"), methods))
+        app.state.problem_allow_table = table
+    path = request.scope.get("path", "")
+    found: set[str] = set()
+    for regex, methods in table:
+        if regex.match(path):
+            found |= methods
+    return ", ".join(sorted(found))
 
 
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:

@@ -214,7 +214,10 @@ class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(
-        min_length=1, max_length=500, description="why the order is cancelled, for the record"
+        min_length=1,
+        max_length=500,
+        pattern=r"[^\s\x1c-\x1f\x85\ufeff]",  # not blank, as str.strip sees it (the validator below)
+        description="why the order is cancelled, for the record",
     )
 
     @field_validator("reason")
@@ -231,7 +234,7 @@ _WHEN = {"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "for
 
 def _bound(value: str | None, name: str, *, end: bool) -> datetime | None:
     """An ISO date (a whole UTC day) or an ISO datetime (naive means UTC). `end` bounds are exclusive."""
-    if value is None or value == "":
+    if value is None:
         return None
     try:
         if len(value) == 10:

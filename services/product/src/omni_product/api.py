@@ -13,7 +13,7 @@ from typing import Annotated, Generic, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 from fastapi import status as http
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from omni_chassis.app import Uow
 from omni_chassis.paging import JsonInt, Limit, Offset, PageInfo
@@ -32,14 +32,18 @@ from .domain.model import (
 router = APIRouter()
 
 # Codes appear in URL paths and in every event: no whitespace, no slash, at most 64 characters.
-CODE_PATTERN = r"^[^\s\x85/]+$"
-Code = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64, pattern=CODE_PATTERN)
+# `\x1c-\x1f`, `\x85` and `\ufeff` are spelled out: Python's str.strip (the domain's blank check), Rust's
+# regex (pydantic's) and ECMA-262's (OpenAPI tools') disagree on what whitespace they are.
+_WS = r"\s\x1c-\x1f\x85\ufeff"
+CODE_PATTERN = rf"^[^{_WS}/]+$"
+NOT_BLANK = rf"[^{_WS}]"
+Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=CODE_PATTERN)]
+ChannelId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=rf"^[^{_WS}]+$")]
+Text = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK),
+    AfterValidator(str.strip),
 ]
-ChannelId = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[^\s\x85]+$")
-]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 PathCode = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
 MAX_INT32 = 2**31 - 1
 MAX_CENTS = 10**15
@@ -56,7 +60,8 @@ class Page(PageInfo, Generic[T]):
 
 
 class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # constraints apply to the text as sent (what the schema states); names are trimmed after
+    model_config = ConfigDict(extra="forbid")
 
 
 @contextmanager
@@ -89,7 +94,11 @@ def _put_status(response: Response, created: bool) -> None:
 class MaterialFields(_In):
     name: Text
     barcode: ChannelId | None = None
-    unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
+    unit: Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=16, pattern=NOT_BLANK),
+        AfterValidator(str.strip),
+    ]
     weight_g: JsonInt = Field(ge=0, le=MAX_INT32, description="grams")
     high_value: StrictBool = False
     active: StrictBool = True
