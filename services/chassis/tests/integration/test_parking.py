@@ -122,7 +122,7 @@ async def test_an_event_whose_fact_never_arrives_goes_to_the_dlq_after_the_bound
 
 
 async def test_a_poison_event_with_a_phone_leaves_no_phone_in_dlq_headers_or_logs(
-    kafka_bootstrap, make_database, fresh_topic, capsys
+    kafka_bootstrap, make_database, fresh_topic, capfd
 ):
     db = await _db(make_database)
     topic = await fresh_topic()
@@ -140,7 +140,7 @@ async def test_a_poison_event_with_a_phone_leaves_no_phone_in_dlq_headers_or_log
     headers = dead[0].info
     assert "IntegrityError" in headers[H_ERROR]
     assert all(phone not in v for v in headers.values()), headers
-    out = capsys.readouterr()
+    out = capfd.readouterr()
     assert "handler failed" in out.out + out.err
     assert phone not in out.out + out.err
 
