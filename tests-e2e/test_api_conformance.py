@@ -104,6 +104,8 @@ def test_schemathesis_finds_nothing(e2e_stack, tmp_path):
     out = result.stdout + result.stderr
     (ROOT / ".data" / "e2e").mkdir(parents=True, exist_ok=True)
     (ROOT / ".data" / "e2e" / "schemathesis.txt").write_text(out)
-    summary = [line for line in out.splitlines() if re.search(r"\d+ (passed|failed)|No issues found", line)]
-    print("schemathesis:", summary[-1].strip() if summary else "(no summary line)", file=sys.stderr)
+    lines = [line.strip() for line in out.splitlines()]
+    cases = next((lines[i + 1] for i, line in enumerate(lines[:-1]) if line == "Test cases:"), "")
+    final = next((line.strip("= ") for line in reversed(lines) if line.startswith("====")), "")
+    print(f"schemathesis summary: {cases}; {final}", file=sys.stderr)
     assert result.returncode == 0, out[-20000:]
