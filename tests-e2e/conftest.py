@@ -84,7 +84,7 @@ def e2e_stack(e2e_env: dict[str, str], pg_server_url: str) -> Iterator[dict[str,
             "env": e2e_env,
             "traces": traces,
             "ports": PORTS,
-            "log": RUN_DIR / "services.log",
+            "log": RUN_DIR / "logs",  # one <service>.log per service (supervisord)
         }
     finally:
         subprocess.run([services_sh, "stop"], env=e2e_env, cwd=ROOT, capture_output=True)

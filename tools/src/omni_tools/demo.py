@@ -130,7 +130,7 @@ async def vouchers(client: httpx.AsyncClient, order_id: str, n_tasks: int) -> No
         items = await fetch()
         console.print(
             f"  [yellow]after 60s finance has not yet booked the revenue of {order_id}'s shipment "
-            "(its shipments consumer is behind: see .data/services/services.log)[/]"
+            "(its shipments consumer is behind: see .data/services/logs/finance.log)[/]"
         )
     t = Table(title=f"vouchers of {order_id}", title_justify="left")
     for col in ("voucher", "account", "debit", "credit"):
