@@ -11,7 +11,7 @@ STACK_ENV := KAFKA_BOOTSTRAP_SERVERS=$${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
 	DATABASE_URL=$${DATABASE_URL:-postgresql://omni:omni@127.0.0.1:5432}
 PYTEST_ARGS ?=
 
-.PHONY: help uv sync stack up dev down test test-unit lint fmt schemas asyncapi bench-bus demo bench chaos
+.PHONY: help uv sync stack up dev down test test-unit lint fmt schemas asyncapi bench-bus demo bench chaos asyncapi-check-deps
 
 help: ## show every target
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
