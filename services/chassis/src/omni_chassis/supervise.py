@@ -34,10 +34,11 @@ class Supervised:
     last_error: str | None = None
     last_end: float | None = None
     task: asyncio.Task[Any] | None = field(default=None, repr=False)
+    stopping: bool = False
 
     async def loop(self) -> None:
         failures = 0
-        while True:
+        while not self.stopping:
             started = time.monotonic()
             self.running = True
             metrics.TASK_UP.labels(self.name).set(1)
@@ -59,6 +60,8 @@ class Supervised:
                 self.running = False
                 self.last_end = time.monotonic()
                 metrics.TASK_UP.labels(self.name).set(0)
+            if self.stopping:  # a cancellation can be lost in a wait_for race: stopping ends the loop anyway
+                return
             failures = 1 if time.monotonic() - started > 60 else failures + 1
             self.restarts += 1
             metrics.TASK_RESTARTS.labels(self.name).inc()
@@ -84,11 +87,14 @@ class Supervisor:
     def down(self) -> list[str]:
         return [n for n, s in self.tasks.items() if not s.running]
 
-    async def stop(self) -> None:
+    async def stop(self, timeout_s: float = 10.0) -> None:
         for s in self.tasks.values():
+            s.stopping = True
             if s.task is not None:
                 s.task.cancel()
         for s in self.tasks.values():
             if s.task is not None:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await s.task
+                    await asyncio.wait_for(asyncio.shield(s.task), timeout_s)
+                if not s.task.done():
+                    log.error("supervised task did not stop in time", task=s.name)
