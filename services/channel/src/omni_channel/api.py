@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
 
-from omni_chassis.app import Uow
+from omni_chassis.app import GroupCommitOf, Uow
 from omni_chassis.errors import ProblemError, problem_response
 from omni_chassis.logging import get_logger
 from omni_chassis.outbox import EventTooLarge
@@ -119,7 +119,9 @@ async def get_shop(channel: ChannelCode, shop_id: ShopId, uow: Uow) -> Any:
         422: {"description": "the trade is invalid: every problem with its path"},
     },
 )
-async def tmall_order(request: Request, uow: Uow, now: Annotated[datetime, Depends(clock)]) -> Any:
+async def tmall_order(
+    request: Request, webhooks: GroupCommitOf("webhooks"), now: Annotated[datetime, Depends(clock)]
+) -> Any:
     """A Tmall/Taobao trade (`taobao.trade.fullinfo.get` JSON), pushed and signed TOP/Qimen style.
 
     Query: `shop_id`, `app_key`, `timestamp` (`yyyy-MM-dd HH:mm:ss`, GMT+8, ±10 min), `sign_method`
@@ -127,13 +129,15 @@ async def tmall_order(request: Request, uow: Uow, now: Annotated[datetime, Depen
     as name+value, followed by the raw body bytes). Body: the trade, bare, as `{"trade": …}` or wrapped in
     `{"trade_fullinfo_get_response": {"trade": …}}`. Paid trades awaiting shipment are published as
     `channel.order.received`; other statuses are acknowledged with `accepted: false` and a reason.
+    Concurrent deliveries share one transaction (group commit); each is answered after its commit.
     """
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         return problem_response(413, f"body too large: {len(body)} bytes, at most {MAX_BODY_BYTES}")
     try:
-        receipt = await service.receive_tmall_order(
-            uow, params=list(request.query_params.multi_items()), body=body, now=now
+        params = list(request.query_params.multi_items())
+        receipt = await webhooks.submit(
+            lambda uow: service.receive_tmall_order(uow, params=params, body=body, now=now)
         )
     except Unauthorized as exc:
         log.warning("channel webhook refused", channel="tmall", reason=exc.reason)

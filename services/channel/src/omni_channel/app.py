@@ -8,6 +8,7 @@ from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
 from . import api, consumers, store
+from .domain.errors import InvalidTrade, MalformedPayload, Unauthorized
 
 
 class Settings(ServiceSettings):
@@ -24,6 +25,8 @@ def build(settings: Settings | None = None) -> FastAPI:
         routers=[api.router],
         consumers=consumers.specs(),
         repository=store.Repository,
+        # webhook deliveries share transactions; these errors are raised before anything is written
+        group_commits={"webhooks": (Unauthorized, MalformedPayload, InvalidTrade)},
     )
 
 

@@ -79,7 +79,7 @@ async def _receive_tmall(uow: Uow, query: dict[str, str], body: bytes, now: date
             event_id=env.event_id,
             now=now,
         )
-        log.info(
+        log.debug(
             "channel order published",
             channel=TMALL,
             shop_id=shop.shop_id,
@@ -103,7 +103,7 @@ async def _receive_tmall(uow: Uow, query: dict[str, str], body: bytes, now: date
         event_id=None,
         now=now,
     )
-    log.info(
+    log.debug(
         "channel order not for fulfilment",
         channel=TMALL,
         shop_id=shop.shop_id,

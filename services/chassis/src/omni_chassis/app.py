@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -31,6 +31,7 @@ from .context import correlation_id_var, set_service_name
 from .db import Database
 from .dlq import DeadLetters
 from .errors import install_problem_handlers
+from .groupcommit import GroupCommit
 from .kafka import create_topics, make_broker, make_producer
 from .logging import configure_logging, get_logger
 from .outbox import OutboxRelay
@@ -56,8 +57,13 @@ def create_app(
     relay: bool = True,
     stateless: bool = False,
     repository: Callable[[Any], Any] | None = None,
+    group_commits: Mapping[str, tuple[type[BaseException], ...]] | None = None,
 ) -> FastAPI:
     """`stateless=True` (the gateway): no database, no Kafka; logs, tracing, health and metrics only.
+
+    `group_commits` names the request groups whose concurrent requests share one transaction (see
+    groupcommit.py), each with the exception types its works raise before writing; a route reaches one with
+    the `GroupCommitOf(name)` dependency.
 
     `repository(session)` builds the service's repository; every unit of work (`app.state.uow()`, the `Uow`
     dependency of routes, and consumers' handlers) carries one as `uow.repo`.
@@ -132,6 +138,9 @@ def create_app(
             return uow
 
         app.state.uow = new_uow
+        app.state.group_commit = {
+            g: GroupCommit(new_uow, name=g, clean=clean) for g, clean in (group_commits or {}).items()
+        }
         app.state.supervisor = supervisor
         app.state.parking = parking
         app.state.settings = settings
@@ -146,6 +155,9 @@ def create_app(
         try:
             yield
         finally:
+            for group in app.state.group_commit.values():
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(group.close(), 10)
             outbox_relay.stop()
             await broker.stop()
             await supervisor.stop()
@@ -170,6 +182,15 @@ def _uow(request: Request) -> UnitOfWork[Any]:
 
 
 Uow = Annotated[UnitOfWork[Any], Depends(_uow)]
+
+
+def GroupCommitOf(name: str) -> Any:
+    """A route dependency: the app's group commit `name` (declared in `create_app(group_commits=...)`)."""
+
+    def dep(request: Request) -> GroupCommit:
+        return request.app.state.group_commit[name]
+
+    return Annotated[GroupCommit, Depends(dep)]
 
 
 async def _lag_loop(runtime: ConsumerRuntime) -> None:

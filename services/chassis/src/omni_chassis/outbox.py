@@ -136,7 +136,7 @@ class OutboxRelay:
         *,
         name: str,
         batch_size: int = 500,
-        poll_interval_s: float = 0.5,
+        poll_interval_s: float = 2.0,  # a fallback: NOTIFY wakes the relay when rows are written
         retention_s: float = 3600,
         on_published: Callable[[list[asyncpg.Record]], None] | None = None,
         topic_prefix: str = "",
@@ -269,7 +269,7 @@ class OutboxRelay:
                 self._wake.clear()
                 n = await self.publish_once(conn)
                 now = time.monotonic()
-                if now - last_housekeeping > 2:
+                if now - last_housekeeping > 5:
                     last_housekeeping = now
                     await self._housekeeping(conn)
                 if n < self.batch_size:

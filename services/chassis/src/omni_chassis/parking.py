@@ -47,8 +47,11 @@ _STATS = text(
 
 class ParkingLoop:
     def __init__(
-        self, runtime: ConsumerRuntime, *, max_age_s: float = 6 * 3600, poll_s: float = 1.0, batch: int = 100
+        self, runtime: ConsumerRuntime, *, max_age_s: float = 6 * 3600, poll_s: float = 5.0, batch: int = 100
     ) -> None:
+        # poll_s: how often due rows are looked for without a wake-up. A release in this process wakes the
+        # loop at once; rechecks are due 30 s or more after a park, so a few seconds of lateness is nothing,
+        # and a quiet service should not query its database every second.
         self.runtime = runtime
         self.max_age_s = max_age_s
         self.poll_s = poll_s

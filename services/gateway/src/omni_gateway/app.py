@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import httpx
+import aiohttp
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from pydantic import Field
@@ -87,8 +87,29 @@ def load_keys(settings: Settings) -> KeyRing:
     return KeyRing(keys)
 
 
-def build(settings: Settings | None = None, *, transport: httpx.AsyncBaseTransport | None = None) -> FastAPI:
-    """The gateway app. `transport` replaces the network for the upstream calls (tests)."""
+def upstream_session(settings: Settings) -> aiohttp.ClientSession:
+    """The one client session for every upstream call: a pool of at most GATEWAY_MAX_CONNECTIONS."""
+    connector = aiohttp.TCPConnector(
+        limit=settings.max_connections,
+        limit_per_host=0,
+        # Idle upstream connections are dropped well before the services' keep-alive timeout (chassis
+        # serve: 75 s), so a request never lands on a connection the server is closing.
+        keepalive_timeout=20.0,
+        ttl_dns_cache=300,
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(
+            total=None, sock_connect=settings.connect_timeout_s, sock_read=settings.read_timeout_s
+        ),
+        auto_decompress=False,  # what the client gets is what the upstream sent
+        skip_auto_headers=("User-Agent",),
+        trust_env=False,
+    )
+
+
+def build(settings: Settings | None = None) -> FastAPI:
+    """The gateway app."""
     settings = settings or Settings()
     keyring = load_keys(settings)
     app = create_app(settings, title="Omni API gateway", routers=[api.router], stateless=True)
@@ -106,16 +127,7 @@ def build(settings: Settings | None = None, *, transport: httpx.AsyncBaseTranspo
         # The chassis's stateless lifespan has startup hooks but no shutdown hook: wrap it, so the one
         # shared client is opened after logging/tracing are set up and closed at shutdown.
         async with chassis_lifespan(app):
-            n = settings.max_connections
-            client = httpx.AsyncClient(
-                transport=transport,
-                timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s, pool=5.0),
-                # Idle upstream connections are dropped well before the services' keep-alive timeout
-                # (chassis serve: 75 s), so a request never lands on a connection the server is closing.
-                limits=httpx.Limits(max_connections=n, max_keepalive_connections=n, keepalive_expiry=20.0),
-                follow_redirects=False,
-                trust_env=False,
-            )
+            client = upstream_session(settings)
             app.state.gateway = Gateway(
                 upstreams=settings.upstreams(),
                 keyring=keyring,
@@ -131,7 +143,7 @@ def build(settings: Settings | None = None, *, transport: httpx.AsyncBaseTranspo
             try:
                 yield
             finally:
-                await client.aclose()
+                await client.close()
 
     app.router.lifespan_context = lifespan
     return app

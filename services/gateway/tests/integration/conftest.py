@@ -90,6 +90,15 @@ def product_upstream() -> Upstream:
     async def label(code: str) -> PlainTextResponse:
         return PlainTextResponse(f"label {code}", status_code=409, headers={"X-Upstream": "product"})
 
+    @app.get("/slow")
+    async def slow() -> dict[str, str]:
+        await asyncio.sleep(3)  # longer than the read timeout the timeout test gives the gateway
+        return {"late": "yes"}
+
+    @app.get("/big")
+    async def big() -> PlainTextResponse:
+        return PlainTextResponse("x" * 1_000_000)  # larger than the gateway reads whole: streamed
+
     @app.get("/old")
     async def old(request: Request) -> RedirectResponse:
         return RedirectResponse(str(request.base_url) + "materials?x=1", status_code=307)
