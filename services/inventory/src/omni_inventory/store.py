@@ -61,6 +61,20 @@ _RESERVE = text(
     f"RETURNING {_STOCK_COLS}"
 )
 
+_ROWS_FOR_UPDATE = text(
+    f"SELECT {_STOCK_COLS} FROM stock WHERE (node_code, material_code) IN "
+    "(SELECT n, m FROM unnest(CAST(:nodes AS text[]), CAST(:mats AS text[])) AS x(n, m)) "
+    'ORDER BY node_code COLLATE "C", material_code COLLATE "C" FOR UPDATE'
+)
+# The batch's sum per row, still conditional (available >= the sum) and checked against the seq it expects.
+_RESERVE_SUMMED = text(
+    "UPDATE stock s SET reserved = s.reserved + x.q, seq = s.seq + x.k, updated_at = :at "
+    "FROM unnest(CAST(:nodes AS text[]), CAST(:mats AS text[]), CAST(:qtys AS bigint[]), "
+    "CAST(:counts AS bigint[]), CAST(:seqs AS bigint[])) AS x(n, m, q, k, e) "
+    "WHERE s.node_code = x.n AND s.material_code = x.m AND s.on_hand - s.reserved - s.frozen >= x.q "
+    "AND s.seq + x.k = x.e"
+)
+
 _TAKE_RESERVED = text(
     "UPDATE stock SET reserved = reserved - :n, on_hand = on_hand - :shipped, seq = seq + 1, "
     "updated_at = :at "
@@ -132,6 +146,35 @@ class Repository:
             raise
         await savepoint.commit()
         return rows
+
+    async def stock_for_update(self, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], StockRow]:
+        """The stock rows of `pairs`, locked (in the global lock order); a pair with no row is absent."""
+        if not pairs:
+            return {}
+        ordered = sorted(pairs)
+        rows = await self.session.execute(
+            _ROWS_FOR_UPDATE, {"nodes": [p[0] for p in ordered], "mats": [p[1] for p in ordered]}
+        )
+        return {(r.node_code, r.material_code): _stock(r) for r in rows}
+
+    async def reserve_summed(
+        self, totals: dict[tuple[str, str], tuple[int, int]], at: datetime, *, expected: dict[Any, int]
+    ) -> int:
+        """Reserve each row's summed quantity in one statement (`totals`: (node, material) -> (qty, how
+        many reservations)); `expected` is each row's seq after them. Returns how many rows were updated."""
+        keys = sorted(totals)
+        result = await self.session.execute(
+            _RESERVE_SUMMED,
+            {
+                "nodes": [k[0] for k in keys],
+                "mats": [k[1] for k in keys],
+                "qtys": [totals[k][0] for k in keys],
+                "counts": [totals[k][1] for k in keys],
+                "seqs": [expected[k] for k in keys],
+                "at": at,
+            },
+        )
+        return result.rowcount  # type: ignore[attr-defined]
 
     async def take_reserved(
         self, node: str, material: str, qty: int, *, ship: bool, at: datetime
@@ -270,6 +313,38 @@ class Repository:
             .returning(reservations.c.reservation_id)
         )
         return (await self.session.execute(stmt)).first() is not None
+
+    async def claim_reservations(
+        self, items: Sequence[tuple[str, str, str, Sequence[Line]]], at: datetime
+    ) -> set[str]:
+        """Insert many reservations as `reserved` (id, order, node, lines); returns the ids that were new."""
+        rows = [
+            {
+                "reservation_id": rid,
+                "order_id": order_id,
+                "node_code": node,
+                "status": ReservationStatus.RESERVED.value,
+                "lines": lines_json(lines),
+                "created_at": at,
+                "updated_at": at,
+            }
+            for rid, order_id, node, lines in items
+        ]
+        stmt = (
+            insert(reservations)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=[reservations.c.reservation_id])
+            .returning(reservations.c.reservation_id)
+        )
+        return set((await self.session.execute(stmt)).scalars())
+
+    async def cancelled_among(self, order_ids: set[str]) -> set[str]:
+        if not order_ids:
+            return set()
+        found = await self.session.execute(
+            select(cancelled_orders.c.order_id).where(cancelled_orders.c.order_id.in_(sorted(order_ids)))
+        )
+        return set(found.scalars())
 
     async def mark_refused(
         self, reservation_id: str, shortfall: Sequence[ShortLine], reason: str, at: datetime

@@ -291,3 +291,22 @@ async def test_two_hundred_concurrent_requests_for_fifty_units_reserve_exactly_f
     events = await outbox(db, "inventory.stock-changed", key=f"{node}:{material}")
     assert sorted(e["data"]["seq"] for e in events) == list(range(1, 52))
     assert all(e["data"]["available"] >= 0 for e in events)
+
+
+async def test_a_hot_sku_batch_reserves_the_sum_once_in_arrival_order_and_never_oversells(db):
+    node = uid("WH")
+    await receive(db, node, {"A": 200})
+    ids = [uid("R") for _ in range(300)]
+    batch = [requested(rid, uid("O"), node, {"A": 1}) for rid in ids]
+    await handle(db, *batch, requested(ids[0], uid("O"), node, {"A": 1}))  # a repeat inside the batch
+
+    statuses = dict(await rows(db, "SELECT reservation_id, status FROM reservations"))
+    assert [statuses[r] for r in ids] == ["reserved"] * 200 + ["refused"] * 100
+    a = await stock_of(db, node, "A")
+    assert (a.on_hand, a.reserved, a.seq) == (200, 200, 201)
+    ledger = await rows(
+        db, "SELECT seq, reserved_after FROM movements WHERE kind = 'reservation' ORDER BY seq"
+    )
+    assert [tuple(r) for r in ledger] == [(i + 2, i + 1) for i in range(200)]
+    answers = await outbox(db, "inventory.reserved")
+    assert [x["data"]["reservation_id"] for x in answers] == [*ids[:200], ids[0]]

@@ -134,7 +134,37 @@ class FakeRepository:
         found = [m for m in reversed(self.movements) if all(v is None or m[k] == v for k, v in want.items())]
         return found[offset : offset + limit], len(found)
 
+    async def stock_for_update(self, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], StockRow]:
+        self.locked.append(sorted(pairs))
+        return {p: self.stock[p] for p in pairs if p in self.stock}
+
+    async def reserve_summed(
+        self, totals: dict[tuple[str, str], tuple[int, int]], at: datetime, *, expected: dict[Any, int]
+    ) -> int:
+        updated = 0
+        for key, (qty, count) in totals.items():
+            row = self.stock.get(key)
+            if row is None or row.available < qty or row.seq + count != expected[key]:
+                continue
+            new = replace(row, reserved=row.reserved + qty, seq=row.seq + count, updated_at=at)
+            assert new.level.problems() == [], new  # the CHECK constraints
+            self.stock[key] = new
+            updated += 1
+        return updated
+
     # -- reservations -------------------------------------------------------------------------------------
+    async def claim_reservations(
+        self, items: Sequence[tuple[str, str, str, Sequence[Line]]], at: datetime
+    ) -> set[str]:
+        new = set()
+        for rid, order_id, node, lines in items:
+            if await self.claim_reservation(rid, order_id, node, lines, at):
+                new.add(rid)
+        return new
+
+    async def cancelled_among(self, order_ids: set[str]) -> set[str]:
+        return order_ids & self.cancelled
+
     async def claim_reservation(
         self, reservation_id: str, order_id: str, node: str, lines: Sequence[Line], at: datetime
     ) -> bool:

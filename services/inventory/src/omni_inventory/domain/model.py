@@ -6,7 +6,7 @@ functions below are what the service uses to decide and to explain a refusal in 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -171,3 +171,25 @@ def consume_refusal(reservation_id: str, status: ReservationStatus | None, task_
         f"task {task_id} shipped against reservation {reservation_id}, which is {status.value}, "
         "not reserved: nothing to consume"
     )
+
+
+def allocate_in_order(
+    requests: Sequence[tuple[str, Sequence[Line]] | None], available: Mapping[tuple[str, str], int]
+) -> list[bool]:
+    """Which of `requests` (node, lines), taken in arrival order, are reserved: each all-or-none against
+    what the earlier ones left. `None` (a request that must not reserve) is refused. Exactly what reserving
+    them one by one gives, so a batch may reserve each (node, material) once for the summed quantity (a hot
+    SKU costs one row update per batch, not one per order) and never oversells."""
+    left = dict(available)
+    out: list[bool] = []
+    for req in requests:
+        if req is None:
+            out.append(False)
+            continue
+        node, lines = req
+        ok = all(left.get((node, x.material_code), 0) >= x.qty for x in lines)
+        if ok:
+            for x in lines:
+                left[(node, x.material_code)] -= x.qty
+        out.append(ok)
+    return out

@@ -6,12 +6,11 @@ read-then-write.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from omni_chassis.logging import get_logger
-from omni_contracts import Envelope, EventPayload, utcnow
-from omni_contracts.events.common import MaterialQty, Shortfall
+from omni_contracts import Envelope, utcnow
 from omni_contracts.events.fulfillment import (
     OrderUnfulfillableV1,
     PickedUpV1,
@@ -19,55 +18,26 @@ from omni_contracts.events.fulfillment import (
     ShippedV1,
 )
 from omni_contracts.events.inventory import (
-    ReservationConsumedV1,
     ReservationRefusedV1,
-    ReservationReleasedV1,
     ReservedV1,
 )
 from omni_contracts.events.order import OrderCancelledV1
 
 from ..domain.model import (
     InvalidRequest,
-    Line,
     ReservationStateError,
     ReservationStatus,
-    ShortLine,
     consume_refusal,
     normalize_lines,
     refusal_reason,
     shortfall,
 )
 from ..records import ReservationRow
+from .answers import _answer, _qtys, _shortfall
 from .changes import Cause, StockChanges, Uow
+from .reserve_batch import reserve_run
 
 log = get_logger(__name__)
-
-
-def _qtys(lines: Sequence[Line]) -> list[MaterialQty]:
-    return [MaterialQty(material_code=x.material_code, qty=x.qty) for x in lines]
-
-
-def _shortfall(short: Sequence[ShortLine]) -> list[Shortfall]:
-    return [
-        Shortfall(material_code=s.material_code, requested=s.requested, available=s.available) for s in short
-    ]
-
-
-def _answer(uow: Uow, res: ReservationRow, cause: Cause) -> None:
-    """The event that states a reservation's recorded outcome (its current truth)."""
-    common = {"reservation_id": res.reservation_id, "order_id": res.order_id, "node_code": res.node_code}
-    data: EventPayload
-    if res.status is ReservationStatus.RESERVED:
-        data = ReservedV1(**common, lines=_qtys(res.lines))
-    elif res.status is ReservationStatus.REFUSED:
-        data = ReservationRefusedV1(
-            **common, shortfall=_shortfall(res.shortfall or []), reason=res.reason or ""
-        )
-    elif res.status is ReservationStatus.RELEASED:
-        data = ReservationReleasedV1(**common, lines=_qtys(res.lines))
-    else:
-        data = ReservationConsumedV1(**common, lines=_qtys(res.lines))
-    uow.emit(data, key=res.order_id, cause=cause)
 
 
 # -- the use cases, each on its own unit of work ----------------------------------------------------------
@@ -110,7 +80,18 @@ async def handle_batch(uow: Uow, envs: list[Envelope[Any]]) -> None:
         pairs |= await uow.repo.held_lines_of_orders(releasing)
         await uow.repo.lock_stock(pairs)
         changes = StockChanges()
-        for env in envs:
+        run: list[Envelope[Any]] = []  # consecutive reservation requests: reserved together
+        for env in [*envs, None]:
+            if env is not None and env.event_type == REQUESTED:
+                run.append(env)
+                continue
+            if len(run) > 1:
+                await reserve_run(uow, changes, run)
+            elif run:
+                await _reserve(uow, changes, run[0])
+            run = []
+            if env is None:
+                break
             handler = HANDLERS.get(env.event_type)
             if handler is None:
                 raise InvalidRequest(f"inventory does not handle {env.event_type} events")
@@ -244,6 +225,7 @@ async def _on_cancelled(uow: Uow, changes: StockChanges, env: Envelope[Any]) -> 
     await _release_order(uow, changes, env.data.order_id, env)
 
 
+REQUESTED = "fulfillment.reservation-requested"
 HANDLERS: dict[str, Callable[[Uow, StockChanges, Envelope[Any]], Awaitable[Any]]] = {
     "fulfillment.reservation-requested": _on_request,
     "fulfillment.shipped": _consume,
