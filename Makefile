@@ -11,7 +11,7 @@ STACK_ENV := KAFKA_BOOTSTRAP_SERVERS=$${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
 	DATABASE_URL=$${DATABASE_URL:-postgresql://omni:omni@127.0.0.1:5432}
 PYTEST_ARGS ?=
 
-.PHONY: help uv sync stack up dev down test test-unit lint fmt schemas asyncapi bench-bus demo bench chaos asyncapi-check-deps
+.PHONY: help uv sync stack up dev down test test-unit lint fmt schemas asyncapi bench-bus demo bench bench-soak chaos asyncapi-check-deps
 
 help: ## show every target
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -73,9 +73,11 @@ asyncapi-check-deps: ## install the official AsyncAPI parser (npm, pinned) that 
 demo: ## send a few signed Tmall orders through the gateway and show each order's journey (after `make up`)
 	@$(UV) run --frozen omni-tools demo
 
-bench: ## N orders (BENCH_ORDERS, default 10000) via the webhook, then via Kafka, + bus baseline (after `make up`)
-	@$(STACK_ENV) $(UV) run --frozen omni-tools bench --orders $${BENCH_ORDERS:-10000} --no-bus
-	@$(STACK_ENV) $(UV) run --frozen omni-tools bench --orders $${BENCH_ORDERS:-10000} --via kafka
+bench: ## every performance target in one run, one table: webhooks for BENCH_SECONDS (60) or BENCH_ORDERS, + BENCH_ARGS (after `make up`)
+	@$(STACK_ENV) $(UV) run --frozen omni-tools bench --seconds $${BENCH_SECONDS:-60} --orders $${BENCH_ORDERS:-0} $(BENCH_ARGS)
+
+bench-soak: ## `make bench` with BENCH_SOAK_SECONDS (600) of webhooks at the maximum, then RSS (after `make up`)
+	@$(STACK_ENV) $(UV) run --frozen omni-tools bench --seconds $${BENCH_SOAK_SECONDS:-600} $(BENCH_ARGS)
 
 chaos: stack ## CHAOS_ORDERS (10000) orders on a stack of its own under kill -9 and Kafka/PostgreSQL restarts; exit 1 unless every check is 0
 	@$(STACK_ENV) $(UV) run --frozen python -m omni_tools.chaos --orders $${CHAOS_ORDERS:-10000} $(CHAOS_ARGS)

@@ -44,22 +44,48 @@ def demo(
 
 @app.command()
 def bench(
-    orders: int = typer.Option(10_000, "--orders", "-n", help="how many signed orders to push"),
-    concurrency: int = typer.Option(64, help="webhook requests in flight"),
+    seconds: float = typer.Option(60, "--seconds", "-s", help="webhooks as fast as possible for this long"),
+    orders: int = typer.Option(0, "--orders", "-n", help="instead of --seconds: this many webhook orders"),
+    kafka_orders: int = typer.Option(10_000, help="orders put straight onto omni.channel.orders"),
+    hot_orders: int = typer.Option(1_000, help="reservations of the hot-SKU phase (each scenario)"),
+    paced_seconds: float = typer.Option(0, help="the paced phase's length (0: min(--seconds, 60))"),
+    rate: float = typer.Option(0, help="paced phase: orders/s (0: half the sustained maximum measured)"),
+    idle_seconds: float = typer.Option(20, help="the quiet window of the idle-CPU phase"),
+    bus_events: int = typer.Option(20_000, help="bus baseline: chassis batched events (raw ×2.5, others ×¼)"),
+    max_rate: float = typer.Option(
+        1_250, help="webhook maximum phase: pre-signs max-rate × seconds requests"
+    ),
+    concurrency: int = typer.Option(64, help="webhook requests in flight (the connection pool's size)"),
+    phases: str = typer.Option("all", help="all, or some of idle,bus,hot,kafka,webhook,paced,rss (in order)"),
+    bus: bool = typer.Option(True, help="measure the bus baseline in the same run"),
+    via: str = typer.Option("", help="only this load path: webhook (and paced) or kafka; default both"),
     url: str = typer.Option(DEFAULT_GATEWAY, envvar="OMNI_GATEWAY_URL"),
     api_key: str = typer.Option(DEFAULT_KEY, envvar="OMNI_API_KEY"),
-    bus: bool = typer.Option(True, help="also measure the bus baseline (make bench-bus) in the same run"),
-    rate: float = typer.Option(0, help="orders per second to send at (0: as fast as possible); for latency"),
-    via: str = typer.Option(
-        "webhook", help="webhook: signed HTTP through the gateway; kafka: straight onto omni.channel.orders"
-    ),
 ) -> None:
-    """Push N signed orders and report throughput and latency from the services' own timestamps."""
-    from .bench import run_bench
+    """Every performance target in one run (idle CPU, bus baseline, hot SKU, Kafka intake, webhook maximum,
+    latency at half of it, RSS), from the services' own timestamps; one table. Asserts nothing."""
+    from .bench import Config, run_bench, select_phases
 
-    if via not in ("webhook", "kafka"):
-        raise typer.BadParameter("--via is webhook or kafka")
-    asyncio.run(run_bench(url, api_key, orders, concurrency, bus, via, rate))
+    try:
+        chosen = select_phases(phases, bus=bus, via=via or None)
+        cfg = Config(
+            url=url,
+            api_key=api_key,
+            seconds=seconds,
+            orders=orders,
+            kafka_orders=kafka_orders,
+            hot_orders=hot_orders,
+            paced_seconds=paced_seconds,
+            rate=rate,
+            idle_seconds=idle_seconds,
+            bus_events=bus_events,
+            max_rate=max_rate,
+            concurrency=concurrency,
+            phases=chosen,
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    asyncio.run(run_bench(cfg))
 
 
 if __name__ == "__main__":
