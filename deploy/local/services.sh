@@ -2,20 +2,31 @@
 # Run every Omni service as its own process, from the Procfile, under supervisord (a process supervisor):
 # a service that dies is started again by itself, with backoff, and the others keep running.
 #
-#   deploy/local/services.sh start [SVC]    start supervisord in the background (or one program), wait until
-#                                           each service answers /health/ready
+#   deploy/local/services.sh start [SVC]    start supervisord in the background (or one service), wait until
+#                                           each program answers /health/ready
 #   deploy/local/services.sh stop [SVC]     stop them all and supervisord (TERM, then KILL after 20 s), or one
-#   deploy/local/services.sh restart SVC    restart one service and wait until it is ready
-#   deploy/local/services.sh status [--json]  each service: pid, state, uptime, port, ready (exit 1: not running)
-#   deploy/local/services.sh logs SVC       the last lines of a service's log
+#   deploy/local/services.sh restart SVC    restart a service (each of its replicas in turn) and wait until ready
+#   deploy/local/services.sh status [--json]  each program: pid, state, uptime, port, ready (exit 1: not running)
+#   deploy/local/services.sh logs SVC       the last lines of a service's log (of each of its replicas)
+#
+# SVC is a Procfile entry (`order`: all its replicas) or one replica's program (`order-2`).
+#
+# Replicas: SCALE_<SERVICE>=N (1..8, e.g. SCALE_ORDER=2) runs N copies of a service, read by `start` when it
+# writes supervisord's config. Replica 1 is the program `order`; replica k >= 2 is the program `order-k`, on
+# port <SERVICE>_<k>_HTTP_PORT (default: the service's port + SCALE_PORT_STEP*(k-1), step 100: order-2 on
+# 8103), with its own log, and otherwise the same command and environment: the same consumer groups (Kafka
+# shares the partitions out) and database (one outbox relay active, the others stand by). A port that two
+# programs would share is refused. The plan is kept in $OMNI_RUN_DIR/programs: status/restart/stop act on what
+# was started, whatever their own SCALE_*; a new SCALE takes effect at the next start after a stop.
 #
 # Env: OMNI_RUN_DIR (default .data/services: supervisord's config, socket, pid file and logs; one per stack, so
 #      several stacks run side by side), OMNI_PROCFILE (default Procfile), <SERVICE>_HTTP_PORT to move a
-#      service, SERVICES_START_TIMEOUT (default 90 s), FATAL_RETRY_SECONDS (default 30: pause before a service
-#      that keeps crashing at start is tried again), SERVICES_START_SECS (10: up this long counts as started),
-#      SERVICES_START_RETRIES (10: failed starts in a row, 1 s, 2 s, … apart, before that pause).
+#      service, SCALE_<SERVICE>, SCALE_PORT_STEP, <SERVICE>_<k>_HTTP_PORT (above), SERVICES_START_TIMEOUT
+#      (default 90 s), FATAL_RETRY_SECONDS (default 30: pause before a service that keeps crashing at start is
+#      tried again), SERVICES_START_SECS (10: up this long counts as started), SERVICES_START_RETRIES (10:
+#      failed starts in a row, 1 s, 2 s, … apart, before that pause).
 # Everything else in the environment (KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL, …) reaches the services.
-# Logs: $OMNI_RUN_DIR/logs/<service>.log, supervisord's own in $OMNI_RUN_DIR/supervisord.log.
+# Logs: $OMNI_RUN_DIR/logs/<program>.log, supervisord's own in $OMNI_RUN_DIR/supervisord.log.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -28,28 +39,41 @@ TIMEOUT="${SERVICES_START_TIMEOUT:-90}"
 PY="$ROOT/.venv/bin/python"
 SUPERVISE=("$PY" "$ROOT/deploy/local/supervise.py")
 
-declare -A DEFAULT_PORT=([gateway]=8000 [product]=8001 [inventory]=8002 [order]=8003 [fulfillment]=8004 [finance]=8005 [channel]=8006)
-
 die() { echo "services.sh: ERROR: $*" >&2; exit 1; }
-
-port_of() {
-    local var="${1^^}_HTTP_PORT"
-    echo "${!var:-${DEFAULT_PORT[$1]:-0}}"
-}
-
-names() { sed -n 's/^\([a-z][a-z0-9_-]*\):.*/\1/p' "$PROCFILE"; }
-
-ports() { for svc in $(names); do echo "$svc=$(port_of "$svc")"; done; }
 
 running() { [[ -f "$PID_FILE" ]] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null; }
 
+# The programs, one a line: "name service replica port". While supervisord runs: those it was started with
+# (written by `supervise.py conf`); otherwise what the environment asks for (SCALE_*, *_HTTP_PORT; checked).
+plan() {
+    if running && [[ -f "$RUN_DIR/programs" ]]; then cat "$RUN_DIR/programs"; return; fi
+    [[ -f "$PROCFILE" ]] || die "no Procfile at $PROCFILE"
+    "${SUPERVISE[@]}" plan "$PROCFILE" || exit 1
+}
+
 ctl() { "$ROOT/.venv/bin/supervisorctl" -c "$CONF" "$@"; }
 
-known() { names | grep -qx -- "$1" || die "no service '$1' in $PROCFILE (known: $(names | xargs))"; }
+# resolve SVC: the programs SVC names (a service: all its replicas; a program: itself), one a line
+resolve() {
+    local all; all="$(plan)"
+    local found; found="$(awk -v s="$1" '$1 == s || $2 == s { print $1 }' <<<"$all")"
+    [[ -n "$found" ]] || die "no service '$1' (known: $(awk '{ print $1 }' <<<"$all" | xargs))"
+    echo "$found"
+}
 
-wait_ready() {  # wait_ready [SVC]: until the service (or all) answer /health/ready
-    local -a which
-    if [[ -n "${1:-}" ]]; then which=("$1=$(port_of "$1")"); else mapfile -t which < <(ports); fi
+# pairs [PROGRAM...]: "program=port" for supervise.py (every program when none is given)
+pairs() {
+    local all; all="$(plan)"
+    if [[ $# -eq 0 ]]; then awk '{ print $1 "=" $4 }' <<<"$all"; return; fi
+    local p
+    for p in "$@"; do awk -v p="$p" '$1 == p { print $1 "=" $4 }' <<<"$all"; done
+}
+
+# to_array NAME TEXT: the lines of TEXT into the array NAME (none for an empty TEXT)
+to_array() { local -n _arr="$1"; _arr=(); [[ -z "$2" ]] || mapfile -t _arr <<<"$2"; }
+
+wait_ready() {  # wait_ready [PROGRAM...]: until each (or every program) answers /health/ready
+    local -a which; local text; text="$(pairs "$@")"; to_array which "$text"
     "${SUPERVISE[@]}" wait "$RUN_DIR" "$TIMEOUT" "${which[@]}" \
         || die "see '$0 status' and $RUN_DIR/logs/ (supervisord keeps retrying; '$0 stop' stops it)"
 }
@@ -58,38 +82,51 @@ start() {
     [[ -f "$PROCFILE" ]] || die "no Procfile at $PROCFILE"
     [[ -x "$ROOT/.venv/bin/supervisord" ]] || die "supervisord missing in .venv: run 'make sync' first"
     if [[ -n "${1:-}" ]]; then
-        known "$1"; running || die "supervisord is not running: '$0 start' first"
-        ctl start "$1" || true
-        wait_ready "$1"
-        echo "$1 ready"
+        running || die "supervisord is not running: '$0 start' first"
+        local -a progs; local found; found="$(resolve "$1")"; to_array progs "$found"
+        ctl start "${progs[@]}" || true
+        wait_ready "${progs[@]}"
+        echo "${progs[*]} ready"
         return
     fi
     mkdir -p "$RUN_DIR"
+    local all
     if running; then
         echo "services already running (supervisord pid $(cat "$PID_FILE"))"
+        all="$(plan)"
+        local wanted; wanted="$("${SUPERVISE[@]}" plan "$PROCFILE" 2>/dev/null || true)"
+        [[ "$wanted" == "$all" ]] || echo "services.sh: note: running as started; SCALE_*/ports take effect after '$0 stop'" >&2
     else
-        for svc in $(names); do
-            local port; port="$(port_of "$svc")"
+        all="$(plan)"
+        local name svc replica port
+        while read -r name svc replica port; do
             if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-                die "port $port for '$svc' is taken by another process ($(ss -ltnp "sport = :$port" 2>/dev/null | tail -n +2 | sed 's/.*users://' | head -n1)); stop it or set ${svc^^}_HTTP_PORT"
+                local var="${svc^^}_HTTP_PORT"; var="${var//-/_}"
+                [[ "$replica" == 1 ]] || var="${svc^^}_${replica}_HTTP_PORT"
+                die "port $port for '$name' is taken by another process ($(ss -ltnp "sport = :$port" 2>/dev/null | tail -n +2 | sed 's/.*users://' | head -n1)); stop it or set ${var//-/_}"
             fi
-        done
-        "${SUPERVISE[@]}" conf "$RUN_DIR" "$PROCFILE" "$ROOT" >/dev/null
+        done <<<"$all"
+        "${SUPERVISE[@]}" conf "$RUN_DIR" "$PROCFILE" "$ROOT" >/dev/null || exit 1
+        all="$(cat "$RUN_DIR/programs")"
         rm -f "$RUN_DIR/supervisor.sock"
         (cd "$ROOT" && "$ROOT/.venv/bin/supervisord" -c "$CONF" </dev/null >>"$RUN_DIR/supervisord.out" 2>&1) \
             || { tail -n 20 "$RUN_DIR/supervisord.out" >&2; die "supervisord did not start (log: $RUN_DIR/supervisord.out)"; }
     fi
     wait_ready
     echo "services ready (supervisord pid $(cat "$PID_FILE"); logs: $RUN_DIR/logs/):"
-    for svc in $(names); do
-        printf '  %-12s http://127.0.0.1:%s   (docs: /docs, health: /health/ready, metrics: /metrics)\n' "$svc" "$(port_of "$svc")"
-    done
+    local name svc replica port
+    while read -r name svc replica port; do
+        local note="(docs: /docs, health: /health/ready, metrics: /metrics)"
+        [[ "$replica" == 1 ]] || note="(replica $replica of $svc: the same consumer groups)"
+        printf '  %-14s http://127.0.0.1:%s   %s\n' "$name" "$port" "$note"
+    done <<<"$all"
 }
 
 stop() {
     if [[ -n "${1:-}" ]]; then
-        known "$1"; running || die "supervisord is not running"
-        ctl stop "$1"
+        running || die "supervisord is not running"
+        local -a progs; local found; found="$(resolve "$1")"; to_array progs "$found"
+        ctl stop "${progs[@]}"
         return
     fi
     legacy_honcho_stop
@@ -99,8 +136,8 @@ stop() {
         return 0
     fi
     local pid; pid="$(cat "$PID_FILE")"
-    local -a pids
-    mapfile -t pids < <("${SUPERVISE[@]}" status "$RUN_DIR" --json $(ports) 2>/dev/null \
+    local -a pids which; local text; text="$(pairs)"; to_array which "$text"
+    mapfile -t pids < <("${SUPERVISE[@]}" status "$RUN_DIR" --json "${which[@]}" 2>/dev/null \
         | "$PY" -c 'import json,sys; [print(r["pid"]) for r in json.load(sys.stdin) if r["pid"]]' || true)
     ctl shutdown >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 1 60); do
@@ -125,12 +162,16 @@ legacy_honcho_stop() {  # a stack started by the honcho version of this script
     rm -f "$f"
 }
 
-restart() {
+restart() {  # one replica after the other, each ready before the next goes down: the group keeps consuming
     [[ -n "${1:-}" ]] || die "usage: $0 restart SVC"
-    known "$1"; running || die "supervisord is not running: '$0 start' first"
-    ctl restart "$1"
-    wait_ready "$1"
-    echo "$1 ready"
+    running || die "supervisord is not running: '$0 start' first"
+    local -a progs; local found; found="$(resolve "$1")"; to_array progs "$found"
+    local p
+    for p in "${progs[@]}"; do
+        ctl restart "$p"
+        wait_ready "$p"
+        echo "$p ready"
+    done
 }
 
 status() {
@@ -140,7 +181,16 @@ status() {
         if [[ ${#args[@]} -gt 0 ]]; then echo "[]"; else echo "not running"; fi
         exit 1
     fi
-    "${SUPERVISE[@]}" status "$RUN_DIR" "${args[@]}" $(ports)
+    local -a which; local text; text="$(pairs)"; to_array which "$text"
+    "${SUPERVISE[@]}" status "$RUN_DIR" "${args[@]}" "${which[@]}"
+}
+
+logs() {
+    [[ -n "${1:-}" ]] || die "usage: $0 logs SVC"
+    local -a progs files; local found; found="$(resolve "$1")"; to_array progs "$found"
+    local p
+    for p in "${progs[@]}"; do files+=("$RUN_DIR/logs/$p.log"); done
+    tail -n "${LINES_SHOWN:-100}" "${files[@]}"
 }
 
 cmd="${1:-}"
@@ -150,6 +200,6 @@ case "$cmd" in
     stop) stop "$@" ;;
     restart) restart "$@" ;;
     status) status "$@" ;;
-    logs) [[ -n "${1:-}" ]] || die "usage: $0 logs SVC"; known "$1"; tail -n "${LINES_SHOWN:-100}" "$RUN_DIR/logs/$1.log" ;;
+    logs) logs "$@" ;;
     *) echo "usage: $0 {start [SVC]|stop [SVC]|restart SVC|status [--json]|logs SVC}" >&2; exit 2 ;;
 esac

@@ -1,6 +1,8 @@
 """The Python half of deploy/local/services.sh: supervisord's config, status, readiness, FATAL retries.
 
-    supervise.py conf RUN_DIR PROCFILE ROOT        write RUN_DIR/supervisord.conf (+ one script per program)
+    supervise.py plan PROCFILE                     programs the env asks for: name service replica port
+    supervise.py conf RUN_DIR PROCFILE ROOT        write RUN_DIR/supervisord.conf (+ one script per program),
+                                                   and RUN_DIR/programs: the plan it was written from
     supervise.py status RUN_DIR [--json] svc=port... each program's pid, state, uptime, port, ready
     supervise.py wait RUN_DIR TIMEOUT svc=port...    until each answers /health/ready (non-zero on timeout)
     supervise.py listen                              event listener run by supervisord (see below)
@@ -9,21 +11,45 @@ supervisord restarts a program that dies (`autorestart`). A program that dies wi
 is retried `startretries` times with a backoff that grows by a second each time, then supervisord gives up
 (FATAL). The listener turns that into "never give up": FATAL_RETRY_SECONDS (default 30) after a FATAL it
 starts the program again, so a service that cannot start while its database is down comes back by itself.
+
+Replicas: `SCALE_<SERVICE>=N` (1..MAX_SCALE) runs N copies of a Procfile entry. Replica 1 is the program
+`<service>` as without SCALE; replica k >= 2 is the program `<service>-k` with its own log, on port
+`<SERVICE>_<k>_HTTP_PORT` (default: the service's port + SCALE_PORT_STEP * (k - 1); step 100), and otherwise
+the same command and environment, so the same consumer groups (Kafka spreads the partitions over them) and the
+same database (the outbox relay's advisory lock keeps one relay active). Ports must all differ.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import sys
 import time
 import urllib.request
 import xmlrpc.client
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 STARTSECS = int(os.environ.get("SERVICES_START_SECS", "10"))  # up this long = started
 STARTRETRIES = int(os.environ.get("SERVICES_START_RETRIES", "10"))  # failed starts in a row before FATAL
+# Each service's own default (the chassis's `http_port` of its Settings); `<SERVICE>_HTTP_PORT` moves it.
+DEFAULT_PORTS = {
+    "gateway": 8000,
+    "product": 8001,
+    "inventory": 8002,
+    "order": 8003,
+    "fulfillment": 8004,
+    "finance": 8005,
+    "channel": 8006,
+}
+# More replicas than a topic has partitions (6) would sit idle; a handful is what a local stack needs.
+MAX_SCALE = 8
+DEFAULT_PORT_STEP = 100
+_SCALE_SETTINGS = {"SCALE_PORT_STEP"}
+_WHY_MAX = " (a topic has 6 partitions: replicas past the 6th would only stand by)"
 
 
 def procfile(path: Path) -> list[tuple[str, str]]:
@@ -38,12 +64,91 @@ def procfile(path: Path) -> list[tuple[str, str]]:
     return entries
 
 
+class PlanError(Exception):
+    """A SCALE_* or port setting that cannot work; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Program:
+    """One supervisord program: replica `replica` (1-based) of the Procfile entry `service`."""
+
+    name: str
+    service: str
+    replica: int
+    port: int
+
+    def line(self) -> str:
+        return f"{self.name} {self.service} {self.replica} {self.port}"
+
+    @property
+    def port_var(self) -> str:
+        """The variable that sets this program's port."""
+        prefix = env_name(self.service)
+        return f"{prefix}_HTTP_PORT" if self.replica == 1 else f"{prefix}_{self.replica}_HTTP_PORT"
+
+
+def env_name(service: str) -> str:
+    """The environment-variable spelling of a service name: `order` -> `ORDER`, `my-svc` -> `MY_SVC`."""
+    return service.upper().replace("-", "_")
+
+
+def _int_setting(
+    env: Mapping[str, str], var: str, default: int, low: int, high: int, what: str, why: str = ""
+) -> int:
+    raw = env.get(var, "").strip()
+    if not raw:
+        return default
+    if not re.fullmatch(r"[0-9]+", raw) or not low <= int(raw) <= high:
+        raise PlanError(f"{var}={env[var]!r}: {what} must be a whole number from {low} to {high}{why}")
+    return int(raw)
+
+
+def plan(services: list[str], env: Mapping[str, str] = os.environ) -> list[Program]:
+    """Every program to run, from the Procfile's entries and the environment (SCALE_*, *_HTTP_PORT)."""
+    by_env = {env_name(s): s for s in services}
+    unknown = sorted(
+        v for v in env if v.startswith("SCALE_") and v not in _SCALE_SETTINGS and v[6:] not in by_env
+    )
+    if unknown:
+        known = ", ".join(f"SCALE_{n}" for n in by_env)
+        raise PlanError(f"{', '.join(unknown)}: no such service in the Procfile (known: {known})")
+    step = _int_setting(env, "SCALE_PORT_STEP", DEFAULT_PORT_STEP, 1, 10000, "the port distance of replicas")
+    wanted: list[Program] = []
+    for service in services:
+        prefix = env_name(service)
+        scale = _int_setting(env, f"SCALE_{prefix}", 1, 1, MAX_SCALE, f"the replicas of {service}", _WHY_MAX)
+        base = _int_setting(env, f"{prefix}_HTTP_PORT", DEFAULT_PORTS.get(service, 0), 0, 65535, "a port")
+        wanted.append(Program(service, service, 1, base))
+        for k in range(2, scale + 1):
+            var = f"{prefix}_{k}_HTTP_PORT"
+            if not base and not env.get(var, "").strip():
+                raise PlanError(f"SCALE_{prefix}={scale}: {service} has no port to count from; set {var}")
+            port = _int_setting(env, var, base + step * (k - 1), 1, 65535, f"{service} replica {k}'s port")
+            wanted.append(Program(f"{service}-{k}", service, k, port))
+    by_name: dict[str, Program] = {}
+    by_port: dict[int, Program] = {}
+    for p in wanted:
+        if p.name in by_name:
+            raise PlanError(f"replica {p.replica} of {p.service} would be {p.name}, a Procfile entry's name")
+        by_name[p.name] = p
+        other = by_port.get(p.port)
+        if p.port and other is not None:
+            raise PlanError(
+                f"port {p.port} would serve both {other.name} and {p.name}: "
+                f"set {p.port_var} (or {other.port_var}, or SCALE_PORT_STEP)"
+            )
+        by_port[p.port] = p
+    return wanted
+
+
 def _value(text: str | Path) -> str:
     """A value for supervisord's ini file: `%` is its interpolation character."""
     return str(text).replace("%", "%%")
 
 
-def write_conf(run_dir: Path, procfile_path: Path, root: Path) -> Path:
+def write_conf(run_dir: Path, procfile_path: Path, root: Path, env: Mapping[str, str] = os.environ) -> Path:
+    entries = dict(procfile(procfile_path))
+    wanted = plan(list(entries), env)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "logs").mkdir(exist_ok=True)
     commands = run_dir / "commands"
@@ -66,10 +171,15 @@ def write_conf(run_dir: Path, procfile_path: Path, root: Path) -> Path:
         "[supervisorctl]",
         f"serverurl=unix://{_value(sock)}",
     ]
-    for name, command in procfile(procfile_path):
+    for program in wanted:
+        name, command = program.name, entries[program.service]
         script = commands / f"{name}.sh"
         # A script, not an inline command: the Procfile's shell syntax needs no escaping for the ini file.
-        script.write_text(f"# {name}, from {procfile_path}\ncd {shlex.quote(str(root))}\n{command}\n")
+        head = f"# {name}, from {procfile_path}\n"
+        if program.replica > 1:  # the only difference from replica 1: its port
+            head += f"# replica {program.replica} of {program.service}\n"
+            head += f"export {env_name(program.service)}_HTTP_PORT={program.port}\n"
+        script.write_text(f"{head}cd {shlex.quote(str(root))}\n{command}\n")
         lines += [
             f"[program:{name}]",
             f"command=/bin/bash {_value(script)}",
@@ -99,6 +209,8 @@ def write_conf(run_dir: Path, procfile_path: Path, root: Path) -> Path:
     ]
     conf = run_dir / "supervisord.conf"
     conf.write_text("\n".join(lines) + "\n")
+    # What status/wait/restart/stop act on while this supervisord runs, whatever their own environment says.
+    (run_dir / "programs").write_text("".join(p.line() + "\n" for p in wanted))
     return conf
 
 
@@ -128,15 +240,32 @@ def _uptime(info: dict) -> str:
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
+def saved_plan(run_dir: Path) -> dict[str, Program]:
+    """The programs the running supervisord's config was written for (RUN_DIR/programs)."""
+    try:
+        text = (run_dir / "programs").read_text()
+    except OSError:
+        return {}
+    out = {}
+    for line in text.splitlines():
+        name, service, replica, port = line.split()
+        out[name] = Program(name, service, int(replica), int(port))
+    return out
+
+
 def programs(run_dir: Path, ports: dict[str, int]) -> list[dict]:
     rows = []
+    saved = saved_plan(run_dir)
     for info in rpc(run_dir).getAllProcessInfo():
         if info["group"] != info["name"] or info["name"] not in ports:
             continue  # the event listener
         port = ports[info["name"]]
+        program = saved.get(info["name"])
         rows.append(
             {
-                "service": info["name"],
+                "service": info["name"],  # the program: `order`, `order-2`, …
+                "of": program.service if program else info["name"],  # its Procfile entry
+                "replica": program.replica if program else 1,
                 "pid": info["pid"] or None,
                 "state": info["statename"],
                 "uptime": _uptime(info),
@@ -159,12 +288,12 @@ def status(run_dir: Path, ports: dict[str, int], as_json: bool) -> int:
         return 0
     pid = (run_dir / "supervisord.pid").read_text().strip()
     print(f"supervisord pid {pid} (config {run_dir / 'supervisord.conf'})")
-    print(f"  {'service':<12} {'pid':>7}  {'state':<9} {'uptime':>8}  {'port':>5}  ready")
+    print(f"  {'service':<14} {'pid':>7}  {'state':<9} {'uptime':>8}  {'port':>5}  ready")
     for r in rows:
         pid_text = str(r["pid"] or "-")
         ready_text = "yes" if r["ready"] else "no"
         print(
-            f"  {r['service']:<12} {pid_text:>7}  {r['state']:<9} {r['uptime']:>8}  {r['port']:>5}",
+            f"  {r['service']:<14} {pid_text:>7}  {r['state']:<9} {r['uptime']:>8}  {r['port']:>5}",
             ready_text,
         )
     return 0 if all(r["ready"] for r in rows) else 3
@@ -227,9 +356,17 @@ def listen() -> None:
 
 def main(argv: list[str]) -> int:
     cmd, *args = argv or ["help"]
-    if cmd == "conf":
-        print(write_conf(Path(args[0]), Path(args[1]), Path(args[2])))
-        return 0
+    try:
+        if cmd == "plan":
+            for p in plan([name for name, _ in procfile(Path(args[0]))]):
+                print(p.line())
+            return 0
+        if cmd == "conf":
+            print(write_conf(Path(args[0]), Path(args[1]), Path(args[2])))
+            return 0
+    except PlanError as e:
+        print(f"services.sh: ERROR: {e}", file=sys.stderr)
+        return 2
     if cmd == "status":
         as_json = "--json" in args
         args = [a for a in args if a != "--json"]

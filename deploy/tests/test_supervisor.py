@@ -1,7 +1,8 @@
 """deploy/local/services.sh under supervisord, on two dummy HTTP services (no Kafka, no PostgreSQL).
 
 A `kill -9` of one brings it back by itself while the other keeps its pid; a service that keeps crashing at
-start is retried after supervisord gives up (FATAL); `stop` leaves nothing running.
+start is retried after supervisord gives up (FATAL); `stop` leaves nothing running; SCALE_<SERVICE> runs
+replicas that status, restart and stop all know about.
 """
 
 from __future__ import annotations
@@ -79,7 +80,9 @@ def stack(tmp_path: Path):
     )
     ports = {n: _free_port() for n in ("alpha", "beta", "gamma")}
     env = {
-        **os.environ,
+        **{
+            k: v for k, v in os.environ.items() if not k.startswith("SCALE_") and not k.endswith("_HTTP_PORT")
+        },
         "OMNI_RUN_DIR": str(run_dir),
         "OMNI_PROCFILE": str(procfile),
         "SERVICES_START_TIMEOUT": "60",
@@ -97,6 +100,7 @@ def stack(tmp_path: Path):
             raise AssertionError(f"services.sh {' '.join(args)} -> {r.returncode}\n{r.stdout}\n{r.stderr}")
         return r
 
+    sh.env = env  # type: ignore[attr-defined]  # a test may add settings before `start`
     try:
         yield sh, ports, run_dir
     finally:
@@ -165,3 +169,59 @@ def test_start_fails_clearly_when_a_port_is_taken(stack):
         s.listen()
         r = sh("start", check=False)
     assert r.returncode != 0 and f"port {ports['beta']} for 'beta' is taken" in r.stderr
+
+
+def test_replicas_run_side_by_side_and_status_restart_and_stop_know_them(stack):
+    sh, _, run_dir = stack
+    alpha3 = _free_port()
+    sh.env.update(SCALE_ALPHA="3", ALPHA_2_HTTP_PORT=str(_free_port()), ALPHA_3_HTTP_PORT=str(alpha3))
+    sh.env.pop("GAMMA_FAIL_FIRST")
+    out = sh("start").stdout  # waits for every replica's /health/ready
+    assert "alpha-2" in out and "alpha-3" in out and "replica 3 of alpha" in out, out
+    rows = {r["service"]: r for r in json.loads(sh("status", "--json").stdout)}
+    assert sorted(rows) == ["alpha", "alpha-2", "alpha-3", "beta", "gamma"]
+    assert (
+        rows["alpha-3"]["port"] == alpha3
+        and rows["alpha-3"]["of"] == "alpha"
+        and rows["alpha-3"]["replica"] == 3
+    )
+    assert all(r["ready"] and r["state"] == "RUNNING" for r in rows.values()), rows
+    assert len({r["port"] for r in rows.values()}) == 5 and len({r["pid"] for r in rows.values()}) == 5
+    for name in ("alpha", "alpha-2", "alpha-3"):
+        assert _get(rows[name]["port"], "/env") == "reached-the-service", name  # the same environment
+        assert (run_dir / "logs" / f"{name}.log").exists()
+    text = sh("status").stdout
+    assert all(f"  {name} " in text for name in rows), text
+
+    # the caller's SCALE no longer matters: the programs are the ones started
+    sh.env.pop("SCALE_ALPHA")
+    noted = sh("start")
+    assert "already running" in noted.stdout and "take effect after" in noted.stderr, noted.stderr
+    sh("restart", "alpha-2")  # one replica
+    after = _pids(sh)
+    assert after["alpha-2"] != rows["alpha-2"]["pid"]
+    assert all(after[n] == rows[n]["pid"] for n in ("alpha", "alpha-3", "beta", "gamma"))
+
+    r = sh("restart", "alpha")  # every replica, one after the other
+    assert [line for line in r.stdout.splitlines() if line.endswith(" ready")] == [
+        "alpha ready",
+        "alpha-2 ready",
+        "alpha-3 ready",
+    ]
+    again = _pids(sh)
+    assert (
+        all(again[n] != after[n] for n in ("alpha", "alpha-2", "alpha-3")) and again["beta"] == after["beta"]
+    )
+
+    sh("stop", "alpha")
+    states = {r["service"]: r["state"] for r in json.loads(sh("status", "--json").stdout)}
+    assert states == {"alpha": "STOPPED", "alpha-2": "STOPPED", "alpha-3": "STOPPED", "beta": "RUNNING",
+                      "gamma": "RUNNING"}  # fmt: skip
+    sh("start", "alpha")
+    assert all(p for p in _pids(sh).values())
+
+    final = _pids(sh)
+    sh("stop")  # as `make down` runs it: without SCALE_ALPHA
+    for name, pid in final.items():
+        assert pid is not None and not _alive(pid), name
+    assert _get(alpha3, "/health/ready") is None
