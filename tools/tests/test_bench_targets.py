@@ -288,7 +288,7 @@ def test_the_rows_say_met_or_not_per_target_and_the_ratio_to_the_bus():
     assert (gateway.measured, gateway.met) == ("90 MB (restarted since idle)", "yes")
     assert by_name["kafka"].measured.startswith("failed")  # a failed phase is listed, not hidden
     assert "published → allocated, sustained" not in by_name
-    assert by_name["its CPU, % of one core: sending / whole phase"].measured == "hot — / —, webhook 3 / 5"
+    assert by_name["its CPU over each phase, % of one core"].measured == "hot —, webhook 5 (3 while sending)"
 
 
 def test_the_table_renders_text_that_looks_like_markup_as_text():

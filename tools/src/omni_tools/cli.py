@@ -45,7 +45,9 @@ def demo(
 @app.command()
 def bench(
     seconds: float = typer.Option(60, "--seconds", "-s", help="webhooks as fast as possible for this long"),
-    orders: int = typer.Option(0, "--orders", "-n", help="instead of --seconds: this many webhook orders"),
+    orders: int = typer.Option(
+        0, "--orders", "-n", help="instead of --seconds: this many webhook orders (half as many paced)"
+    ),
     kafka_orders: int = typer.Option(10_000, help="orders put straight onto omni.channel.orders"),
     hot_orders: int = typer.Option(1_000, help="reservations of the hot-SKU phase (each scenario)"),
     paced_seconds: float = typer.Option(0, help="the paced phase's length (0: min(--seconds, 60))"),
@@ -63,7 +65,10 @@ def bench(
     api_key: str = typer.Option(DEFAULT_KEY, envvar="OMNI_API_KEY"),
 ) -> None:
     """Every performance target in one run (idle CPU, bus baseline, hot SKU, Kafka intake, webhook maximum,
-    latency at half of it, RSS), from the services' own timestamps; one table. Asserts nothing."""
+    latency at half of it, RSS), from the services' own timestamps; one table. Asserts nothing.
+
+    One flow only, as before: e.g. `--phases paced --rate 30 -n 600` (600 webhooks at 30/s) or
+    `--phases kafka --kafka-orders 10000`."""
     from .bench import Config, run_bench, select_phases
 
     try:

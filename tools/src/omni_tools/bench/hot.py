@@ -7,9 +7,10 @@ reservation path, which is what contends on a hot row; no catalog is needed (inv
 from it; fulfillment ignores inventory's replies for orders it did not source. Each run receives exactly
 its demand (receipt bench-<tag>-hot / -spread-K) and leaves its reservations held (stock there only grows).
 
-The reserve rate comes from the inventory's own timestamps: reservations.created_at of the run's
-reservations (first to last). Oversold (read-only): any stock row with reserved + frozen > on hand, or a
-BENCH-HOT row holding more reserved than it ever received (sum of its receipt movements).
+The reserve rate: requests answered / (the last of the run's reservations.created_at, the inventory's own
+timestamp, − the first request published; the reservations of one batch may share one created_at).
+Oversold (read-only): any stock row with reserved + frozen > on hand, or a BENCH-HOT row holding more
+reserved than it ever received (the sum of its receipt movements).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -74,7 +76,6 @@ class Hot:
     hot: Reserving
     spread: Reserving
     oversold: list[str] = field(default_factory=list)
-    client_cpu: float | None = None  # share of one core while publishing
 
 
 def build(tag: str, scenario: str, n: int, materials: list[str]) -> list[Record]:
@@ -124,13 +125,17 @@ SELECT s.node_code, s.material_code, s.on_hand, s.reserved, s.frozen,
   FROM stock s WHERE s.node_code = $1"""
 
 
-async def wait_reserved(db: Any, ids: list[str], within: float = 300, stall: float = 60) -> Reserving:
+async def wait_reserved(
+    db: Any, ids: list[str], since: datetime | None, within: float = 300, stall: float = 60
+) -> Reserving:
+    """Poll until every request has its reservation row; the rate is answered requests over (last
+    created_at − the first request published): a batch's reservations may share one created_at."""
     out = Reserving(len(ids))
     deadline, last, last_change = time.monotonic() + within, -1, time.monotonic()
     while True:
         row = await db.fetchrow(RESERVATIONS_SQL, ids)
         out.reserved, out.refused = row["reserved"], row["refused"]
-        out.rate = rate(row["total"], row["first"], row["last"])
+        out.rate = rate(row["total"], since or row["first"], row["last"])
         now = time.monotonic()
         if row["total"] >= len(ids):
             return out
@@ -148,15 +153,13 @@ async def run_hot(client: httpx.AsyncClient, tag: str, n: int, bootstrap: str) -
     scenarios = {"spread": spread_materials(n), "hot": [HOT_MATERIAL]}
     db = await connect("inventory")
     results: dict[str, Reserving] = {}
-    cpu = []
     try:
         for scenario, materials in scenarios.items():
             records = build(tag, scenario, n, materials)
             need = Counter(materials[i % len(materials)] for i in range(n))
             await receive(client, tag, scenario, need)
             pushed = await publish(records, Topic.FULFILLMENT, bootstrap)
-            cpu.append(pushed.clock.share or 0)
-            results[scenario] = await wait_reserved(db, [r.tid for r in records])
+            results[scenario] = await wait_reserved(db, [r.tid for r in records], pushed.started_at)
             r = results[scenario]
             console.print(
                 f"  {scenario}: {r.reserved:,} reserved, {r.refused:,} refused"
@@ -166,4 +169,4 @@ async def run_hot(client: httpx.AsyncClient, tag: str, n: int, bootstrap: str) -
         bad += [b for b in oversold([dict(r) for r in await db.fetch(BENCH_ROWS_SQL, NODE)]) if b not in bad]
     finally:
         await db.close()
-    return Hot(n, results["hot"], results["spread"], bad, max(cpu) if cpu else None)
+    return Hot(n, results["hot"], results["spread"], bad)

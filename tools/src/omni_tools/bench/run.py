@@ -62,7 +62,7 @@ class Config:
     url: str
     api_key: str
     seconds: float = 60  # the webhook maximum phase
-    orders: int = 0  # instead of seconds: exactly this many orders (and half as many paced)
+    orders: int = 0  # instead of seconds: exactly this many orders (half as many paced, all if paced alone)
     kafka_orders: int = 10_000
     hot_orders: int = 1_000
     paced_seconds: float = 0  # 0: min(seconds, 60)
@@ -95,7 +95,7 @@ def bootstrap() -> str:
 
 async def _webhook_phase(cfg: Config, tag: str, phase: str, n: int, seconds: float | None, rate: float = 0):
     t0, built = time.perf_counter(), datetime.now(UTC)
-    duration = seconds if seconds is not None else min(n / 50, MAX_PHASE_SECONDS)
+    duration = seconds if seconds is not None else min(n / (rate or 50), MAX_PHASE_SECONDS)  # a guess
     reqs, need = signed_pool(n, tag, int(tag) + len(phase), FIRST[phase], cfg.url, sign_at(built, duration))
     console.print(f"  {n:,} webhook requests built and signed in {time.perf_counter() - t0:,.1f} s")
     async with gateway(cfg.url, cfg.api_key) as client:
@@ -144,7 +144,9 @@ async def _load(res: Results, cfg: Config, tag: str, phase: str) -> None:
             res.skipped["paced"] = "no sustained maximum measured (run the webhook phase, or give --rate)"
             return
         seconds = None if cfg.orders else (cfg.paced_seconds or min(cfg.seconds, 60))
-        n = max(cfg.orders // 2, 1) if cfg.orders else pool_size(seconds, rate, 0.05) + cfg.concurrency
+        alone = "webhook" not in cfg.phases  # count mode: half the maximum phase's orders, or all of them
+        count = cfg.orders if alone else max(cfg.orders // 2, 1)
+        n = count if cfg.orders else pool_size(seconds, rate, 0.05) + cfg.concurrency
         res.paced = await _webhook_phase(cfg, tag, phase, n, seconds, rate)
 
 

@@ -201,16 +201,14 @@ def rows(res: Results) -> list[Row]:
             if svc in idle.pids and idle.pids[svc] != res.rss.pids.get(svc):
                 was = " (restarted since idle)"
             r.target(f"RSS {svc}", mb, f"{mb:,.0f} MB{was}", GOALS["rss"])
-    sending = {"hot": res.hot.client_cpu if res.hot else None}
-    sending |= {
-        name: f.pushed.clock.share
-        for name, f in (("kafka", res.kafka), ("webhook", res.webhook), ("paced", res.paced))
-        if f
-    }
-    shares = [f"{name} {_pct(sending.get(name))} / {_pct(whole)}" for name, whole in res.client_phase.items()]
+    sending = {n: f.pushed.clock.share for n, f in (("webhook", res.webhook), ("paced", res.paced)) if f}
+    shares = [
+        f"{name} {_pct(whole)}" + (f" ({_pct(sending[name])} while sending)" if name in sending else "")
+        for name, whole in res.client_phase.items()
+    ]
     if shares:
         r.section = "the load generator (this process, on the same machine)"
-        r.info("its CPU, % of one core: sending / whole phase", ", ".join(shares))
+        r.info("its CPU over each phase, % of one core", ", ".join(shares))
     for phase, why in res.skipped.items():
         r.section = "not measured"
         r.info(phase, why)
@@ -238,9 +236,9 @@ def render(res: Results) -> Table:
         name = f"[dim]{escape(row.name)}[/]" if row.name.startswith("  ") else escape(row.name)
         t.add_row(name, escape(row.measured), row.goal, style.get(row.met, row.met), row.vs_bus)
     t.caption = (
-        "rates and latencies from the services' own timestamps (orders.received_at, order_status_history.at, "
-        "vouchers.posted_at, reservations.created_at; Kafka intake from the first record published); webhook "
-        "answers and the load generator's CPU from the client; CPU from /proc/<pid>/stat; vs bus = ÷ the "
-        "chassis' batched hop of this run"
+        "from the services' own timestamps (orders.received_at, order_status_history.at, vouchers.posted_at, "
+        "reservations.created_at; Kafka intake and hot SKU counted from the first record published); webhook "
+        "answers and the load generator's CPU from the client; CPU from /proc/<pid>/stat (% of one core); "
+        "vs bus = ÷ the chassis' batched hop of this run"
     )
     return t
