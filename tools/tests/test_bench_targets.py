@@ -252,7 +252,7 @@ def _results() -> Results:
     )
     return Results(
         "123456",
-        idle=IdleCpu(20, 3.5, {"kafka": 2.0, "postgres": 1.0, "order": 0.5}, 40, 7),
+        idle=IdleCpu(20, 3.5, {"kafka": 2.0, "postgres": 1.0, "order": 0.5}, 40, 7, 2, ["finance"]),
         bus=bus,
         hot=hot,
         webhook=webhook,
@@ -268,7 +268,9 @@ def test_the_rows_say_met_or_not_per_target_and_the_ratio_to_the_bus():
     by_name = {r.name: r for r in rows(_results())}
     idle = by_name["stack CPU (services, Kafka, PostgreSQL)"]
     assert (idle.measured, idle.goal, idle.met) == ("3.5 %", "< 5 % of a core", "yes")
-    assert by_name["  biggest (% of a core)"].measured.startswith("kafka 2.0, postgres 1.0, order 0.5")
+    biggest = by_name["  biggest (% of a core)"].measured
+    assert biggest == "kafka 2.0, postgres 1.0, order 0.5 (40 processes, 2 started within it)"
+    assert by_name["  [not idle] restarted within it"].measured == "finance"
     hook = by_name["webhook → sale voucher, sustained"]
     assert (hook.measured, hook.goal, hook.met, hook.vs_bus) == (
         "60.0 orders/s",

@@ -155,6 +155,8 @@ class IdleCpu:
     groups: dict[str, float]  # per group, largest first
     processes: int
     services: int
+    started: int = 0  # processes of the stack that started within the window (counted in full)
+    restarted: list[str] = field(default_factory=list)  # services whose pid changed within the window
 
 
 async def idle_cpu(seconds: float) -> IdleCpu:
@@ -169,7 +171,12 @@ async def idle_cpu(seconds: float) -> IdleCpu:
     before = {s.key: s.ticks for s in stats0.values() if s.key in groups}
     after = {s.key: s.ticks for s in stats1.values() if s.key in groups}
     pcts = cpu_percent(before, after, wall)
-    return IdleCpu(wall, sum(pcts.values()), by_group(pcts, groups), len(after), len(services))
+    now = await asyncio.to_thread(service_pids)
+    restarted = sorted(name for name, pid in services.items() if now.get(name) != pid)
+    started = len(after.keys() - before.keys())
+    return IdleCpu(
+        wall, sum(pcts.values()), by_group(pcts, groups), len(after), len(services), started, restarted
+    )
 
 
 @dataclass

@@ -111,7 +111,10 @@ def rows(res: Results) -> list[Row]:
         r.section = f"idle: the whole stack, no traffic, {i.seconds:.0f} s"
         r.target("stack CPU (services, Kafka, PostgreSQL)", i.total, f"{i.total:.1f} %", GOALS["idle"])
         top = ", ".join(f"{g} {p:.1f}" for g, p in list(i.groups.items())[:5])
-        r.info("  biggest (% of a core)", f"{top} ({i.processes} processes)")
+        started = f", {i.started} started within it" if i.started else ""
+        r.info("  biggest (% of a core)", f"{top} ({i.processes} processes{started})")
+        if i.restarted:
+            r.info("  [not idle] restarted within it", ", ".join(i.restarted))
     if res.bus:
         b = res.bus
         r.section = "bus baseline, this broker and this database"
