@@ -113,6 +113,7 @@ def create_app(
             backoff_s=settings.consumer_backoff_s,
             transient_backoff_max_s=settings.consumer_transient_backoff_max_s,
             uow_factory=lambda: SqlUnitOfWork(db, repository),
+            fetch_max_wait_ms=settings.fetch_max_wait_ms,
         )
         specs = [
             dataclasses.replace(

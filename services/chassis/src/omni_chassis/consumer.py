@@ -28,7 +28,7 @@ from aiokafka import TopicPartition
 from faststream import Context
 from faststream.kafka import KafkaBroker
 from faststream.middlewares import AckPolicy
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
 
 from omni_contracts import REGISTRY, DecodeError, Envelope, EventRegistry, headers_to_dict
@@ -85,6 +85,7 @@ class ConsumerRuntime:
     uow_factory: Callable[[], UnitOfWork[Any]] | None = None
     degraded: dict[str, str] = field(default_factory=dict)  # group -> the transient failure it waits out
     on_released: Callable[[], None] | None = None  # wakes the parking loop when a use case releases a fact
+    fetch_max_wait_ms: int = 100  # see settings.fetch_max_wait_ms
 
     def new_uow(self, group: str) -> UnitOfWork[Any]:
         uow = self.uow_factory() if self.uow_factory is not None else SqlUnitOfWork(self.db)
@@ -147,6 +148,7 @@ class ConsumerRuntime:
             "session_timeout_ms": spec.session_timeout_ms,
             "heartbeat_interval_ms": max(spec.session_timeout_ms // 5, 500),
             "max_poll_interval_ms": 900_000,  # a transient outage may hold one poll for minutes
+            "fetch_max_wait_ms": self.fetch_max_wait_ms,
             "include_in_schema": False,
         }
         if spec.batch_handler is not None:
@@ -264,21 +266,24 @@ class ConsumerRuntime:
             hdr = headers_to_dict(record.headers)
             if not self._wanted(spec, hdr):
                 continue
-            parent = extract_context(record.headers)
-            with tr.start_as_current_span(
+            # A span per event, started and ended around its decoding WITHOUT becoming the current one (no
+            # context attach/detach per record): the batch's work runs under each event's span context.
+            span = tr.start_span(
                 f"{spec.group} consume {hdr.get('event_type', record.topic)}",
-                context=parent,
+                context=propagate.extract(hdr),
                 kind=SpanKind.CONSUMER,
-            ) as span:
-                try:
-                    env = self.registry.decode(record.value, record.headers)
-                except DecodeError as exc:
-                    span.set_attribute("omni.dead_lettered", True)
-                    await self.dead_letters.send(spec.group, record, exc, attempts=1)
-                    continue
-                _annotate(span, env)
-                _count_forward(spec, env)
-                ctxs[env.event_id] = trace.set_span_in_context(span)
+            )
+            try:
+                env = self.registry.decode(record.value, record.headers)
+            except DecodeError as exc:
+                span.set_attribute("omni.dead_lettered", True)
+                span.end()
+                await self.dead_letters.send(spec.group, record, exc, attempts=1)
+                continue
+            _annotate(span, env)
+            span.end()
+            _count_forward(spec, env)
+            ctxs[env.event_id] = trace.set_span_in_context(span)
             if spec.event_types is None or env.event_type in spec.event_types:
                 decoded.append((record, env))
         if not decoded:
@@ -349,10 +354,14 @@ def _count_forward(spec: ConsumerSpec, env: Envelope[Any]) -> None:
 
 
 def _annotate(span: Any, env: Envelope[Any]) -> None:
-    span.set_attribute("omni.event_type", env.event_type)
-    span.set_attribute("omni.event_id", str(env.event_id))
-    span.set_attribute("omni.correlation_id", env.correlation_id)
-    span.set_attribute("omni.key", env.key)
+    span.set_attributes(
+        {
+            "omni.event_type": env.event_type,
+            "omni.event_id": str(env.event_id),
+            "omni.correlation_id": env.correlation_id,
+            "omni.key": env.key,
+        }
+    )
 
 
 def _poll_without_sleep(spec: ConsumerSpec) -> Callable[[Any], Awaitable[tuple[Any, ...]]]:

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 import zlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import asyncpg
+import orjson
 from aiokafka import AIOKafkaProducer
 from opentelemetry import propagate
 from sqlalchemy import insert
@@ -179,7 +179,7 @@ class OutboxRelay:
                 return 0
             futures = []
             for r in rows:
-                headers = [(k, v.encode()) for k, v in json.loads(r["headers"])]
+                headers = [(k, v.encode()) for k, v in orjson.loads(r["headers"])]
                 futures.append(
                     await self.producer.send(
                         self.topic_prefix + r["topic"],
@@ -255,6 +255,10 @@ class OutboxRelay:
     async def _run_connected(self) -> None:
         conn = await asyncpg.connect(self.dsn, **connect_args(self.dsn))
         try:
+            # Marking rows sent need not wait for the WAL flush: a mark lost in a crash only means the rows
+            # are published again, which the consumers' inboxes absorb (see above). One disk flush less per
+            # relay cycle, on every hop.
+            await conn.execute("SET synchronous_commit = off")
             while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _lock_key(self.name)):
                 if self._stopping:
                     return

@@ -75,6 +75,11 @@ class ServiceSettings(CommonSettings):
     outbox_max_age_s: float = Field(30.0, gt=0, alias="OMNI_OUTBOX_MAX_AGE_S")
     # an event parked for a fact that never arrives goes to the DLQ after this long
     park_max_age_s: float = Field(6 * 3600.0, gt=0, alias="OMNI_PARK_MAX_AGE_S")
+    # How long the broker may hold a consumer's fetch when there is no data. aiokafka keeps one fetch in
+    # flight per broker: a partition whose records were just consumed joins the NEXT fetch, so a second
+    # event on it can wait this long behind the long poll of the others (one order's events share a key, so
+    # a partition). Lower is faster at low load and costs idle fetches (see README, Performance).
+    fetch_max_wait_ms: int = Field(100, ge=1, le=5000, alias="OMNI_FETCH_MAX_WAIT_MS")
     # the largest event the broker takes (refused when staged)
     max_event_bytes: int = Field(1_000_000, gt=1024, alias="OMNI_MAX_EVENT_BYTES")
 
