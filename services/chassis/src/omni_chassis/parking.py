@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import zlib
 from types import SimpleNamespace
 from typing import Any
 
@@ -43,6 +44,10 @@ _STATS = text(
     "SELECT consumer, count(*), EXTRACT(EPOCH FROM now() - min(first_parked_at)) FROM parked "
     "WHERE consumer = ANY(CAST(:consumers AS text[])) GROUP BY consumer"
 )
+
+
+_LOCK_KEY = zlib.crc32(b"omni-parking-loop") - 2**31
+_TRY_LOCK = text("SELECT pg_try_advisory_xact_lock(:k)")
 
 
 class ParkingLoop:
@@ -76,7 +81,19 @@ class ParkingLoop:
                     await asyncio.wait_for(self._wake.wait(), self.poll_s)
 
     async def run_once(self, groups: list[str]) -> int:
-        """Apply (or expire) the due parked rows; returns how many rows were handled."""
+        """Apply (or expire) the due parked rows; returns how many rows were handled.
+
+        One loop per database applies at a time (an advisory lock, held while it applies): with
+        replicas, two loops would otherwise apply rows parked on the same fact side by side, out of the
+        order they were parked in. A loop that does not get the lock does nothing this round."""
+        # a transaction-scoped lock on a connection of its own: released whatever happens (commit, error,
+        # cancellation, a connection returned to the pool), never left behind on a pooled session
+        async with self.runtime.db.engine.connect() as lock_conn, lock_conn.begin():
+            if not (await lock_conn.execute(_TRY_LOCK, {"k": _LOCK_KEY})).scalar():
+                return 0
+            return await self._apply_due(groups)
+
+    async def _apply_due(self, groups: list[str]) -> int:
         async with self.runtime.db.transaction() as session:
             rows = (
                 (

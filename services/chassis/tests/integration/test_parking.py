@@ -157,7 +157,7 @@ async def test_an_event_too_large_for_the_broker_is_refused_when_staged(make_dat
 
 
 async def test_parked_rows_survive_only_once_between_two_loops(kafka_bootstrap, make_database, fresh_topic):
-    """Two parking loops (two replicas) on the same due rows apply each once."""
+    """Two parking loops (two replicas) on the same due rows: one applies at a time, each row once."""
     db = await _db(make_database)
     topic = await fresh_topic()
     group = f"twin-{uuid.uuid4().hex[:6]}"
@@ -181,6 +181,15 @@ async def test_parked_rows_survive_only_once_between_two_loops(kafka_bootstrap, 
         from omni_chassis.parking import ParkingLoop
 
         twin = ParkingLoop(rt, poll_s=0.1)
-        await asyncio.gather(twin.run_once([group]), rt.parking.run_once([group]))
+        # while one loop applies (holds the loop's lock), the other applies nothing: no side-by-side
+        # application of rows parked on the same fact, out of their order
+        from omni_chassis.parking import _LOCK_KEY
+
+        async with db.engine.connect() as other, other.begin():
+            await other.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_KEY})
+            assert await twin.run_once([group]) == 0
+            assert await _scalar(db, "SELECT count(*) FROM parked") == 30
+        counts = await asyncio.gather(twin.run_once([group]), rt.parking.run_once([group]))
+        assert sorted(counts)[0] == 0, "one of the two loops held the lock: the other did nothing"
         await eventually(lambda: _scalar(db, "SELECT count(*) = 0 FROM parked"))
     assert await _scalar(db, "SELECT count(*) FROM effects") == 30
