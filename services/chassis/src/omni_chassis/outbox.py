@@ -58,13 +58,25 @@ def configure(max_event_bytes: int) -> None:
     MAX_EVENT_BYTES = max_event_bytes
 
 
-def _row(env: Envelope[Any], topic: str, cause: Envelope[Any] | None) -> dict[str, Any]:
+def trace_carrier(cause: Envelope[Any] | None) -> dict[str, str]:
+    """The W3C trace headers an event continues: its cause's span (in a consumer), else the current span.
+
+    Taken when the event is emitted, in the caller's context: staging may run later in another task (a group
+    commit stages every request's events at once)."""
     carrier: dict[str, str] = {}
     ctxs = event_trace_ctx.get()
     if cause is not None and ctxs and cause.event_id in ctxs:
         propagate.inject(carrier, context=ctxs[cause.event_id])
     else:
         propagate.inject(carrier)
+    return carrier
+
+
+def _row(
+    env: Envelope[Any], topic: str, cause: Envelope[Any] | None, carrier: dict[str, str] | None = None
+) -> dict[str, Any]:
+    if carrier is None:
+        carrier = trace_carrier(cause)
     headers = [[k, v.decode()] for k, v in env.headers()] + [[k, v] for k, v in carrier.items()]
     value = env.to_bytes()
     size = len(value) + len(env.key) + sum(len(k) + len(v) for k, v in headers) + 128  # record overhead
@@ -98,14 +110,20 @@ async def stage(
     session: AsyncSession,
     envelopes: Sequence[tuple[Envelope[Any], Envelope[Any] | None]],
     topic: str | None = None,
+    carriers: dict[Any, dict[str, str]] | None = None,
 ) -> None:
     """Write envelopes (each with its cause, or None) to the outbox in the session's transaction.
 
-    Each goes to its payload's registered topic unless `topic` says otherwise.
+    Each goes to its payload's registered topic unless `topic` says otherwise; `carriers` (event id -> trace
+    headers, taken when each was emitted) override the trace context current now.
     """
     if not envelopes:
         return
-    rows = [_row(env, topic or type(env.data).__topic__, cause) for env, cause in envelopes]
+    carriers = carriers or {}
+    rows = [
+        _row(env, topic or type(env.data).__topic__, cause, carriers.get(env.event_id))
+        for env, cause in envelopes
+    ]
     await session.execute(insert(outbox), rows)
 
 

@@ -38,7 +38,7 @@ from omni_contracts import Envelope, EventPayload, utcnow
 
 from . import inbox, metrics
 from .db import Database
-from .outbox import build, stage
+from .outbox import build, stage, trace_carrier
 
 R = TypeVar("R")
 Cause = Envelope[Any] | None
@@ -66,6 +66,7 @@ class UnitOfWork(Generic[R]):
 
     def _reset(self) -> None:
         self.events: list[tuple[Envelope[Any], Cause]] = []
+        self.carriers: dict[UUID, dict[str, str]] = {}  # event id -> its trace headers, taken at emit
         self.deferred: list[Deferred] = []
         self.parks: list[ParkRequest] = []
         self.releases: list[str] = []
@@ -112,11 +113,14 @@ class UnitOfWork(Generic[R]):
         self._require_active()
         env = build(data, key=key, cause=cause, correlation_id=correlation_id)
         self.events.append((env, cause))
+        self.carriers[env.event_id] = trace_carrier(cause)
         return env
 
     def stage(self, envelopes: Iterable[tuple[Envelope[Any], Cause]]) -> None:
         self._require_active()
-        self.events.extend(envelopes)
+        for env, cause in envelopes:
+            self.events.append((env, cause))
+            self.carriers[env.event_id] = trace_carrier(cause)
 
     def defer(self, fn: Deferred) -> None:
         """A collected write: `fn()` runs at commit, inside the transaction, before events are staged."""
@@ -201,7 +205,7 @@ class SqlUnitOfWork(UnitOfWork[R]):
         return await inbox.claim_many(self.session, consumer, events)
 
     async def _write(self) -> None:
-        await stage(self.session, self.events)
+        await stage(self.session, self.events, carriers=self.carriers)
         if self.parks:
             now = utcnow()
             rows = []
@@ -257,6 +261,7 @@ class FakeUnitOfWork(UnitOfWork[R]):
         self.repo = repo
         self.claimed: set[tuple[str, UUID]] = set()
         self.committed_events: list[Envelope[Any]] = []
+        self.committed_carriers: dict[UUID, dict[str, str]] = {}  # event id -> trace headers it carries
         self.parked: dict[str, list[Envelope[Any]]] = {}
         self.released: list[str] = []
         self.commits = 0
@@ -289,6 +294,7 @@ class FakeUnitOfWork(UnitOfWork[R]):
     async def _commit(self) -> None:
         events, parks, releases = self._pending
         self.committed_events.extend(e for e, _ in events)
+        self.committed_carriers.update({e.event_id: self.carriers.get(e.event_id, {}) for e, _ in events})
         for p in parks:
             self.parked.setdefault(p.waits_for, []).append(p.env)
         self.released.extend(releases)

@@ -122,6 +122,25 @@ async def test_work_runs_in_the_submitting_requests_context():
     assert got == [f"corr-{i}" for i in range(5)]
 
 
+async def test_each_event_carries_the_trace_of_the_request_that_emitted_it():
+    from opentelemetry.sdk.trace import TracerProvider
+
+    tracer = TracerProvider().get_tracer("test")
+    shared = Shared()
+    group = GroupCommit(shared, flushers=1)
+
+    async def request(n: int) -> tuple[int, int]:
+        with tracer.start_as_current_span(f"request {n}") as span:
+            await group.submit(work(n))
+            return n, span.get_span_context().trace_id
+
+    traces = dict(await asyncio.gather(*(request(i) for i in range(4))))
+    await group.close()
+    for env in shared.uow.committed_events:
+        traceparent = shared.uow.committed_carriers[env.event_id]["traceparent"]
+        assert traceparent.split("-")[1] == format(traces[env.data.seq], "032x")  # not the flusher's
+
+
 async def test_a_closed_group_refuses_new_work_and_bad_sizes_are_refused():
     group = GroupCommit(Shared())
     await group.close()
