@@ -95,3 +95,23 @@ def bench(
 
 if __name__ == "__main__":
     app()
+
+
+@app.command()
+def sim(
+    host: str = typer.Option("127.0.0.1", help="listen here (the simulator never leaves this machine)"),
+    port: int = typer.Option(19100, envvar="OMNI_SIM_PORT"),
+    seed: int = typer.Option(0, help="the faults' random seed (a run repeats with the same seed)"),
+    failure_rate: float = typer.Option(0.0, min=0, max=1, help="share of calls failing (503 or TOP code 10)"),
+    timeout_rate: float = typer.Option(0.0, min=0, max=1, help="share of calls held past a client's timeout"),
+    latency_ms: float = typer.Option(0.0, min=0, help="added to every platform call"),
+    rate_limit: float = typer.Option(0.0, min=0, help="calls/s per app key before TOP code 7 (0: none)"),
+) -> None:
+    """Run the local platform simulator (Taobao/Tmall TOP stock APIs; control API under /_sim)."""
+    from .sim.server import run
+    from .sim.state import Faults
+
+    faults = Faults(failure_rate=failure_rate, timeout_rate=timeout_rate, latency_ms=latency_ms,
+                    rate_limit_per_s=rate_limit)  # fmt: skip
+    typer.echo(f"platform simulator on http://{host}:{port} (taobao: /taobao/router/rest; control: /_sim)")
+    run(host, port, seed, faults)
