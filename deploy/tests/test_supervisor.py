@@ -54,10 +54,14 @@ DUMMY = textwrap.dedent(
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _free_port(exclude: set[int] | frozenset[int] = frozenset()) -> int:
+    """A port nobody listens on now, and not one of `exclude` (ports chosen but not bound yet)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in exclude:
+            return port
 
 
 def _get(port: int, path: str) -> str | None:
@@ -78,7 +82,9 @@ def stack(tmp_path: Path):
             f"{n}: exec {sys.executable} {tmp_path / 'dummy.py'} {n}\n" for n in ("alpha", "beta", "gamma")
         )
     )
-    ports = {n: _free_port() for n in ("alpha", "beta", "gamma")}
+    ports: dict[str, int] = {}
+    for n in ("alpha", "beta", "gamma"):  # distinct: none is bound until the stack starts
+        ports[n] = _free_port(exclude=set(ports.values()))
     env = {
         **{
             k: v for k, v in os.environ.items() if not k.startswith("SCALE_") and not k.endswith("_HTTP_PORT")
@@ -172,9 +178,11 @@ def test_start_fails_clearly_when_a_port_is_taken(stack):
 
 
 def test_replicas_run_side_by_side_and_status_restart_and_stop_know_them(stack):
-    sh, _, run_dir = stack
-    alpha3 = _free_port()
-    sh.env.update(SCALE_ALPHA="3", ALPHA_2_HTTP_PORT=str(_free_port()), ALPHA_3_HTTP_PORT=str(alpha3))
+    sh, ports, run_dir = stack
+    taken = set(ports.values())  # the stack's ports are chosen but not listened on yet: never pick them again
+    alpha2 = _free_port(exclude=taken)
+    alpha3 = _free_port(exclude=taken | {alpha2})
+    sh.env.update(SCALE_ALPHA="3", ALPHA_2_HTTP_PORT=str(alpha2), ALPHA_3_HTTP_PORT=str(alpha3))
     sh.env.pop("GAMMA_FAIL_FIRST")
     out = sh("start").stdout  # waits for every replica's /health/ready
     assert "alpha-2" in out and "alpha-3" in out and "replica 3 of alpha" in out, out
