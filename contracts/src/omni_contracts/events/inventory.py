@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
 
 from ..envelope import EventPayload
-from ..registry import event
+from ..registry import REGISTRY, event
 from ..topics import Topic
 from .common import Code, MaterialQty, Shortfall
 
@@ -27,6 +27,24 @@ class StockChangedV1(EventPayload):
     movement: Movement
     seq: int = Field(ge=1)
     changed_at: AwareDatetime
+
+
+# v2 adds the freeze movements (an operator holds stock back, with a reason, and lets it go). New values of
+# `movement` are not readable by v1 readers, so no readable_as; every v1 event is valid v2 data (the upcaster
+# changes nothing). V2 subclasses V1 so that code written for a V1 takes a V2.
+MovementV2 = Literal["receipt", "adjustment", "reservation", "release", "shipment", "freeze", "unfreeze"]
+
+
+@event("inventory.stock-changed", 2, Topic.STOCK_CHANGED)
+class StockChangedV2(StockChangedV1):
+    """Stock of one material at one node after a change, freezes included. Key: `<node>:<material>`."""
+
+    movement: MovementV2  # type: ignore[assignment]
+
+
+@REGISTRY.upcaster("inventory.stock-changed", 1)
+def _stock_changed_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return data
 
 
 @event("inventory.reserved", 1, Topic.INVENTORY)

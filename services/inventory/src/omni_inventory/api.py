@@ -17,6 +17,7 @@ from . import service
 from .domain.model import (
     MAX_QTY,
     AdjustmentRefused,
+    FreezeRefused,
     InvalidRequest,
     InventoryError,
     ReservationStatus,
@@ -207,7 +208,7 @@ def _refusal(exc: InventoryError) -> JSONResponse:
     if isinstance(exc, InvalidRequest):
         return problem_response(422, str(exc))
     body: dict[str, Any] = {}
-    if isinstance(exc, AdjustmentRefused):
+    if isinstance(exc, AdjustmentRefused | FreezeRefused):
         lv = exc.level
         body.update(
             node_code=exc.node_code,

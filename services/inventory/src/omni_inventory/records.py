@@ -10,7 +10,7 @@ from typing import Any
 
 from .domain.model import Line, ReservationStatus, ShortLine, StockLevel
 
-MOVEMENTS = ("receipt", "adjustment", "reservation", "release", "shipment")
+MOVEMENTS = ("receipt", "adjustment", "reservation", "release", "shipment", "freeze", "unfreeze")
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,22 @@ class ReceiptRow:
     lines: list[Line]
     note: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class FreezeRow:
+    freeze_id: str
+    node_code: str
+    material_code: str
+    qty: int
+    reason: str
+    created_at: datetime
+    released_at: datetime | None = None
+    release_reason: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.released_at is None
 
 
 @dataclass(frozen=True)

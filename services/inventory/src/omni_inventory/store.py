@@ -26,6 +26,7 @@ from .records import (
     lines_json,
     movement_row,
 )
+from .store_freezes import FreezeQueries
 from .tables import Base, adjustments, cancelled_orders, metadata, movements, receipts, reservations, stock
 
 __all__ = [
@@ -103,8 +104,8 @@ def _reservation(row: Any) -> ReservationRow:
     )
 
 
-class Repository:
-    """The inventory's SQL, bound to a unit of work's session."""
+class Repository(FreezeQueries):
+    """The inventory's SQL, bound to a unit of work's session (freezes: store_freezes.py)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session

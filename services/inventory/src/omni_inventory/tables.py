@@ -64,7 +64,8 @@ movements = Table(
     Column("reference", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     CheckConstraint(
-        "kind IN ('receipt', 'adjustment', 'reservation', 'release', 'shipment')", name="movements_kind"
+        "kind IN ('receipt', 'adjustment', 'reservation', 'release', 'shipment', 'freeze', 'unfreeze')",
+        name="movements_kind",
     ),
     Index("movements_stock", "node_code", "material_code", "id"),
     Index("movements_reference", "reference"),
@@ -115,4 +116,21 @@ adjustments = Table(
     Column("reason", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     CheckConstraint("delta <> 0", name="adjustments_delta_not_zero"),
+)
+
+# Stock held back by an operator (a quality hold, a dispute, a count in progress): it stays on hand and is not
+# available. One row per freeze; releasing it sets released_at (all of it comes back).
+freezes = Table(
+    "freezes",
+    metadata,
+    Column("freeze_id", Text, primary_key=True),
+    Column("node_code", String(64), nullable=False),
+    Column("material_code", String(64), nullable=False),
+    Column("qty", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("released_at", DateTime(timezone=True), nullable=True),
+    Column("release_reason", Text, nullable=True),
+    CheckConstraint("qty > 0", name="freezes_qty_positive"),
+    Index("freezes_stock", "node_code", "material_code"),
 )

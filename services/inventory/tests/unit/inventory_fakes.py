@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from omni_inventory.domain.model import Line, ReservationStatus, ShortLine
-from omni_inventory.records import AdjustmentRow, ReceiptRow, ReservationRow, StockRow
+from omni_inventory.records import AdjustmentRow, FreezeRow, ReceiptRow, ReservationRow, StockRow
 
 
 class FakeRepository:
@@ -26,11 +26,12 @@ class FakeRepository:
         self.receipts: dict[str, ReceiptRow] = {}
         self.adjustments: dict[str, AdjustmentRow] = {}
         self.cancelled: set[str] = set()
+        self.freezes: dict[str, FreezeRow] = {}
         self.locked: list[list[tuple[str, str]]] = []
         self._snapshot: dict[str, Any] | None = None
 
     # -- transaction (FakeUnitOfWork calls these) ----------------------------------------------------------
-    _STATE = ("stock", "movements", "reservations", "receipts", "adjustments", "cancelled")
+    _STATE = ("stock", "movements", "reservations", "receipts", "adjustments", "cancelled", "freezes")
 
     def begin(self) -> None:
         self._snapshot = {k: copy.deepcopy(getattr(self, k)) for k in self._STATE}
@@ -151,6 +152,46 @@ class FakeRepository:
             self.stock[key] = new
             updated += 1
         return updated
+
+    # -- freezes ------------------------------------------------------------------------------------------
+    async def freeze_stock(self, node: str, material: str, qty: int, at: datetime) -> StockRow | None:
+        row = self.stock.get((node, material))
+        if row is None or row.available < qty:
+            return None
+        return self._bump(row, at, frozen=row.frozen + qty)
+
+    async def unfreeze_stock(self, node: str, material: str, qty: int, at: datetime) -> StockRow | None:
+        row = self.stock.get((node, material))
+        if row is None or row.frozen < qty:
+            return None
+        return self._bump(row, at, frozen=row.frozen - qty)
+
+    async def claim_freeze(self, f: FreezeRow) -> bool:
+        if f.freeze_id in self.freezes:
+            return False
+        self.freezes[f.freeze_id] = f
+        return True
+
+    async def get_freeze(self, freeze_id: str, *, for_update: bool = False) -> FreezeRow | None:
+        return self.freezes.get(freeze_id)
+
+    async def mark_released(self, freeze_id: str, reason: str, at: datetime) -> None:
+        f = self.freezes[freeze_id]
+        if f.released_at is None:
+            self.freezes[freeze_id] = replace(f, released_at=at, release_reason=reason)
+
+    async def list_freezes(
+        self, *, node: str | None, material: str | None, active: bool | None, limit: int, offset: int
+    ) -> tuple[list[FreezeRow], int]:
+        newest = sorted(self.freezes.values(), key=lambda f: (f.created_at, f.freeze_id), reverse=True)
+        found = [
+            f
+            for f in newest
+            if (node is None or f.node_code == node)
+            and (material is None or f.material_code == material)
+            and (active is None or f.active == active)
+        ]
+        return found[offset : offset + limit], len(found)
 
     # -- reservations -------------------------------------------------------------------------------------
     async def claim_reservations(

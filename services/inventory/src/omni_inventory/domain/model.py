@@ -133,6 +133,17 @@ class AdjustmentRefused(InventoryError):
         )
 
 
+class FreezeRefused(InventoryError):
+    """A freeze asks for more than is available (on hand − reserved − frozen). Carries the numbers."""
+
+    def __init__(self, node_code: str, material_code: str, level: StockLevel, qty: int) -> None:
+        self.node_code, self.material_code, self.level, self.delta = node_code, material_code, level, -qty
+        super().__init__(
+            f"cannot freeze {qty} of {material_code} at node {node_code}: only {max(level.available, 0)} "
+            f"available (on hand {level.on_hand}, reserved {level.reserved}, frozen {level.frozen})"
+        )
+
+
 def check_adjustment(node_code: str, material_code: str, level: StockLevel, delta: int) -> StockLevel:
     """The level after adjusting on hand by `delta`, or AdjustmentRefused."""
     if delta == 0:
