@@ -18,6 +18,7 @@ from .service import freezes
 from .service.freezes import FreezeNotFound
 
 router = APIRouter(tags=["freezes"])
+REASON = r"[^ \t\r\n]"  # some text besides spaces: the schema says exactly what the service requires
 FreezeId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[^\s\x85]+$")]
 
 
@@ -26,11 +27,13 @@ class FreezeIn(_In):
     node_code: CodeStr
     material_code: CodeStr
     qty: JsonInt = Field(gt=0, le=MAX_QTY, description="units held back from available")
-    reason: str = Field(min_length=1, max_length=500, description="why (a quality hold, a dispute, a count)")
+    reason: str = Field(
+        min_length=1, max_length=500, pattern=REASON, description="why (a quality hold, a count)"
+    )
 
 
 class ReleaseIn(_In):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=500, pattern=REASON)
 
 
 class FreezeOut(BaseModel):

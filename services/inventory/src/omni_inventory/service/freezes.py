@@ -18,6 +18,7 @@ from ..records import FreezeRow, StockRow
 from .changes import StockChanges, Uow
 
 log = get_logger(__name__)
+_SPACE = " \t\r\n"  # what the API's reason pattern allows around the text
 
 
 class FreezeNotFound(InventoryError):
@@ -44,10 +45,10 @@ async def freeze(uow: Uow, cmd: FreezeCommand) -> FreezeResult:
     """Hold `qty` of a material at a node back. Refused (FreezeRefused, with the numbers) beyond available."""
     if cmd.qty <= 0:
         raise InvalidRequest(f"qty must be positive, got {cmd.qty}")
-    if not cmd.reason.strip():
+    if not cmd.reason.strip(_SPACE):
         raise InvalidRequest("a freeze needs a reason")
     now = utcnow()
-    row = FreezeRow(cmd.freeze_id, cmd.node_code, cmd.material_code, cmd.qty, cmd.reason.strip(), now)
+    row = FreezeRow(cmd.freeze_id, cmd.node_code, cmd.material_code, cmd.qty, cmd.reason.strip(_SPACE), now)
     async with uow:
         if not await uow.repo.claim_freeze(row):
             done = await uow.repo.get_freeze(cmd.freeze_id)
@@ -75,7 +76,7 @@ async def freeze(uow: Uow, cmd: FreezeCommand) -> FreezeResult:
 
 async def release(uow: Uow, freeze_id: str, reason: str) -> FreezeResult:
     """Give a freeze's whole quantity back. Releasing a released freeze changes nothing (created=False)."""
-    if not reason.strip():
+    if not reason.strip(_SPACE):
         raise InvalidRequest("releasing a freeze needs a reason")
     now = utcnow()
     async with uow:
@@ -90,13 +91,13 @@ async def release(uow: Uow, freeze_id: str, reason: str) -> FreezeResult:
                 f"freeze {freeze_id} holds {found.qty} of {found.material_code} at node {found.node_code}, "
                 "but the stock row has less frozen: cannot release it"
             )
-        await uow.repo.mark_released(freeze_id, reason.strip(), now)
+        await uow.repo.mark_released(freeze_id, reason.strip(_SPACE), now)
         changes = StockChanges()
         changes.stock(stock, "unfreeze", freeze_id, 0, 0, None)
         changes.publish(uow)
     log.info("freeze released", freeze_id=freeze_id, qty=found.qty)
     released = FreezeRow(found.freeze_id, found.node_code, found.material_code, found.qty, found.reason,
-                         found.created_at, now, reason.strip())  # fmt: skip
+                         found.created_at, now, reason.strip(_SPACE))  # fmt: skip
     return FreezeResult(released, stock, created=True)
 
 
