@@ -3,23 +3,10 @@ and the stock-changed v2 events they publish."""
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from inventory_helpers import handle, outbox, requested, rows, uid
 
-from omni_inventory.app import Settings, build
-
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def api(db):
-    app = build(Settings(service_database_url=db.url, consumers_enabled=False))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
-    ):
-        yield client
 
 
 async def stock_up(api, node: str, qty: int) -> None:
