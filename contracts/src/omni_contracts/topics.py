@@ -16,6 +16,7 @@ class Topic(StrEnum):
     FINANCE = "omni.finance"
     CHANNEL_ORDERS = "omni.channel.orders"
     STOCK_CHANGED = "omni.inventory.stock-changed"
+    LISTING_STOCK = "omni.inventory.listing-stock"
     DIAGNOSTICS = "omni.diagnostics"
 
 
@@ -39,6 +40,9 @@ TOPICS: dict[Topic, TopicSpec] = {
     ),
     Topic.STOCK_CHANGED: TopicSpec(
         Topic.STOCK_CHANGED, "The hot 'inventory changed' stream, keyed by node and material."
+    ),
+    Topic.LISTING_STOCK: TopicSpec(
+        Topic.LISTING_STOCK, "What each channel listing may sell, as inventory computed it, keyed by listing id."
     ),
     Topic.DIAGNOSTICS: TopicSpec(Topic.DIAGNOSTICS, "Probes for health checks and bus benchmarks."),
 }

@@ -84,3 +84,26 @@ class ReservationConsumedV1(EventPayload):
     order_id: str
     node_code: Code
     lines: list[MaterialQty]
+
+
+@event("inventory.listing-stock-changed", 1, Topic.LISTING_STOCK)
+class ListingStockChangedV1(EventPayload):
+    """What one channel listing may sell changed (layer 4, 渠道协同). Key: listing id.
+
+    Inventory decides the number (pools, allocation rules, water levels, safety stock, the listing's formula,
+    a bundle's scarcest part) and carries the listing's platform identity so the channel service can push it
+    without re-deriving anything. Bursts are coalesced: one event per listing per short window, carrying the
+    latest number. `seq` grows per listing; a reader keeps the highest it saw and ignores older ones.
+    `GET /listings/{listing_id}/stock` on inventory explains the number.
+    """
+
+    listing_id: str = Field(min_length=1)
+    channel: Code
+    shop_id: Code
+    channel_item_id: str = Field(min_length=1, description="num_iid on Taobao/Tmall")
+    channel_sku_id: str | None = Field(None, description="sku_id on Taobao/Tmall; None for a single-SKU item")
+    quantity: int = Field(ge=0, description="units the listing may sell now")
+    previous: int | None = Field(None, ge=0, description="the number last published (None: the first)")
+    seq: int = Field(ge=1)
+    rules_version: int = Field(ge=0, description="the allocation rule set the number was computed with")
+    computed_at: AwareDatetime
