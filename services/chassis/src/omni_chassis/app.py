@@ -3,7 +3,8 @@
     app = create_app(Settings(), routers=[api.router], consumers=[ConsumerSpec(...)])
 
 The lifespan starts, in order: logging and tracing, the database, the producer, the outbox relay, the
-consumers (their DLQ topics are created when missing), and stops them in reverse.
+consumers (their DLQ topics are created when missing), the timer loop (when `timers` has handlers), and stops
+them in reverse.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from .outbox import OutboxRelay
 from .parking import ParkingLoop
 from .settings import ServiceSettings
 from .supervise import Supervisor
+from .timers import TimerHandler, TimerLoop
 from .tracing import extract_context, setup_tracing, tracer
 from .uow import SqlUnitOfWork, UnitOfWork
 
@@ -58,6 +60,7 @@ def create_app(
     stateless: bool = False,
     repository: Callable[[Any], Any] | None = None,
     group_commits: Mapping[str, tuple[type[BaseException], ...]] | None = None,
+    timers: Mapping[str, TimerHandler] | None = None,
 ) -> FastAPI:
     """`stateless=True` (the gateway): no database, no Kafka; logs, tracing, health and metrics only.
 
@@ -67,6 +70,9 @@ def create_app(
 
     `repository(session)` builds the service's repository; every unit of work (`app.state.uow()`, the `Uow`
     dependency of routes, and consumers' handlers) carries one as `uow.repo`.
+
+    `timers` maps a timer kind to its handler, `async def handler(uow, key, payload)`, run by a supervised
+    timer loop in a unit of work of this app (see timers.py); any unit of work can schedule and cancel timers.
     """
     name = settings.service_name
 
@@ -106,13 +112,24 @@ def create_app(
         if relay:
             supervisor.start("outbox-relay", outbox_relay.run)
         broker = make_broker(settings.kafka_bootstrap_servers, f"omni-{name}")
+        timer_loop: TimerLoop | None = None
+
+        def wake_timers(due_at: Any) -> None:
+            if timer_loop is not None:
+                timer_loop.wake(due_at)
+
+        def sql_uow() -> SqlUnitOfWork[Any]:
+            uow = SqlUnitOfWork(db, repository)
+            uow.on_timer = wake_timers
+            return uow
+
         runtime = ConsumerRuntime(
             db,
             DeadLetters(producer),
             max_attempts=settings.consumer_max_attempts,
             backoff_s=settings.consumer_backoff_s,
             transient_backoff_max_s=settings.consumer_transient_backoff_max_s,
-            uow_factory=lambda: SqlUnitOfWork(db, repository),
+            uow_factory=sql_uow,
             fetch_max_wait_ms=settings.fetch_max_wait_ms,
         )
         specs = [
@@ -134,9 +151,13 @@ def create_app(
             supervisor.start("parking", parking.run)
 
         def new_uow() -> SqlUnitOfWork[Any]:
-            uow = SqlUnitOfWork(db, repository)
+            uow = sql_uow()
             uow.on_released = parking.wake
             return uow
+
+        if timers and settings.timers_enabled:
+            timer_loop = TimerLoop(db, new_uow, timers, max_sleep_s=settings.timer_max_sleep_s)
+            supervisor.start("timers", timer_loop.run)
 
         app.state.uow = new_uow
         app.state.group_commit = {
@@ -144,6 +165,7 @@ def create_app(
         }
         app.state.supervisor = supervisor
         app.state.parking = parking
+        app.state.timers = timer_loop
         app.state.settings = settings
         app.state.db = db
         app.state.producer = producer

@@ -46,3 +46,16 @@ FORWARD_READS = Counter(
     "Events of a newer version read through the newest known schema",
     ["consumer", "event_type"],
 )
+TIMERS_FIRED = Counter("omni_timers_fired_total", "Durable timers fired (handler committed)", ["kind"])
+TIMER_FAILURES = Counter("omni_timer_failures_total", "Failed timer handler attempts", ["kind"])
+TIMERS_PENDING = Gauge("omni_timers_pending", "Timers waiting for their due time or to be fired", ["kind"])
+TIMERS_OVERDUE = Gauge(
+    "omni_timers_overdue", "Timers past their due time by more than a second, not fired yet", ["kind"]
+)
+TIMERS_DEAD = Gauge("omni_timers_failed", "Timers that gave up after their last attempt", ["kind"])
+TIMER_LATENESS = Histogram(
+    "omni_timer_lateness_seconds",
+    "How late a timer fired after its due time",
+    ["kind"],
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)

@@ -82,6 +82,9 @@ class ServiceSettings(CommonSettings):
     fetch_max_wait_ms: int = Field(100, ge=1, le=5000, alias="OMNI_FETCH_MAX_WAIT_MS")
     # the largest event the broker takes (refused when staged)
     max_event_bytes: int = Field(1_000_000, gt=1024, alias="OMNI_MAX_EVENT_BYTES")
+    # durable timers (timers.py): false leaves firing to other replicas; how long an idle loop sleeps at most
+    timers_enabled: bool = Field(True, alias="OMNI_TIMERS_ENABLED")
+    timer_max_sleep_s: float = Field(5.0, gt=0, le=60, alias="OMNI_TIMER_MAX_SLEEP_S")
 
     def model_post_init(self, _ctx: object) -> None:
         prefix = self.service_name.upper().replace("-", "_")

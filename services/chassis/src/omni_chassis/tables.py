@@ -1,4 +1,4 @@
-"""The chassis's own tables, present in every service's database: outbox, inbox and parked events."""
+"""The chassis's own tables, present in every service's database: outbox, inbox, parked events, timers."""
 
 from __future__ import annotations
 
@@ -67,5 +67,29 @@ parked = Table(
     Index("parked_waits_for", "waits_for"),
     Index("parked_due", "consumer", "next_attempt_at"),
 )
+
+# Durable timers (timers.py): one row per (kind, key) while it is pending; deleted in the transaction that
+# fires it. A timer that failed `max_attempts` times keeps its row with failed_at and last_error set.
+timers = Table(
+    "timers",
+    chassis_metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("kind", Text, nullable=False),
+    Column("key", Text, nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Column("payload", JSONB, nullable=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", Text, nullable=True),
+    Column("failed_at", DateTime(timezone=True), nullable=True),
+    Column("correlation_id", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("kind", "key", name="timers_kind_key"),
+    Index("timers_due", "due_at", postgresql_where=text("failed_at IS NULL")),
+)
+
+# every table the chassis migrations create in a service's database (and the two version tables): what a
+# service's "migrations == metadata" test leaves out
+CHASSIS_TABLES = frozenset({*chassis_metadata.tables, "alembic_version", "alembic_version_chassis"})
 
 OUTBOX_CHANNEL = "omni_outbox"

@@ -14,12 +14,15 @@ It holds:
 - staged events: `emit`/`stage` collect envelopes, written to the outbox at commit, in order;
 - the inbox claim: `claim(consumer, events)` returns the event ids not handled before;
 - collected writes: `defer(fn)` runs `fn()` at commit, in registration order, before the events are staged;
-- parking: `park(env, waits_for)` keeps an event until `release(waits_for)` says its fact has arrived.
+- parking: `park(env, waits_for)` keeps an event until `release(waits_for)` says its fact has arrived;
+- durable timers: `schedule_timer(kind, key, due_at, payload)` / `cancel_timer(kind, key)`, written at
+  commit (timers.py): a timer exists iff the transaction that set it committed.
 
 `async with uow:` is re-entrant: a consumer (the chassis) opens it for the inbox claim and the use case opens
 it again; only the outermost exit commits (or rolls back on any error, dropping what was staged).
 
-`FakeUnitOfWork` does the same in memory, for service tests without I/O: it records what was committed.
+`FakeUnitOfWork` does the same in memory, for service tests without I/O: it records what was committed
+(`timers` holds what is scheduled; `fire_timer`/`fire_due` run a handler as the timer loop would).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Generic, Self, TypeVar
 from uuid import UUID
 
@@ -37,8 +40,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omni_contracts import Envelope, EventPayload, utcnow
 
 from . import inbox, metrics
+from . import timers as timers_mod
 from .db import Database
 from .outbox import build, stage, trace_carrier
+from .timers import Payload, Timer, TimerHandler, timer_request
 
 R = TypeVar("R")
 Cause = Envelope[Any] | None
@@ -59,6 +64,7 @@ class UnitOfWork(Generic[R]):
 
     repo: R
     consumer: str | None = None  # the consumer group handling the current event(s), set by the chassis
+    on_timer: Callable[[datetime], None] | None = None  # the runtime's wake-up for its timer loop
 
     def __init__(self) -> None:
         self._depth = 0
@@ -71,6 +77,7 @@ class UnitOfWork(Generic[R]):
         self.parks: list[ParkRequest] = []
         self.releases: list[str] = []
         self.after_commit: list[Callable[[], None]] = []
+        self.timer_requests: dict[tuple[str, str], Timer] = {}  # the last request per (kind, key) wins
 
     @property
     def active(self) -> bool:
@@ -136,6 +143,21 @@ class UnitOfWork(Generic[R]):
         """The facts `waits_for` now exist (at commit): events parked on them are applied again."""
         self._require_active()
         self.releases.extend(waits_for)
+
+    def schedule_timer(
+        self, kind: str, key: str, due_at: datetime | timedelta, payload: Payload = None
+    ) -> None:
+        """At commit, (kind, key) fires at `due_at` (a timedelta: from now); an existing one is moved."""
+        self._require_active()
+        t = timer_request(kind, key, due_at, payload)
+        self.timer_requests.pop((kind, key), None)
+        self.timer_requests[(kind, key)] = t
+
+    def cancel_timer(self, kind: str, key: str) -> None:
+        """At commit, (kind, key) no longer fires (nothing happens when there is no such timer)."""
+        self._require_active()
+        self.timer_requests.pop((kind, key), None)
+        self.timer_requests[(kind, key)] = timer_request(kind, key, None, None)
 
     def on_commit(self, cb: Callable[[], None]) -> None:
         self.after_commit.append(cb)
@@ -239,6 +261,11 @@ class SqlUnitOfWork(UnitOfWork[R]):
             result = await self.session.execute(_RELEASE, {"keys": sorted(set(self.releases))})
             if result.rowcount and self.on_released is not None:  # type: ignore[attr-defined]
                 self.on_commit(self.on_released)
+        if self.timer_requests:
+            earliest = await timers_mod.write(self.session, self.timer_requests.values())
+            wake = self.on_timer
+            if earliest is not None and wake is not None:
+                self.on_commit(lambda: wake(earliest))
 
     async def _commit(self) -> None:
         try:
@@ -264,6 +291,7 @@ class FakeUnitOfWork(UnitOfWork[R]):
         self.committed_carriers: dict[UUID, dict[str, str]] = {}  # event id -> trace headers it carries
         self.parked: dict[str, list[Envelope[Any]]] = {}
         self.released: list[str] = []
+        self.timers: dict[tuple[str, str], Timer] = {}  # (kind, key) -> what is scheduled after the commits
         self.commits = 0
         self.rollbacks = 0
         self._claims: set[tuple[str, UUID]] = set()
@@ -289,10 +317,15 @@ class FakeUnitOfWork(UnitOfWork[R]):
             begin()
 
     async def _write(self) -> None:
-        self._pending = (list(self.events), list(self.parks), list(self.releases))
+        self._pending = (list(self.events), list(self.parks), list(self.releases), dict(self.timer_requests))
 
     async def _commit(self) -> None:
-        events, parks, releases = self._pending
+        events, parks, releases, timer_requests = self._pending
+        for k, t in timer_requests.items():
+            if t.due_at is None:
+                self.timers.pop(k, None)
+            else:
+                self.timers[k] = t
         self.committed_events.extend(e for e, _ in events)
         self.committed_carriers.update({e.event_id: self.carriers.get(e.event_id, {}) for e, _ in events})
         for p in parks:
@@ -310,6 +343,33 @@ class FakeUnitOfWork(UnitOfWork[R]):
         rollback = getattr(self.repo, "rollback", None)
         if rollback is not None:
             rollback()
+
+    async def fire_timer(self, kind: str, key: str, handler: TimerHandler) -> bool:
+        """Fire a scheduled timer now, as the timer loop does: its removal and the handler's effects in one
+        unit of work (a handler that raises leaves it scheduled, and the error propagates). False: none."""
+        found = self.timers.get((kind, key))
+        if found is None:
+            return False
+        async with self:
+            self.cancel_timer(kind, key)
+            await handler(self, key, found.payload)
+        return True
+
+    async def fire_due(
+        self, handlers: dict[str, TimerHandler], now: datetime | None = None
+    ) -> list[tuple[str, str]]:
+        """Fire every timer due at `now` (default: the present) that has a handler, in due order; returns
+        the (kind, key) fired. Pass a future `now` to play time forward."""
+        now = now or datetime.now().astimezone()
+        due = sorted(
+            (t for t in self.timers.values() if t.kind in handlers and t.due_at and t.due_at <= now),
+            key=lambda t: t.due_at or now,
+        )
+        fired = []
+        for t in due:
+            if await self.fire_timer(t.kind, t.key, handlers[t.kind]):
+                fired.append((t.kind, t.key))
+        return fired
 
     def take_released(self) -> list[Envelope[Any]]:
         """The parked events whose facts were released (removed from `parked`): feed them to the use case

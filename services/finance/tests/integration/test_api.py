@@ -48,7 +48,7 @@ async def _book(db, *, orders: int = 1, ship: bool = True, cancel: bool = False)
 
 
 async def test_the_migration_creates_exactly_the_tables_of_the_store(db):
-    chassis = {"outbox", "inbox", "parked", "alembic_version", "alembic_version_chassis"}
+    chassis = {"outbox", "inbox", "parked", "timers", "alembic_version", "alembic_version_chassis"}
 
     def ours(name, type_, parents):
         table = name if type_ == "table" else parents.get("table_name")

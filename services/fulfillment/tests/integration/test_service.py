@@ -58,7 +58,7 @@ async def test_the_migration_creates_exactly_the_tables_of_the_store(db):
             )
     finally:
         await engine.dispose()
-    chassis = {"outbox", "inbox", "parked", "alembic_version", "alembic_version_chassis"}
+    chassis = {"outbox", "inbox", "parked", "timers", "alembic_version", "alembic_version_chassis"}
 
     def chassis_table(d):
         obj = d[1] if isinstance(d, tuple) else None

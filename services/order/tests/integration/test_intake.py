@@ -28,7 +28,7 @@ def _uid() -> str:
 async def test_migration_creates_exactly_the_tables_of_store(make_database):
     db = await order_database(make_database)
 
-    chassis = {"outbox", "inbox", "parked", "alembic_version", "alembic_version_chassis"}
+    chassis = {"outbox", "inbox", "parked", "timers", "alembic_version", "alembic_version_chassis"}
 
     def ours(name, type_, parent_names):
         return not (type_ == "table" and name in chassis)

@@ -15,7 +15,7 @@ from omni_product.store import metadata
 pytestmark = pytest.mark.integration
 
 MIGRATIONS = Path(omni_product.__file__).parent / "migrations"
-CHASSIS_TABLES = {"outbox", "inbox", "parked", "alembic_version", "alembic_version_chassis"}
+CHASSIS_TABLES = {"outbox", "inbox", "parked", "timers", "alembic_version", "alembic_version_chassis"}
 
 
 async def test_migrations_match_the_store_metadata(make_database):
