@@ -38,6 +38,10 @@ Metrics: `omni_timers_fired_total`, `omni_timer_failures_total`, `omni_timer_lat
 after its due time a timer fired), and every 15 s `omni_timers_pending`, `omni_timers_overdue` (due more
 than a second ago, not fired) and `omni_timers_failed`, per kind.
 
+`uow.lock_timer(kind, key)` locks a pending timer's row for the rest of the unit of work: a use case that
+settles what the timer would decide (a payment confirming a reservation that is about to expire) calls it
+first, so it and the firing are serialized in one order.
+
 `FakeUnitOfWork` keeps `timers` ((kind, key) -> `Timer`, what is scheduled after its commits) and
 `fire_timer` / `fire_due` to run a handler as the loop would, for service tests without I/O.
 """
@@ -123,6 +127,14 @@ async def write(session: AsyncSession, requests: Iterable[Timer]) -> datetime | 
     if ups:
         await session.execute(_UPSERT, ups)
     return min((u["due_at"] for u in ups), default=None)
+
+
+_LOCK = text("SELECT 1 FROM timers WHERE kind = :kind AND key = :key FOR UPDATE")
+
+
+async def lock(session: AsyncSession, kind: str, key: str) -> bool:
+    """Lock one timer's row in the session's transaction (waits for a firing in progress)."""
+    return (await session.execute(_LOCK, {"kind": kind, "key": key})).first() is not None
 
 
 _CLAIM = text(

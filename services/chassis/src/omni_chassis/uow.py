@@ -159,6 +159,13 @@ class UnitOfWork(Generic[R]):
         self.timer_requests.pop((kind, key), None)
         self.timer_requests[(kind, key)] = timer_request(kind, key, None, None)
 
+    async def lock_timer(self, kind: str, key: str) -> bool:
+        """Lock a committed timer's row until this unit of work ends (False: there is none). A use case that
+        settles what a timer decides (a confirmation racing an expiry) calls this first: it then waits for a
+        firing in progress, and a firing waits for it, instead of the two taking their rows in opposite
+        orders (a deadlock)."""
+        raise NotImplementedError
+
     def on_commit(self, cb: Callable[[], None]) -> None:
         self.after_commit.append(cb)
 
@@ -225,6 +232,10 @@ class SqlUnitOfWork(UnitOfWork[R]):
     async def claim(self, consumer: str, events: Sequence[tuple[UUID, str | None]]) -> set[UUID]:
         self._require_active()
         return await inbox.claim_many(self.session, consumer, events)
+
+    async def lock_timer(self, kind: str, key: str) -> bool:
+        self._require_active()
+        return await timers_mod.lock(self.session, kind, key)
 
     async def _write(self) -> None:
         await stage(self.session, self.events, carriers=self.carriers)
@@ -343,6 +354,10 @@ class FakeUnitOfWork(UnitOfWork[R]):
         rollback = getattr(self.repo, "rollback", None)
         if rollback is not None:
             rollback()
+
+    async def lock_timer(self, kind: str, key: str) -> bool:
+        self._require_active()
+        return (kind, key) in self.timers
 
     async def fire_timer(self, kind: str, key: str, handler: TimerHandler) -> bool:
         """Fire a scheduled timer now, as the timer loop does: its removal and the handler's effects in one

@@ -198,3 +198,16 @@ async def test_a_failing_handler_is_retried_with_backoff_then_gives_up_visibly(m
     await _schedule(db, ("broken", utcnow()))  # scheduling it again resets it
     ((attempts, failed_at, error),) = await _q(db, "SELECT attempts, failed_at, last_error FROM timers")
     assert (attempts, failed_at, error) == (0, None, None)
+
+
+async def test_a_locked_timer_is_not_fired_until_the_lock_holder_ends(make_database):
+    db = await _db(make_database)
+    await _schedule(db, ("k", utcnow() - timedelta(seconds=1)))
+    holder = SqlUnitOfWork(db)
+    async with holder:
+        assert await holder.lock_timer(KIND, "k") and not await holder.lock_timer(KIND, "none")
+        loop = TimerLoop(db, lambda: SqlUnitOfWork(db), {KIND: record})
+        assert await loop.run_once() == 0, "skipped while locked (SKIP LOCKED: no wait)"
+        holder.cancel_timer(KIND, "k")  # what a confirmation does
+    assert await loop.run_once() == 0 and await _fired_keys(db) == []
+    assert await _q(db, "SELECT 1 FROM timers") == []
