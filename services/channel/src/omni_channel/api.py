@@ -41,6 +41,14 @@ class ShopIn(BaseModel):
     app_key: str = Field(min_length=1, max_length=64, pattern=r"^[^\s\x85]+$")
     secret: str = Field(min_length=8, max_length=256, description="write-only: never returned")
     active: StrictBool = True
+    session_key: str | None = Field(
+        None,
+        min_length=1,
+        max_length=512,
+        pattern=r"^[^\s\x85]+$",
+        description="write-only: the platform session token (TOP `session`) stock pushes are sent with; "
+        "never returned; omitted: the one held is kept",
+    )
 
 
 class ShopOut(BaseModel):
@@ -51,6 +59,11 @@ class ShopOut(BaseModel):
     active: bool
     created_at: AwareDatetime
     updated_at: AwareDatetime
+    has_session_key: bool = Field(description="whether a session key is held (the key itself never shows)")
+    credentials_error: str | None = Field(
+        None, description="why the platform refused the shop's credentials; its listings wait for a PUT"
+    )
+    credentials_error_at: AwareDatetime | None = None
 
 
 class ShopPage(PageInfo):
@@ -66,8 +79,11 @@ class ShopPage(PageInfo):
     tags=["shops"],
     responses={201: {"model": ShopOut, "description": "created"}},
 )
-async def put_shop(channel: ChannelCode, shop_id: ShopId, body: ShopIn, uow: Uow, response: Response) -> Any:
-    """Create or replace a shop and its credentials (201 when created, 200 when replaced)."""
+async def put_shop(
+    channel: ChannelCode, shop_id: ShopId, body: ShopIn, uow: Uow, request: Request, response: Response
+) -> Any:
+    """Create or replace a shop and its credentials (201 when created, 200 when replaced). Saving a shop
+    clears a refusal of its credentials: its listings that waited for them are pushed at once."""
     view, created = await service.put_shop(
         uow,
         channel=channel,
@@ -76,6 +92,8 @@ async def put_shop(channel: ChannelCode, shop_id: ShopId, body: ShopIn, uow: Uow
         app_key=body.app_key,
         secret=body.secret,
         active=body.active,
+        session_key=body.session_key,
+        on_due=request.app.state.push_signal.wake,
     )
     response.status_code = 201 if created else 200
     return view

@@ -1,33 +1,107 @@
-"""Wiring: settings, consumers, routes."""
+"""Wiring: settings, consumers, routes, the push worker and the drift check."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
+import aiohttp
 from fastapi import FastAPI
+from pydantic import Field
 
 from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
-from . import api, consumers, store
+from . import api, api_push, consumers, platforms, store
 from .domain.errors import InvalidTrade, MalformedPayload, Unauthorized
+from .service.drift import DriftCheck
+from .service.push import Backoff
+from .service.worker import PushSignal, PushWorker, WorkerSettings
+
+SIM_ROUTER_URL = "http://127.0.0.1:8090/taobao/router/rest"  # `omni-tools sim` as `make up` starts it
 
 
 class Settings(ServiceSettings):
     service_name: str = "channel"
     http_port: int = 8006
+    # Taobao/Tmall's TOP router (production: https://gw.api.taobao.com/router/rest)
+    taobao_router_url: str = Field(SIM_ROUTER_URL, alias="OMNI_TAOBAO_ROUTER_URL")
+    push_enabled: bool = Field(True, alias="OMNI_PUSH_ENABLED")  # false: no push worker, no drift check
+    push_concurrency: int = Field(16, ge=1, le=256, alias="OMNI_PUSH_CONCURRENCY")
+    push_timeout_s: float = Field(10.0, gt=0, le=120, alias="OMNI_PUSH_TIMEOUT_S")
+    push_backoff_first_s: float = Field(0.5, gt=0, alias="OMNI_PUSH_BACKOFF_FIRST_S")
+    push_backoff_max_s: float = Field(60.0, gt=0, alias="OMNI_PUSH_BACKOFF_MAX_S")
+    push_poll_s: float = Field(2.0, gt=0, le=60, alias="OMNI_PUSH_POLL_S")
+    drift_interval_s: float = Field(60.0, ge=0, alias="OMNI_DRIFT_INTERVAL_S")  # 0: only on request
+
+    @property
+    def push_lease_s(self) -> float:
+        """How long a claimed push is a worker's: well past the platform call's timeout."""
+        return self.push_timeout_s * 3 + 5
+
+    @classmethod
+    def env_names(cls) -> set[str]:
+        own = {
+            f.alias for n, f in cls.model_fields.items() if f.alias and n not in ServiceSettings.model_fields
+        }
+        return super().env_names() | own
+
+
+async def start_pushing(app: FastAPI) -> None:
+    """on_startup: the HTTP session, the platform clients, the push worker and the drift schedule."""
+    settings: Settings = app.state.settings
+    signal: PushSignal = app.state.push_signal
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=settings.push_concurrency * 2))
+    app.state.push_http = http
+    clients = platforms.build(http, settings)
+    worker = PushWorker(
+        app.state.uow,
+        clients,
+        signal,
+        WorkerSettings(
+            concurrency=settings.push_concurrency,
+            lease_s=settings.push_lease_s,
+            poll_s=settings.push_poll_s,
+            backoff=Backoff(settings.push_backoff_first_s, settings.push_backoff_max_s),
+        ),
+    )
+    drift = DriftCheck(app.state.uow, clients, signal, interval_s=settings.drift_interval_s or 60.0)
+    app.state.push_worker, app.state.drift = worker, drift
+    if settings.push_enabled:
+        app.state.supervisor.start("stock-push", worker.run)
+        if settings.drift_interval_s > 0:
+            app.state.supervisor.start("drift-check", drift.loop)
 
 
 def build(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    signal = PushSignal()
     # the chassis's 422 problem never echoes the input: a shop's secret never comes back
-    return create_app(
+    app = create_app(
         settings,
         title="Omni channel adapters",
-        routers=[api.router],
-        consumers=consumers.specs(),
+        routers=[api.router, api_push.router],
+        consumers=consumers.specs(wake=signal.wake),
+        on_startup=[start_pushing],
         repository=store.Repository,
         # webhook deliveries share transactions; these errors are raised before anything is written
         group_commits={"webhooks": (Unauthorized, MalformedPayload, InvalidTrade)},
     )
+    app.state.push_signal = signal
+    inner = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(a: FastAPI) -> AsyncIterator[None]:
+        try:
+            async with inner(a):
+                yield
+        finally:
+            http = getattr(a.state, "push_http", None)
+            if http is not None:
+                await http.close()
+
+    app.router.lifespan_context = lifespan
+    return app
 
 
 def main() -> None:

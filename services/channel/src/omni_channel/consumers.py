@@ -1,9 +1,30 @@
-"""Kafka subscribers: thin. The chassis decodes, dedupes and commits; these call the service."""
+"""Kafka subscribers: thin. The chassis decodes, dedupes and commits; these call the service.
+
+- `channel-stock` on omni.inventory.listing-stock: `inventory.listing-stock-changed` keeps each listing's
+  newest sellable quantity and makes its push due; the push worker is woken after the commit (the push
+  itself never runs in the consumer: a platform outage never holds back the stream).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from omni_chassis.consumer import ConsumerSpec
+from omni_contracts import Envelope, Topic, utcnow
+
+from . import service
+
+STOCK_GROUP = "channel-stock"
+STOCK_EVENTS = {"inventory.listing-stock-changed"}
 
 
-def specs() -> list[ConsumerSpec]:
-    return []
+def specs(wake: Callable[[], None] | None = None) -> list[ConsumerSpec]:
+    async def on_listing_stock(uow: service.Uow, envs: list[Envelope[Any]]) -> None:
+        await service.on_listing_stock(uow, envs, now=utcnow(), wake=wake)
+
+    return [
+        ConsumerSpec(
+            STOCK_GROUP, [Topic.LISTING_STOCK], batch_handler=on_listing_stock, event_types=STOCK_EVENTS
+        )
+    ]

@@ -7,68 +7,18 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import (
-    Boolean,
-    CheckConstraint,
-    Column,
-    DateTime,
-    Index,
-    Integer,
-    PrimaryKeyConstraint,
-    Table,
-    Text,
-    func,
-    literal_column,
-    select,
-)
-from sqlalchemy.dialects.postgresql import UUID, insert
+from sqlalchemy import func, literal_column, select, tuple_
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import registry
-from sqlmodel import SQLModel
 
+from .store_push import PushQueries
+from .tables import Base, metadata, received_orders, shops
 
-class Base(SQLModel, registry=registry()):
-    """This service's own metadata (never SQLModel's global one: services share a test process)."""
-
-
-metadata = Base.metadata
-
-shops = Table(
-    "shops",
-    metadata,
-    Column("channel", Text, nullable=False),
-    Column("shop_id", Text, nullable=False),
-    Column("name", Text, nullable=False),
-    Column("app_key", Text, nullable=False),
-    Column("secret", Text, nullable=False),  # write-only: never selected into an answer or a log
-    Column("active", Boolean, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    PrimaryKeyConstraint("channel", "shop_id", name="shops_pk"),
-)
-
-# One row per distinct delivery (same channel order, same payload bytes): repeats bump `deliveries`.
-received_orders = Table(
-    "received_orders",
-    metadata,
-    Column("channel", Text, nullable=False),
-    Column("channel_order_id", Text, nullable=False),
-    Column("payload_sha256", Text, nullable=False),
-    Column("shop_id", Text, nullable=False),
-    Column("channel_status", Text, nullable=False),
-    Column("outcome", Text, nullable=False),  # published | ignored
-    Column("reason", Text, nullable=True),  # why it was ignored
-    Column("event_id", UUID(as_uuid=True), nullable=True),  # the last event published for it
-    Column("deliveries", Integer, nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
-    Column("last_received_at", DateTime(timezone=True), nullable=False),
-    PrimaryKeyConstraint("channel", "channel_order_id", "payload_sha256", name="received_orders_pk"),
-    CheckConstraint("outcome IN ('published', 'ignored')", name="received_orders_outcome"),
-    Index("received_orders_by_time", "last_received_at"),
-)
+__all__ = ["Base", "Repository", "ShopCredentials", "metadata"]
 
 SHOP_VIEW = (shops.c.channel, shops.c.shop_id, shops.c.name, shops.c.app_key, shops.c.active,
-             shops.c.created_at, shops.c.updated_at)  # fmt: skip
+             shops.c.created_at, shops.c.updated_at, shops.c.credentials_error, shops.c.credentials_error_at,
+             shops.c.session_key.is_not(None).label("has_session_key"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -78,23 +28,40 @@ class ShopCredentials:
     app_key: str
     secret: str
     active: bool
+    session_key: str | None = None
+    credentials_error: str | None = None
 
-    def __repr__(self) -> str:  # keep the secret out of tracebacks and debug output
+    def __repr__(self) -> str:  # keep the secret and the session key out of tracebacks and debug output
         return f"ShopCredentials({self.channel}/{self.shop_id}, app_key={self.app_key}, active={self.active})"
 
 
-class Repository:
-    """The channel adapters' SQL, bound to a unit of work's session."""
+class Repository(PushQueries):
+    """The channel adapters' SQL, bound to a unit of work's session (the push status's in store_push.py)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def upsert_shop(
-        self, *, channel: str, shop_id: str, name: str, app_key: str, secret: str, active: bool
+        self,
+        *,
+        channel: str,
+        shop_id: str,
+        name: str,
+        app_key: str,
+        secret: str,
+        active: bool,
+        session_key: str | None = None,
     ) -> tuple[dict, bool]:
-        """Create or replace a shop. Returns its public view and whether it was created."""
+        """Create or replace a shop (a session key not given keeps the one held; a refusal of the shop's
+        credentials is cleared). Returns its public view and whether it was created."""
         stmt = insert(shops).values(
-            channel=channel, shop_id=shop_id, name=name, app_key=app_key, secret=secret, active=active
+            channel=channel,
+            shop_id=shop_id,
+            name=name,
+            app_key=app_key,
+            secret=secret,
+            active=active,
+            session_key=session_key,
         )
         stmt = stmt.on_conflict_do_update(
             constraint="shops_pk",
@@ -103,6 +70,9 @@ class Repository:
                 "app_key": app_key,
                 "secret": secret,
                 "active": active,
+                "session_key": func.coalesce(stmt.excluded.session_key, shops.c.session_key),
+                "credentials_error": None,
+                "credentials_error_at": None,
                 "updated_at": func.now(),
             },
         ).returning(*SHOP_VIEW, literal_column("(xmax = 0)").label("created"))  # xmax 0: inserted
@@ -145,14 +115,20 @@ class Repository:
         return [dict(r) for r in rows], total
 
     async def shop_credentials(self, channel: str, shop_id: str) -> ShopCredentials | None:
-        row = (
-            await self.session.execute(
-                select(
-                    shops.c.channel, shops.c.shop_id, shops.c.app_key, shops.c.secret, shops.c.active
-                ).where(shops.c.channel == channel, shops.c.shop_id == shop_id)
-            )
-        ).one_or_none()
-        return ShopCredentials(*row) if row else None
+        found = await self.shops_credentials([(channel, shop_id)])
+        return found.get((channel, shop_id))
+
+    async def shops_credentials(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], ShopCredentials]:
+        """The credentials of the shops `keys` names ((channel, shop_id) pairs) that exist."""
+        if not keys:
+            return {}
+        cols = (shops.c.channel, shops.c.shop_id, shops.c.app_key, shops.c.secret, shops.c.active,
+                shops.c.session_key, shops.c.credentials_error)  # fmt: skip
+        pairs = sorted(set(keys))
+        rows = await self.session.execute(
+            select(*cols).where(tuple_(shops.c.channel, shops.c.shop_id).in_(pairs))
+        )
+        return {(r[0], r[1]): ShopCredentials(*r) for r in rows}
 
     async def record_receipt(
         self,

@@ -367,19 +367,23 @@ async def test_logs_never_carry_the_receiver_or_the_secret(client, db, shop, mon
         def __getattr__(self, _level: str):
             return lambda event, **kw: seen.append(json.dumps([event, kw], ensure_ascii=False, default=str))
 
-    monkeypatch.setattr(service, "log", Recorder())
-    monkeypatch.setattr(api, "log", Recorder())
+    for module in (service.orders, service.shops, service.push, api):
+        monkeypatch.setattr(module, "log", Recorder())
     doc, _ = fresh_trade()
     body = json.dumps(doc, ensure_ascii=False).encode()
     assert (await post_trade(client, signed(shop, body), body)).status_code == 202
     assert (await post_trade(client, signed(shop, body, secret="wrong-secret"), body)).status_code == 401
-    await client.put(f"/shops/tmall/{shop}", json={"name": "x", "app_key": APP_KEY, "secret": SECRET})
+    await client.put(
+        f"/shops/tmall/{shop}",
+        json={"name": "x", "app_key": APP_KEY, "secret": SECRET, "session_key": "session-key-never-logged"},
+    )
     logged = "\n".join(seen)
     assert (
         "channel order published" in logged and "channel webhook refused" in logged and "shop saved" in logged
     )
     for secret_or_pii in (
         SECRET,
+        "session-key-never-logged",
         "wrong-secret",
         "屈**",
         "1389289****",

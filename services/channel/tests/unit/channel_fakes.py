@@ -1,5 +1,6 @@
 """An in-memory channel repository with the SQL one's semantics (shops upserted by (channel, shop id); one
-receipt per (channel, order id, payload digest), a repeat bumps its delivery count), for use-case tests."""
+receipt per (channel, order id, payload digest), a repeat bumps its delivery count; the push status in
+push_fakes.FakePushQueries), for use-case tests."""
 
 from __future__ import annotations
 
@@ -8,64 +9,104 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from push_fakes import FakePushQueries
+
 from omni_channel.store import ShopCredentials
 from omni_contracts import utcnow
 
+WRITE_ONLY = ("secret", "session_key")
 
-class FakeRepository:
+
+class FakeRepository(FakePushQueries):
     def __init__(self) -> None:
+        super().__init__()
         self.shops: dict[tuple[str, str], dict[str, Any]] = {}
         self.receipts: dict[tuple[str, str, str], dict[str, Any]] = {}
-        self._snapshot: tuple[Any, Any] | None = None
+        self._snapshot: tuple[Any, ...] | None = None
 
     def begin(self) -> None:
-        self._snapshot = copy.deepcopy((self.shops, self.receipts))
+        self._snapshot = copy.deepcopy(
+            (self.shops, self.receipts, self.status, self.attempts, self.schedules)
+        )
 
     def commit(self) -> None:
         self._snapshot = None
 
     def rollback(self) -> None:
         assert self._snapshot is not None
-        self.shops, self.receipts = self._snapshot
+        self.shops, self.receipts, self.status, self.attempts, self.schedules = self._snapshot
         self._snapshot = None
 
     async def upsert_shop(
-        self, *, channel: str, shop_id: str, name: str, app_key: str, secret: str, active: bool
+        self,
+        *,
+        channel: str,
+        shop_id: str,
+        name: str,
+        app_key: str,
+        secret: str,
+        active: bool,
+        session_key: str | None = None,
     ) -> tuple[dict, bool]:
         now = utcnow()
         created = (channel, shop_id) not in self.shops
-        before = self.shops.get((channel, shop_id), {"created_at": now})
+        before = self.shops.get((channel, shop_id), {"created_at": now, "session_key": None})
         self.shops[(channel, shop_id)] = {
             "channel": channel,
             "shop_id": shop_id,
             "name": name,
             "app_key": app_key,
             "secret": secret,
+            "session_key": session_key if session_key is not None else before["session_key"],
             "active": active,
+            "credentials_error": None,
+            "credentials_error_at": None,
             "created_at": before["created_at"],
             "updated_at": now,
         }
         return await self.get_shop(channel, shop_id), created  # type: ignore[return-value]
 
+    def _shop_view(self, shop: dict[str, Any]) -> dict[str, Any]:
+        view = {k: v for k, v in shop.items() if k not in WRITE_ONLY}
+        return {**view, "has_session_key": shop["session_key"] is not None}
+
     async def get_shop(self, channel: str, shop_id: str) -> dict | None:
         shop = self.shops.get((channel, shop_id))
-        return None if shop is None else {k: v for k, v in shop.items() if k != "secret"}
+        return None if shop is None else self._shop_view(shop)
 
     async def list_shops(
         self, *, channel: str | None, active: bool | None, limit: int, offset: int
     ) -> tuple[list[dict], int]:
         found = [
-            {k: v for k, v in s.items() if k != "secret"}
+            self._shop_view(s)
             for key, s in sorted(self.shops.items())
             if (channel is None or key[0] == channel) and (active is None or s["active"] == active)
         ]
         return found[offset : offset + limit], len(found)
 
     async def shop_credentials(self, channel: str, shop_id: str) -> ShopCredentials | None:
-        s = self.shops.get((channel, shop_id))
-        return (
-            None if s is None else ShopCredentials(channel, shop_id, s["app_key"], s["secret"], s["active"])
-        )
+        return (await self.shops_credentials([(channel, shop_id)])).get((channel, shop_id))
+
+    async def shops_credentials(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], ShopCredentials]:
+        out = {}
+        for channel, shop_id in keys:
+            s = self.shops.get((channel, shop_id))
+            if s is not None:
+                out[(channel, shop_id)] = ShopCredentials(
+                    channel,
+                    shop_id,
+                    s["app_key"],
+                    s["secret"],
+                    s["active"],
+                    s["session_key"],
+                    s["credentials_error"],
+                )
+        return out
+
+    async def block_shop(self, channel: str, shop_id: str, reason: str, now: datetime) -> None:
+        shop = self.shops.get((channel, shop_id))
+        if shop is not None:
+            shop.update(credentials_error=reason[:500], credentials_error_at=now)
 
     async def record_receipt(
         self,

@@ -1,4 +1,4 @@
-"""Use cases: the one place that orchestrates domain, repository and outbox, each in a unit of work.
+"""Webhook intake use cases: the one place that orchestrates domain, repository and outbox, in a unit of work.
 
 A webhook delivery is one unit of work: the receipt row and the `channel.order.received` event commit
 together or not at all. An event larger than the broker accepts is refused when it is staged
@@ -16,11 +16,11 @@ from omni_chassis.logging import get_logger
 from omni_chassis.uow import UnitOfWork
 from omni_contracts.events.channel import channel_order_key
 
-from .domain.errors import Unauthorized
-from .domain.signing import SIGN_METHODS, signature_matches, timestamp_problem
-from .domain.tmall import CHANNEL as TMALL
-from .domain.tmall import Accepted, normalise_trade, parse_json
-from .store import Repository
+from ..domain.errors import Unauthorized
+from ..domain.signing import SIGN_METHODS, signature_matches, timestamp_problem
+from ..domain.tmall import CHANNEL as TMALL
+from ..domain.tmall import Accepted, normalise_trade, parse_json
+from ..store import Repository
 
 log = get_logger(__name__)
 Uow = UnitOfWork[Repository]
@@ -131,31 +131,7 @@ def _query(params: list[tuple[str, str]]) -> dict[str, str]:
     return query
 
 
-# -- shops and receipts -----------------------------------------------------------------------------------
-async def put_shop(
-    uow: Uow, *, channel: str, shop_id: str, name: str, app_key: str, secret: str, active: bool
-) -> tuple[dict[str, Any], bool]:
-    """Create or replace a shop and its credentials. Returns its public view (never the secret), created."""
-    async with uow:
-        view, created = await uow.repo.upsert_shop(
-            channel=channel, shop_id=shop_id, name=name, app_key=app_key, secret=secret, active=active
-        )
-    log.info("shop saved", channel=channel, shop_id=shop_id, active=active, created=created)
-    return view, created
-
-
-async def get_shop(uow: Uow, channel: str, shop_id: str) -> dict[str, Any] | None:
-    async with uow:
-        return await uow.repo.get_shop(channel, shop_id)
-
-
-async def list_shops(
-    uow: Uow, *, channel: str | None, active: bool | None, limit: int, offset: int
-) -> tuple[list[dict[str, Any]], int]:
-    async with uow:
-        return await uow.repo.list_shops(channel=channel, active=active, limit=limit, offset=offset)
-
-
+# -- receipts ---------------------------------------------------------------------------------------------
 async def list_receipts(
     uow: Uow,
     *,

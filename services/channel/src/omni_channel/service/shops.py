@@ -1,0 +1,66 @@
+"""Shops and their credentials. Saving a shop clears a refusal of its credentials and lets the listings that
+waited for them go out (the push worker is woken after the commit)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from omni_chassis.logging import get_logger
+from omni_contracts import utcnow
+
+from .orders import Uow
+
+log = get_logger(__name__)
+
+
+async def put_shop(
+    uow: Uow,
+    *,
+    channel: str,
+    shop_id: str,
+    name: str,
+    app_key: str,
+    secret: str,
+    active: bool,
+    session_key: str | None = None,
+    on_due: Callable[[], None] | None = None,
+    now: datetime | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Create or replace a shop and its credentials (a session key not given keeps the one held). Returns
+    its public view (never the secret or the session key) and whether it was created."""
+    async with uow:
+        view, created = await uow.repo.upsert_shop(
+            channel=channel,
+            shop_id=shop_id,
+            name=name,
+            app_key=app_key,
+            secret=secret,
+            active=active,
+            session_key=session_key,
+        )
+        released = await uow.repo.release_shop(channel, shop_id, now or utcnow()) if active else 0
+        if released and on_due is not None:
+            uow.on_commit(on_due)
+    log.info(
+        "shop saved",
+        channel=channel,
+        shop_id=shop_id,
+        active=active,
+        created=created,
+        listings_released=released,
+    )
+    return view, created
+
+
+async def get_shop(uow: Uow, channel: str, shop_id: str) -> dict[str, Any] | None:
+    async with uow:
+        return await uow.repo.get_shop(channel, shop_id)
+
+
+async def list_shops(
+    uow: Uow, *, channel: str | None, active: bool | None, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    async with uow:
+        return await uow.repo.list_shops(channel=channel, active=active, limit=limit, offset=offset)
