@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
-from . import api, api_freezes, consumers, store
+from . import api, api_freezes, api_listings, api_rules, consumers, store
 
 
 class Settings(ServiceSettings):
@@ -20,7 +20,7 @@ def build(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings,
         title="Omni inventory (IVM)",
-        routers=[api.router, api_freezes.router],
+        routers=[api.router, api_freezes.router, api_rules.router, api_listings.router],
         consumers=consumers.specs(),
         repository=store.Repository,
     )

@@ -1,7 +1,9 @@
 """Kafka subscribers: thin. The chassis decodes, dedupes (inbox) and commits; these call the service.
 
-Two batch consumers (one unit of work per poll), each with its own group and so its own DLQ:
-`inventory-fulfillment` on omni.fulfillment and `inventory-orders` on omni.order. (Until migration
+Three batch consumers (one unit of work per poll), each with its own group and so its own DLQ:
+`inventory-fulfillment` on omni.fulfillment and `inventory-orders` on omni.order; and `inventory-listings`
+(layer 4: service/listings.py) on its own stock-changed stream, product's listings and sales products, and
+fulfillment's nodes, which keeps every listing's sellable quantity current. (Until migration
 inventory0003 both were the group `inventory`; that migration carries its inbox over to the new names.)
 A domain refusal that retrying cannot fix (a shipment against an unknown or released reservation) becomes
 a PermanentError: the chassis retries the batch's messages one by one and dead-letters that message alone.
@@ -16,6 +18,7 @@ from omni_contracts import Envelope, Topic
 
 from . import service
 from .domain.model import InventoryError
+from .service import listings
 
 FULFILLMENT_GROUP = "inventory-fulfillment"
 ORDERS_GROUP = "inventory-orders"
@@ -28,6 +31,13 @@ FULFILLMENT_EVENTS = {
     "fulfillment.order-unfulfillable",
 }
 ORDER_EVENTS = {"order.cancelled"}
+LISTINGS_GROUP = "inventory-listings"
+LISTING_EVENTS = {
+    "inventory.stock-changed",
+    "product.channel-listing.upserted",
+    "product.sales-product.upserted",
+    "fulfillment.node.upserted",
+}
 
 
 async def on_batch(uow: service.Uow, envs: list[Envelope[Any]]) -> None:
@@ -43,4 +53,10 @@ def specs() -> list[ConsumerSpec]:
             FULFILLMENT_GROUP, [Topic.FULFILLMENT], batch_handler=on_batch, event_types=FULFILLMENT_EVENTS
         ),
         ConsumerSpec(ORDERS_GROUP, [Topic.ORDER], batch_handler=on_batch, event_types=ORDER_EVENTS),
+        ConsumerSpec(
+            LISTINGS_GROUP,
+            [Topic.STOCK_CHANGED, Topic.PRODUCT, Topic.FULFILLMENT],
+            batch_handler=listings.handle_batch,
+            event_types=LISTING_EVENTS,
+        ),
     ]

@@ -27,6 +27,7 @@ from .records import (
     movement_row,
 )
 from .store_freezes import FreezeQueries
+from .store_listings import ListingQueries
 from .tables import Base, adjustments, cancelled_orders, metadata, movements, receipts, reservations, stock
 
 __all__ = [
@@ -104,8 +105,9 @@ def _reservation(row: Any) -> ReservationRow:
     )
 
 
-class Repository(FreezeQueries):
-    """The inventory's SQL, bound to a unit of work's session (freezes: store_freezes.py)."""
+class Repository(FreezeQueries, ListingQueries):
+    """The inventory's SQL, bound to a unit of work's session (freezes: store_freezes.py; rules and
+    listings: store_listings.py)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session

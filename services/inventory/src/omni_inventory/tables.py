@@ -134,3 +134,6 @@ freezes = Table(
     CheckConstraint("qty > 0", name="freezes_qty_positive"),
     Index("freezes_stock", "node_code", "material_code"),
 )
+
+# Allocation rules and the listing projection (issue #8 layers 3-4).
+from . import tables_listings  # noqa: E402, F401
