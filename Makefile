@@ -30,11 +30,12 @@ stack: sync ## start Kafka and PostgreSQL (or check the servers given by env), c
 	@deploy/local/postgres.sh start $(DATABASES)
 	@$(STACK_ENV) $(UV) run --frozen omni topics create
 
-up: stack ## run the platform: stack, migrations, every service (supervisord restarts a dead one), and say where everything is
+up: stack ## run the platform: stack, migrations, the platform simulator, every service (supervisord restarts a dead one), and say where everything is
 	@$(if $(SERVICES),$(STACK_ENV) $(UV) run --frozen omni migrate $(SERVICES))
+	@deploy/local/sim.sh start
 	@$(STACK_ENV) deploy/local/services.sh start
 	@$(UV) run --frozen omni-tools seed
-	@echo "Omni is up: gateway http://127.0.0.1:8000 (docs /docs; dev API keys in services/gateway/dev-api-keys.json)"
+	@echo "Omni is up: gateway http://127.0.0.1:8000 (docs /docs; dev API keys in services/gateway/dev-api-keys.json); platform simulator http://127.0.0.1:$${OMNI_SIM_PORT:-8090}/_sim"
 
 dev: stack ## like `make up` but in the foreground under honcho (Ctrl-C stops all; no restarts)
 	@$(if $(SERVICES),$(STACK_ENV) $(UV) run --frozen omni migrate $(SERVICES))
@@ -42,6 +43,7 @@ dev: stack ## like `make up` but in the foreground under honcho (Ctrl-C stops al
 
 down: ## stop what `make up` started
 	@deploy/local/services.sh stop || true
+	@deploy/local/sim.sh stop || true
 	@deploy/local/kafka.sh stop
 	@deploy/local/postgres.sh stop
 
