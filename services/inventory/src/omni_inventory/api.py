@@ -136,6 +136,8 @@ class ReservationOut(BaseModel):
     reason: str | None
     created_at: datetime
     updated_at: datetime
+    expires_at: datetime | None = Field(None, description="an unpaid reservation's TTL (POST /reservations)")
+    confirmed_at: datetime | None = Field(None, description="when payment confirmed it (its TTL cleared)")
 
 
 class StockPage(PageInfo):
@@ -200,6 +202,8 @@ def _reservation_out(r: ReservationRow) -> ReservationOut:
         reason=r.reason,
         created_at=r.created_at,
         updated_at=r.updated_at,
+        expires_at=r.expires_at,
+        confirmed_at=r.confirmed_at,
     )
 
 

@@ -43,6 +43,8 @@ class ReservationRow:
     reason: str | None
     created_at: datetime
     updated_at: datetime
+    expires_at: datetime | None = None  # an unpaid reservation's TTL (service/holds.py)
+    confirmed_at: datetime | None = None  # when payment confirmed it
 
 
 @dataclass(frozen=True)

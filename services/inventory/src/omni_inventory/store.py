@@ -27,6 +27,7 @@ from .records import (
     movement_row,
 )
 from .store_freezes import FreezeQueries
+from .store_holds import HoldQueries
 from .store_listings import ListingQueries
 from .tables import Base, adjustments, cancelled_orders, metadata, movements, receipts, reservations, stock
 
@@ -102,10 +103,12 @@ def _reservation(row: Any) -> ReservationRow:
         reason=row.reason,
         created_at=row.created_at,
         updated_at=row.updated_at,
+        expires_at=row.expires_at,
+        confirmed_at=row.confirmed_at,
     )
 
 
-class Repository(FreezeQueries, ListingQueries):
+class Repository(FreezeQueries, ListingQueries, HoldQueries):
     """The inventory's SQL, bound to a unit of work's session (freezes: store_freezes.py; rules and
     listings: store_listings.py)."""
 

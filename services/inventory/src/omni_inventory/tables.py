@@ -83,6 +83,9 @@ reservations = Table(
     Column("reason", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # an unpaid own-mall reservation's time-to-live (service/holds.py); cleared when payment confirms it
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("confirmed_at", DateTime(timezone=True), nullable=True),
     CheckConstraint("status IN ('reserved', 'refused', 'released', 'consumed')", name="reservations_status"),
     Index("reservations_order", "order_id"),
 )
