@@ -31,7 +31,7 @@ class Settings(ServiceSettings):
     push_timeout_s: float = Field(10.0, gt=0, le=120, alias="OMNI_PUSH_TIMEOUT_S")
     push_backoff_first_s: float = Field(0.5, gt=0, alias="OMNI_PUSH_BACKOFF_FIRST_S")
     push_backoff_max_s: float = Field(60.0, gt=0, alias="OMNI_PUSH_BACKOFF_MAX_S")
-    push_poll_s: float = Field(2.0, gt=0, le=60, alias="OMNI_PUSH_POLL_S")
+    push_poll_s: float = Field(5.0, gt=0, le=60, alias="OMNI_PUSH_POLL_S")
     drift_interval_s: float = Field(60.0, ge=0, alias="OMNI_DRIFT_INTERVAL_S")  # 0: only on request
 
     @property
