@@ -3,6 +3,7 @@ events in, pushes out, every answer's end state (no I/O)."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,8 +15,9 @@ from omni_channel.domain.push_status import Claim, Listing, State, after_answer
 from omni_channel.domain.stock_push import Answer, Outcome
 from omni_channel.service.drift import DriftCheck
 from omni_channel.service.worker import PushSignal, PushWorker, WorkerSettings
+from omni_chassis.testing import eventually
 from omni_chassis.uow import FakeUnitOfWork
-from omni_contracts import make_envelope
+from omni_contracts import make_envelope, utcnow
 from omni_contracts.events.inventory import ListingStockChangedV1
 
 T0 = datetime(2026, 12, 3, 4, 0, tzinfo=UTC)
@@ -338,3 +340,45 @@ def test_retries_back_off_doubling_and_capped():
         for a in range(5)
     ]
     assert [(w - T0).total_seconds() for w in waits] == [0.5, 1, 2, 4, 4]
+
+
+class SlowPlatform(FakePlatform):
+    """Counts pushes in flight, overall and per listing."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inflight: dict[str, int] = {}
+        self.most = 0
+        self.most_per_listing = 0
+
+    async def push(self, listing: Listing, quantity: int, shop: Any, now: datetime) -> Answer:
+        self.inflight[listing.listing_id] = self.inflight.get(listing.listing_id, 0) + 1
+        self.most = max(self.most, sum(self.inflight.values()))
+        self.most_per_listing = max(self.most_per_listing, self.inflight[listing.listing_id])
+        await asyncio.sleep(0.005)
+        self.inflight[listing.listing_id] -= 1
+        return await super().push(listing, quantity, shop, now)
+
+
+async def test_two_running_workers_share_the_pushes_bounded_and_one_per_listing(new_uow, repo, shop):
+    platform = SlowPlatform()
+    signal = PushSignal()
+    workers = [
+        PushWorker(new_uow, {"tmall": platform}, signal, WorkerSettings(concurrency=4, poll_s=0.05))
+        for _ in range(2)
+    ]
+    tasks = [asyncio.create_task(w.run()) for w in workers]
+    try:
+        for i in range(40):
+            await service.on_listing_stock(new_uow(), [event(f"L{i:02}", i)], now=utcnow(), wake=signal.wake)
+
+        async def done() -> bool:
+            return all(r["state"] == "acknowledged" for r in repo.status.values())
+
+        await eventually(done, timeout=10, interval=0.01)
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    assert sorted(platform.calls) == [(f"L{i:02}", i) for i in range(40)]  # each pushed once
+    assert platform.most <= 8 and platform.most_per_listing == 1

@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -108,9 +107,7 @@ class PushWorker:
         try:
             await asyncio.wait({waiter, *self.inflight}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            waiter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await waiter
+            waiter.cancel()  # never awaited here: a cancellation of the worker itself must go through
 
     async def _push(self, claim: Claim, shop: ShopCredentials | None) -> None:
         listing = claim.listing
