@@ -498,8 +498,8 @@ def test_consumer_services_scale_on_their_groups_lag(overlay):
             assert set(meta) <= KEDA_KAFKA_KEYS, f"{svc}: unknown scaler keys {set(meta) - KEDA_KAFKA_KEYS}"
             bootstrap = f"{kafka}-kafka-bootstrap:9092"
             assert meta["bootstrapServers"] == env["KAFKA_BOOTSTRAP_SERVERS"] == bootstrap
-            (topic,) = wanted[group].topics
-            assert meta["topic"] == topic_prefix + topic
+            # a group on several topics scales on its hot one (KEDA's kafka trigger takes one topic)
+            assert meta["topic"] in {topic_prefix + t for t in wanted[group].topics}
             assert int(meta["lagThreshold"]) > 0 and meta["offsetResetPolicy"] == "earliest"
             assert spec["maxReplicaCount"] <= partitions[meta["topic"]]
         assert 1 <= spec["minReplicaCount"] <= spec["maxReplicaCount"], "never to zero: it serves HTTP too"
