@@ -382,3 +382,19 @@ async def test_two_running_workers_share_the_pushes_bounded_and_one_per_listing(
         await asyncio.gather(*tasks, return_exceptions=True)
     assert sorted(platform.calls) == [(f"L{i:02}", i) for i in range(40)]  # each pushed once
     assert platform.most <= 8 and platform.most_per_listing == 1
+
+
+async def test_a_stopping_worker_lets_the_push_in_flight_record_its_answer(new_uow, repo, shop):
+    platform = SlowPlatform()
+    worker = PushWorker(new_uow, {"tmall": platform}, PushSignal(), WorkerSettings(poll_s=0.05))
+    await service.on_listing_stock(new_uow(), [event("L1", 3)], now=utcnow(), wake=None)
+    task = asyncio.create_task(worker.run())
+    await eventually(lambda: _started(platform), timeout=5, interval=0.001)
+    task.cancel()  # while the push is in flight
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert (repo.status["L1"]["state"], repo.status["L1"]["pushed_qty"]) == ("acknowledged", 3)
+
+
+async def _started(platform: SlowPlatform) -> bool:
+    return sum(platform.inflight.values()) > 0

@@ -47,6 +47,7 @@ class WorkerSettings:
     concurrency: int = 16
     lease_s: float = 60.0
     poll_s: float = 2.0
+    stop_grace_s: float = 5.0
     backoff: push.Backoff = field(default_factory=push.Backoff)
 
 
@@ -70,6 +71,16 @@ class PushWorker:
         released = await push.release_unsupported(self.new_uow(), sorted(self.platforms), self.clock())
         if released:
             log.info("stock push: listings of newly served channels are due", listings=released)
+        try:
+            await self._loop()
+        except asyncio.CancelledError:  # stopping: the pushes in flight record their answers (bounded)
+            if self.inflight:
+                await asyncio.wait(set(self.inflight), timeout=self.settings.stop_grace_s)
+                for task in list(self.inflight):
+                    task.cancel()  # its lease runs out; the next process (or replica) pushes it again
+            raise
+
+    async def _loop(self) -> None:
         while True:
             self.signal.event.clear()
             free = self.settings.concurrency - len(self.inflight)
