@@ -17,10 +17,13 @@ import pytest
 
 from omni_chassis.settings import database_for
 from omni_chassis.testing import recreate_database, repo_root
+from omni_tools.catalog import SHOP
 from omni_tools.seed import seed
 
 SERVICES = ["product", "inventory", "order", "fulfillment", "finance", "channel"]
 PORTS = {"gateway": 18000, **{s: 18001 + i for i, s in enumerate(SERVICES)}}
+SIM_PORT = 18090  # the stack's own platform simulator (deploy/local/sim.sh)
+SIM_SESSION = "e2e-session-token"
 ROOT = repo_root()
 RUN_DIR = ROOT / ".data" / "e2e"
 
@@ -37,6 +40,12 @@ def e2e_env(kafka_bootstrap: str, pg_server_url: str) -> dict[str, str]:
         "OMNI_RUN_DIR": str(RUN_DIR),
         "OTEL_TRACES_FILE": str(RUN_DIR / "traces.jsonl"),
         "LOG_LEVEL": "INFO",
+        "OMNI_SIM_PORT": str(SIM_PORT),
+        "OMNI_SIM_DIR": str(RUN_DIR / "sim"),
+        "OMNI_TAOBAO_ROUTER_URL": f"http://127.0.0.1:{SIM_PORT}/taobao/router/rest",
+        "OMNI_PUSH_BACKOFF_FIRST_S": "0.2",
+        "OMNI_PUSH_BACKOFF_MAX_S": "2",
+        "OMNI_DRIFT_INTERVAL_S": "2",
     }
     for svc, port in PORTS.items():
         env[f"{svc.upper()}_HTTP_PORT"] = str(port)
@@ -57,7 +66,9 @@ def _run(cmd: list[str], env: dict[str, str], timeout: float = 300) -> None:
 @pytest.fixture(scope="session")
 def e2e_stack(e2e_env: dict[str, str], pg_server_url: str) -> Iterator[dict[str, object]]:
     services_sh = str(ROOT / "deploy/local/services.sh")
+    sim_sh = str(ROOT / "deploy/local/sim.sh")
     subprocess.run([services_sh, "stop"], env=e2e_env, cwd=ROOT, capture_output=True)
+    subprocess.run([sim_sh, "stop"], env=e2e_env, cwd=ROOT, capture_output=True)
 
     async def fresh_databases() -> None:
         for svc in SERVICES:
@@ -68,14 +79,25 @@ def e2e_stack(e2e_env: dict[str, str], pg_server_url: str) -> Iterator[dict[str,
     traces.unlink(missing_ok=True)
     _run([str(ROOT / ".venv/bin/omni"), "topics", "create"], e2e_env)
     _run([str(ROOT / ".venv/bin/omni"), "migrate", *SERVICES], e2e_env)
+    _run([sim_sh, "start"], e2e_env, timeout=60)
     _run([services_sh, "start"], e2e_env, timeout=180)
     gateway = f"http://127.0.0.1:{PORTS['gateway']}"
+    sim = f"http://127.0.0.1:{SIM_PORT}"
 
     async def load() -> None:
         async with httpx.AsyncClient(
             base_url=gateway, headers={"X-API-Key": "dev-admin-key"}, timeout=30
         ) as c:
             await seed(c)
+            # the seeded Tmall shop, known to the simulator with the same credentials and session
+            shop = {k: v for k, v in SHOP.items() if k not in {"channel", "shop_id"}}
+            r = await c.put(
+                f"/api/channel/shops/tmall/{SHOP['shop_id']}", json={**shop, "session_key": SIM_SESSION}
+            )
+            r.raise_for_status()
+            sim_shop = {"shop_id": SHOP["shop_id"], "app_key": SHOP["app_key"], "secret": SHOP["secret"],
+                        "session": SIM_SESSION}  # fmt: skip
+            (await c.put(f"{sim}/_sim/taobao/shops", json=sim_shop)).raise_for_status()
 
     try:
         asyncio.run(load())
@@ -85,6 +107,8 @@ def e2e_stack(e2e_env: dict[str, str], pg_server_url: str) -> Iterator[dict[str,
             "traces": traces,
             "ports": PORTS,
             "log": RUN_DIR / "logs",  # one <service>.log per service (supervisord)
+            "sim": sim,
         }
     finally:
         subprocess.run([services_sh, "stop"], env=e2e_env, cwd=ROOT, capture_output=True)
+        subprocess.run([sim_sh, "stop"], env=e2e_env, cwd=ROOT, capture_output=True)

@@ -28,12 +28,16 @@ async def until(check, what: str, timeout: float = 60, interval: float = 0.1) ->
 
 
 async def new_sku(
-    client: httpx.AsyncClient, stock: dict[str, int], price_cents: int = 10_000
+    client: httpx.AsyncClient, stock: dict[str, int], price_cents: int = 10_000, on_ids: Any = None
 ) -> dict[str, str]:
-    """A fresh material, single sales product and Tmall listing, with stock at some nodes, seen everywhere."""
+    """A fresh material, single sales product and Tmall listing, with stock at some nodes, seen everywhere.
+    `on_ids(item_id, sku_id, code)`, when given, is awaited before the listing exists (e.g. to put the item
+    on the platform simulator first)."""
     tag = uuid.uuid4().hex[:8].upper()
     code = f"E2E-{tag}"
     item_id, sku_id = str(700_000_000_000 + int(tag, 16) % 10**11), str(int(tag, 16))
+    if on_ids is not None:
+        await on_ids(item_id, sku_id, code)
     material = {"code": code, "name": f"e2e material {tag}", "unit": "pcs", "weight_g": 100}
     assert (await client.put(f"/api/product/materials/{code}", json=material)).status_code in (200, 201)
     product = {
