@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -398,3 +399,37 @@ async def test_a_stopping_worker_lets_the_push_in_flight_record_its_answer(new_u
 
 async def _started(platform: SlowPlatform) -> bool:
     return sum(platform.inflight.values()) > 0
+
+
+async def test_an_inactive_shop_or_one_without_a_session_key_waits_without_a_call(
+    new_uow, repo, worker, clock
+):
+    from omni_channel.platforms.taobao import TaobaoPlatform
+
+    await service.put_shop(
+        new_uow(),
+        channel="tmall",
+        shop_id="OFF",
+        name="S",
+        app_key="a",
+        secret="s3cret-key",
+        active=False,
+        session_key="t",
+    )
+    await consume(new_uow, event("L1", 4, shop_id="OFF"), clock=clock)
+    await cycle(worker)
+    assert (repo.status["L1"]["state"], repo.status["L1"]["last_error"]) == (
+        "credentials",
+        "the tmall shop 'OFF' is not active",
+    )
+
+    class NoCalls:
+        async def set_quantity(self, *a: Any) -> Answer:
+            raise AssertionError("no call without a session key")
+
+    taobao = TaobaoPlatform(NoCalls())  # type: ignore[arg-type]
+    shop = (await repo.shops_credentials([("tmall", "OFF")]))[("tmall", "OFF")]
+    answer = await taobao.push(Listing("L", "tmall", "OFF", "7"), 1, replace(shop, session_key=None), clock())
+    assert answer.outcome is Outcome.CREDENTIALS and "session_key" in answer.reason
+    refused = await taobao.push(Listing("L", "tmall", "OFF", "not-a-number"), 1, shop, clock())
+    assert refused.outcome is Outcome.REFUSED
