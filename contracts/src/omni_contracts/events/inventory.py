@@ -47,6 +47,29 @@ def _stock_changed_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+# v3 adds the physical movements (issue #8 layers 1-2): quality moves between good stock and defective or
+# quarantined stock, cycle counts, and transfers between nodes (out of the source, into the target, and a
+# short receipt's loss). Same fields; new values of `movement` (so no readable_as); the upcaster changes
+# nothing.
+MovementV3 = Literal[
+    "receipt", "adjustment", "reservation", "release", "shipment", "freeze", "unfreeze",
+    "quality", "count", "transfer-out", "transfer-in", "transfer-loss",
+]  # fmt: skip
+
+
+@event("inventory.stock-changed", 3, Topic.STOCK_CHANGED)
+class StockChangedV3(StockChangedV2):
+    """Stock of one material at one node after a change, quality moves, counts and transfers included.
+    `on_hand` is the good (sellable) stock. Key: `<node>:<material>`."""
+
+    movement: MovementV3  # type: ignore[assignment]
+
+
+@REGISTRY.upcaster("inventory.stock-changed", 2)
+def _stock_changed_v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
+    return data
+
+
 @event("inventory.reserved", 1, Topic.INVENTORY)
 class ReservedV1(EventPayload):
     """Every line of a reservation request was reserved at the node. Key: order id."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Response
 from fastapi.responses import JSONResponse
@@ -23,6 +23,7 @@ from .domain.model import (
     ReservationStatus,
 )
 from .records import ReservationRow, StockRow
+from .records_physical import MovementKind
 
 router = APIRouter(tags=["inventory"])
 
@@ -323,7 +324,7 @@ async def list_movements(
     node_code: str | None = None,
     material_code: str | None = None,
     reference: str | None = None,
-    kind: Literal["receipt", "adjustment", "reservation", "release", "shipment"] | None = None,
+    kind: MovementKind | None = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Any:

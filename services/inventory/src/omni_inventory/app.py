@@ -8,7 +8,17 @@ from pydantic import AliasChoices, Field
 from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
-from . import api, api_freezes, api_holds, api_listings, api_rules, consumers, store
+from . import (
+    api,
+    api_freezes,
+    api_holds,
+    api_listings,
+    api_physical,
+    api_rules,
+    api_transfers,
+    consumers,
+    store,
+)
 from .service import holds
 
 
@@ -38,7 +48,15 @@ def build(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings,
         title="Omni inventory (IVM)",
-        routers=[api.router, api_freezes.router, api_rules.router, api_listings.router, holds_router],
+        routers=[
+            api.router,
+            api_freezes.router,
+            api_rules.router,
+            api_listings.router,
+            holds_router,
+            api_physical.router,
+            api_transfers.router,
+        ],
         consumers=consumers.specs(),
         repository=store.Repository,
         timers={holds.EXPIRY: holds.on_expiry},

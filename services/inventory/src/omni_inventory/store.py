@@ -29,6 +29,8 @@ from .records import (
 from .store_freezes import FreezeQueries
 from .store_holds import HoldQueries
 from .store_listings import ListingQueries
+from .store_quality import QualityQueries
+from .store_transfers import TransferQueries
 from .tables import Base, adjustments, cancelled_orders, metadata, movements, receipts, reservations, stock
 
 __all__ = [
@@ -108,9 +110,10 @@ def _reservation(row: Any) -> ReservationRow:
     )
 
 
-class Repository(FreezeQueries, ListingQueries, HoldQueries):
+class Repository(FreezeQueries, ListingQueries, QualityQueries, TransferQueries, HoldQueries):
     """The inventory's SQL, bound to a unit of work's session (freezes: store_freezes.py; rules and
-    listings: store_listings.py)."""
+    listings: store_listings.py; quality states and counts: store_quality.py; transfers and in-transit:
+    store_transfers.py)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session

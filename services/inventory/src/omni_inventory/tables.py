@@ -64,7 +64,8 @@ movements = Table(
     Column("reference", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
     CheckConstraint(
-        "kind IN ('receipt', 'adjustment', 'reservation', 'release', 'shipment', 'freeze', 'unfreeze')",
+        "kind IN ('receipt', 'adjustment', 'reservation', 'release', 'shipment', 'freeze', 'unfreeze', "
+        "'quality', 'count', 'transfer-out', 'transfer-in', 'transfer-loss')",
         name="movements_kind",
     ),
     Index("movements_stock", "node_code", "material_code", "id"),
@@ -138,5 +139,6 @@ freezes = Table(
     Index("freezes_stock", "node_code", "material_code"),
 )
 
-# Allocation rules and the listing projection (issue #8 layers 3-4).
-from . import tables_listings  # noqa: E402, F401
+# Allocation rules and the listing projection (issue #8 layers 3-4); quality states, cycle counts, transfers
+# and in-transit (layers 1-2): their own modules, on this metadata.
+from . import tables_listings, tables_physical  # noqa: E402, F401

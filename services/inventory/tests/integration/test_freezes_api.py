@@ -47,7 +47,7 @@ async def test_a_freeze_holds_stock_back_until_released(api, db):
 
     events = await outbox(db, "inventory.stock-changed", key=f"{node}:A")
     assert [(e["event_version"], e["data"]["movement"], e["data"]["frozen"]) for e in events[-2:]] == [
-        (2, "freeze", 4), (2, "unfreeze", 0)
+        (3, "freeze", 4), (3, "unfreeze", 0)
     ]  # fmt: skip
     kinds = [
         r.kind for r in await rows(db, "SELECT kind FROM movements WHERE node_code = :n ORDER BY id", n=node)

@@ -27,7 +27,7 @@ async def test_a_freeze_lowers_available_writes_the_ledger_and_tells_everyone(uo
     assert repo.movements[-1]["kind"] == "freeze" and repo.movements[-1]["frozen_after"] == 4
     last = stock_events(uow)[-1]
     assert (last.movement, last.frozen, last.available) == ("freeze", 4, 6)
-    assert type(last).__name__ == "StockChangedV2"
+    assert type(last).__name__ == "StockChangedV3"
 
 
 async def test_reservations_cannot_take_frozen_stock(uow, repo):

@@ -14,7 +14,7 @@ from typing import Any
 
 from omni_chassis.uow import UnitOfWork
 from omni_contracts import Envelope
-from omni_contracts.events.inventory import StockChangedV2
+from omni_contracts.events.inventory import StockChangedV3
 
 from ..records import StockRow, movement_row
 from ..store import Repository
@@ -43,7 +43,7 @@ class StockChanges:
         if rows:
             uow.defer(lambda: uow.repo.add_movements(rows))
         for row, kind, cause in self.changed.values():
-            data = StockChangedV2(
+            data = StockChangedV3(
                 node_code=row.node_code,
                 material_code=row.material_code,
                 on_hand=row.on_hand,
