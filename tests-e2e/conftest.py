@@ -9,21 +9,23 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+sys.path.insert(0, str(Path(__file__).parent))
+from helpers import connect_shop
+
 from omni_chassis.settings import database_for
 from omni_chassis.testing import recreate_database, repo_root
-from omni_tools.catalog import SHOP
 from omni_tools.seed import seed
 
 SERVICES = ["product", "inventory", "order", "fulfillment", "finance", "channel"]
 PORTS = {"gateway": 18000, **{s: 18001 + i for i, s in enumerate(SERVICES)}}
 SIM_PORT = 18090  # the stack's own platform simulator (deploy/local/sim.sh)
-SIM_SESSION = "e2e-session-token"
 ROOT = repo_root()
 RUN_DIR = ROOT / ".data" / "e2e"
 
@@ -89,15 +91,7 @@ def e2e_stack(e2e_env: dict[str, str], pg_server_url: str) -> Iterator[dict[str,
             base_url=gateway, headers={"X-API-Key": "dev-admin-key"}, timeout=30
         ) as c:
             await seed(c)
-            # the seeded Tmall shop, known to the simulator with the same credentials and session
-            shop = {k: v for k, v in SHOP.items() if k not in {"channel", "shop_id"}}
-            r = await c.put(
-                f"/api/channel/shops/tmall/{SHOP['shop_id']}", json={**shop, "session_key": SIM_SESSION}
-            )
-            r.raise_for_status()
-            sim_shop = {"shop_id": SHOP["shop_id"], "app_key": SHOP["app_key"], "secret": SHOP["secret"],
-                        "session": SIM_SESSION}  # fmt: skip
-            (await c.put(f"{sim}/_sim/taobao/shops", json=sim_shop)).raise_for_status()
+            await connect_shop(c, sim)
 
     try:
         asyncio.run(load())

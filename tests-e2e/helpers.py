@@ -13,6 +13,7 @@ from omni_tools.tmall import Line, signed_request, trade
 from omni_tools.waits import wait_for_listing, wait_for_stock
 
 SHOP = "TM-OMNI-FLAGSHIP"
+SIM_SESSION = "e2e-session-token"  # the seller's TOP session, the same on the simulator and in channel
 TERMINAL = {"allocated", "exception", "cancelled", "completed"}
 
 
@@ -121,3 +122,20 @@ async def reservations(client: httpx.AsyncClient, order_id: str) -> list[dict]:
 
 
 __all__ = ["Line", "trade"]
+
+
+async def connect_shop(client: httpx.AsyncClient, sim_url: str) -> None:
+    """The seeded Tmall shop, known to the platform simulator with the same credentials and session (again:
+    the conformance test's fuzzing may have replaced them)."""
+    from omni_tools.catalog import SHOP as SEEDED
+
+    shop = {k: v for k, v in SEEDED.items() if k not in {"channel", "shop_id"}}
+    r = await client.put(f"/api/channel/shops/tmall/{SHOP}", json={**shop, "session_key": SIM_SESSION})
+    r.raise_for_status()
+    on_sim = {
+        "shop_id": SHOP,
+        "app_key": SEEDED["app_key"],
+        "secret": SEEDED["secret"],
+        "session": SIM_SESSION,
+    }
+    (await client.put(f"{sim_url}/_sim/taobao/shops", json=on_sim)).raise_for_status()

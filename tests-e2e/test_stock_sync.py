@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from helpers import SHOP, new_sku, until
+from helpers import SHOP, connect_shop, new_sku, until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
@@ -30,6 +30,24 @@ async def gw(e2e_stack):
 async def sim(e2e_stack):
     async with httpx.AsyncClient(base_url=e2e_stack["sim"], timeout=30) as c:
         yield c
+
+
+async def empty_rules(gw: httpx.AsyncClient) -> None:
+    version = (await gw.get("/api/inventory/allocation-rules")).json()["version"]
+    r = await gw.put(
+        "/api/inventory/allocation-rules", json={"expected_version": version, "note": "e2e reset"}
+    )
+    assert r.status_code == 200, r.text
+
+
+@pytest.fixture(autouse=True)
+async def platform(gw, e2e_stack):
+    """Each test starts with the shop connected to the simulator and no allocation rules (other e2e tests
+    fuzz the API), and leaves no rules behind."""
+    await connect_shop(gw, str(e2e_stack["sim"]))
+    await empty_rules(gw)
+    yield
+    await empty_rules(gw)
 
 
 def put_on_platform(sim: httpx.AsyncClient):
@@ -161,17 +179,7 @@ async def test_5_with_30_percent_of_pushes_failing_every_listing_converges(gw, s
         (await sim.put("/_sim/taobao/faults", json={"failure_rate": 0.0})).raise_for_status()
 
 
-@pytest.fixture
-async def rules(gw):
-    """The test's rule set; afterwards an empty one again (every channel shares every node)."""
-    yield
-    version = (await gw.get("/api/inventory/allocation-rules")).json()["version"]
-    empty = {"expected_version": version, "note": "e2e reset"}
-    r = await gw.put("/api/inventory/allocation-rules", json=empty)
-    assert r.status_code == 200, r.text
-
-
-async def test_6_a_low_water_pool_protects_the_core_channel(gw, sim, rules):
+async def test_6_a_low_water_pool_protects_the_core_channel(gw, sim):
     sku = await new_sku(gw, {WAREHOUSE: 30, STORE_NODE: 10}, on_ids=put_on_platform(sim))
     await until_platform_shows(sim, sku, 40, "before any rule")
     jd_listing = f"L-E2E-JD-{uuid.uuid4().hex[:8]}"
