@@ -138,3 +138,7 @@ STOCK = [
     ("STORE-SH-01", "BEAN-ETH-500", 40),
     ("STORE-SH-01", "MACHINE-AUTO-01", 2),
 ]
+
+# The shop's TOP session token (授权 sessionKey): the channel pushes stock with it, and the local platform
+# simulator (`make up` starts it) is told the same one, with the shop's app_key and secret.
+SESSION_KEY = "dev-tmall-session-change-me"

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from .client import DEFAULT_GATEWAY, DEFAULT_KEY, gateway
+from .seed import SIM_URL, seed_platform
 from .seed import seed as seed_data
 from .waits import wait_for_catalog
 
@@ -18,12 +19,20 @@ app = typer.Typer(help="Omni developer tools: seed, demo, bench.", no_args_is_he
 def seed(
     url: str = typer.Option(DEFAULT_GATEWAY, envvar="OMNI_GATEWAY_URL", help="the gateway"),
     api_key: str = typer.Option(DEFAULT_KEY, envvar="OMNI_API_KEY", help="an admin API key"),
+    sim_url: str = typer.Option(SIM_URL, envvar="OMNI_SIM_URL", help="the platform simulator ('' : none)"),
 ) -> None:
-    """Load the demo catalog, nodes, stock and Tmall shop (idempotent), and wait until services see them."""
+    """Load the demo catalog, nodes, stock and Tmall shop (idempotent), and wait until services see them;
+    make the platform simulator know the shop and its items (when it answers)."""
+    import httpx
 
     async def _run() -> dict[str, int]:
         async with gateway(url, api_key) as client:
             counts = await seed_data(client)
+            if sim_url:
+                try:
+                    counts |= await seed_platform(client, sim_url)
+                except httpx.TransportError as exc:
+                    Console().print(f"[yellow]no platform simulator at {sim_url} ({exc!r}): not seeded[/]")
             await wait_for_catalog(client)
             return counts
 
@@ -35,11 +44,13 @@ def seed(
 def demo(
     url: str = typer.Option(DEFAULT_GATEWAY, envvar="OMNI_GATEWAY_URL"),
     api_key: str = typer.Option(DEFAULT_KEY, envvar="OMNI_API_KEY"),
+    sim_url: str = typer.Option(SIM_URL, envvar="OMNI_SIM_URL", help="the platform simulator"),
 ) -> None:
-    """Send a few signed Tmall orders through the gateway and show each order's journey."""
+    """Send a few signed Tmall orders through the gateway and show each order's journey; then a receipt at a
+    store, followed until the simulated Tmall shows the new quantity."""
     from .demo import run_demo
 
-    asyncio.run(run_demo(url, api_key))
+    asyncio.run(run_demo(url, api_key, sim_url))
 
 
 @app.command()

@@ -1,7 +1,9 @@
-"""`make demo`: three signed Tmall orders through the gateway, each followed from webhook to trial balance.
+"""`make demo`: three signed Tmall orders through the gateway, each followed from webhook to trial balance,
+and a stock change at a store reaching the (simulated) Tmall platform.
 
 Everything goes through the gateway, as a person (or the platform) would do it: the signed webhook, the
-order's journey, the staff actions in the warehouse, the vouchers. A bad signature is refused at the end.
+order's journey, the staff actions in the warehouse, the vouchers. A bad signature is refused. Then a receipt
+at a store: inventory recomputes the listing, channel pushes it, the simulator shows the new quantity.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from .catalog import LISTINGS
 from .client import GatewayError, check, gateway
+from .seed import SIM_URL, seed_platform
 from .tmall import Line, signed_request, trade
 
 console = Console()
@@ -182,10 +186,94 @@ async def one_order(client: httpx.AsyncClient, n: int, order: tuple[str, list[Li
     await vouchers(client, o["order_id"], len(tasks))
 
 
-async def run_demo(url: str, api_key: str) -> None:
+STOCK_LISTING = next(x for x in LISTINGS if x["listing_id"] == "L-TM-BEAN-ETH-500")
+STORE, RECEIVED = "STORE-SH-01", 20
+
+
+async def platform_qty(sim: httpx.AsyncClient, listing: dict) -> int:
+    item = check(await sim.get(f"/_sim/taobao/items/{listing['channel_item_id']}"))
+    if listing.get("channel_sku_id"):
+        return next(s["quantity"] for s in item["skus"] if s["sku_id"] == int(listing["channel_sku_id"]))
+    return item["num"]
+
+
+async def explained(client: httpx.AsyncClient, listing_id: str) -> dict:
+    return check(await client.get(f"/api/inventory/listings/{listing_id}/stock"))
+
+
+async def settled(client: httpx.AsyncClient, sim: httpx.AsyncClient, listing: dict) -> int:
+    """Wait until the platform shows what inventory says the listing may sell; that number."""
+
+    async def fetch() -> tuple[int, int]:
+        return (await explained(client, listing["listing_id"]))["quantity"], await platform_qty(sim, listing)
+
+    return (await poll(fetch, lambda x: x[0] == x[1], "the platform to show the listing's number", 60))[0]
+
+
+def steps_table(ex: dict) -> Table:
+    t = Table(title=f"GET /api/inventory/listings/{ex['listing_id']}/stock → {ex['quantity']}",
+              title_justify="left")  # fmt: skip
+    for col in ("step", "value", "detail", "inputs"):
+        t.add_column(col, justify="right" if col == "value" else "left")
+    for st in ex["steps"]:
+        inputs = ", ".join(f"{k} {v}" for k, v in st["inputs"].items())
+        value = "" if st["value"] is None else f"{st['value']:,}"
+        t.add_row(st["step"], value, escape(st["detail"]), escape(inputs[:120]))
+    return t
+
+
+async def stock_act(client: httpx.AsyncClient, sim_url: str) -> None:
+    listing, lid = STOCK_LISTING, STOCK_LISTING["listing_id"]
+    material = listing["sales_product_code"]
+    console.rule(f"[bold]stock: {RECEIVED} × {material} received at the store {STORE} → Tmall")
+    await seed_platform(client, sim_url)  # the simulator knows the shop and its items (idempotent)
+    async with httpx.AsyncClient(base_url=sim_url, timeout=10) as sim:
+        before = await settled(client, sim, listing)
+        console.print(
+            f"  the simulated Tmall shows item {listing['channel_item_id']} sku {listing['channel_sku_id']} "
+            f"({lid}): [bold]{before:,}[/]"
+        )
+        receipt = {"receipt_id": f"demo-{random.randrange(10**12):012d}", "node_code": STORE,
+                   "lines": [{"material_code": material, "qty": RECEIVED}],
+                   "note": "make demo: stock act"}  # fmt: skip
+        t0 = time.time()
+        check(await client.post("/api/inventory/receipts", json=receipt), 200, 201)
+        want = (await explained(client, lid))["quantity"]
+        console.print(f"  POST /api/inventory/receipts {receipt['receipt_id']} at {STORE}: +{RECEIVED}; "
+                      f"inventory now says the listing may sell [bold]{want:,}[/]")  # fmt: skip
+        shown = await poll(
+            lambda: platform_qty(sim, listing), lambda q: q == want, f"Tmall to show {want}", 30, 0.02
+        )
+        seen = time.time() - t0
+        calls = check(await sim.get("/_sim/taobao/calls", params={"method": "taobao.item.quantity.update"}))
+        hit = next((c for c in calls["calls"] if c["at"] >= t0 and c["outcome"] == "ok"
+                    and c["params"].get("num_iid") == listing["channel_item_id"]
+                    and c["params"].get("quantity") == str(want)), None)  # fmt: skip
+        at = (
+            f"; the platform received the push {(hit['at'] - t0) * 1000:,.0f} ms after the receipt"
+            if hit
+            else ""
+        )
+        say(f"the simulated Tmall shows [bold]{shown:,}[/] (was {before:,}) {seen * 1000:,.0f} ms after the "
+            f"receipt was posted (polled){at}", "stock change reached the platform")  # fmt: skip
+    console.print(steps_table(await explained(client, lid)))
+    ps = check(await client.get(f"/api/channel/push-status/{lid}"))
+    console.print(
+        f"  push status of {lid}: [green]{ps['state']}[/], desired {ps['desired_qty']:,} "
+        f"(seq {ps['desired_seq']}), pushed {ps['pushed_qty']:,} (seq {ps['pushed_seq']}), "
+        f"platform says {ps['platform_qty']}, "
+        f"acknowledged {hms(ps['acknowledged_at'])}, {ps['drifts']} drift(s)"
+    )
+    for h in ps["history"][:3]:
+        console.print(
+            f"    {hms(h['finished_at'])} {h['kind']} seq {h['seq']} qty {h['quantity']:,} → {h['outcome']}"
+        )
+
+
+async def run_demo(url: str, api_key: str, sim_url: str = SIM_URL) -> None:
     say(
         f"Omni demo through the gateway at [bold]{url}[/]: 3 Tmall orders, from the signed webhook to the "
-        "trial balance, and a forged one"
+        "trial balance, a forged one, and a stock change at a store reaching the simulated Tmall"
     )
     try:
         async with gateway(url, api_key) as client:
@@ -201,10 +289,18 @@ async def run_demo(url: str, api_key: str) -> None:
                 "refused" if r.status_code == 401 else "NOT refused",
                 r.status_code == 401,
             )
+            await stock_act(client, sim_url)
     except (DemoError, GatewayError) as exc:
         say(str(exc), "demo failed", ok=False)
         raise SystemExit(1) from None
     except httpx.TransportError as exc:
-        say(f"cannot reach the gateway at {url} ({exc!r}) — is `make up` running?", "demo failed", ok=False)
+        say(
+            f"cannot reach the gateway at {url} or the simulator at {sim_url} ({exc!r}): `make up`?",
+            "demo failed",
+            ok=False,
+        )
         raise SystemExit(1) from None
-    say("3 orders received, allocated, shipped, completed and booked; a forged one refused.")
+    say(
+        "3 orders received, allocated, shipped, completed and booked; a forged one refused; a receipt at a "
+        "store pushed to Tmall."
+    )
