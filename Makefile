@@ -11,7 +11,7 @@ STACK_ENV := KAFKA_BOOTSTRAP_SERVERS=$${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
 	DATABASE_URL=$${DATABASE_URL:-postgresql://omni:omni@127.0.0.1:5432}
 PYTEST_ARGS ?=
 
-.PHONY: help uv sync stack up dev down test test-unit lint fmt schemas asyncapi bench-bus demo bench bench-soak chaos asyncapi-check-deps
+.PHONY: help uv sync stack up dev down test test-unit lint fmt schemas asyncapi bench-bus demo bench bench-stock bench-soak chaos asyncapi-check-deps
 
 help: ## show every target
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -77,6 +77,9 @@ demo: ## send a few signed Tmall orders through the gateway and show each order'
 
 bench: ## every performance target in one run, one table: webhooks for BENCH_SECONDS (60) or BENCH_ORDERS, + BENCH_ARGS (after `make up`)
 	@$(STACK_ENV) $(UV) run --frozen omni-tools bench --seconds $${BENCH_SECONDS:-60} --orders $${BENCH_ORDERS:-0} $(BENCH_ARGS)
+
+bench-stock: ## stock sync: change -> simulator p50/p99 under 200 orders/s, coalescing, hot SKU pushes/s, channel CPU/RSS; + BENCH_ARGS (after `make up`)
+	@$(STACK_ENV) $(UV) run --frozen omni-tools bench-stock $(BENCH_ARGS)
 
 bench-soak: ## `make bench` with BENCH_SOAK_SECONDS (600) of webhooks at the maximum, then RSS (after `make up`)
 	@$(STACK_ENV) $(UV) run --frozen omni-tools bench --seconds $${BENCH_SOAK_SECONDS:-600} $(BENCH_ARGS)

@@ -104,6 +104,44 @@ def bench(
     asyncio.run(run_bench(cfg))
 
 
+@app.command("bench-stock")
+def bench_stock(
+    seconds: float = typer.Option(45, "--seconds", "-s", help="the loaded latency phase's length"),
+    quiet_seconds: float = typer.Option(15, help="the quiet latency phase's length (no orders)"),
+    every_ms: float = typer.Option(200, help="one receipt (a stock change) every this many ms"),
+    order_rate: float = typer.Option(200, help="orders/s straight onto omni.channel.orders while loaded"),
+    hot: int = typer.Option(10_000, help="reservations of the hot-SKU phase, on one material"),
+    bus_events: int = typer.Option(10_000, help="bus baseline: chassis batched events"),
+    idle_seconds: float = typer.Option(10, help="the idle window (the channel's CPU/RSS baseline)"),
+    phases: str = typer.Option("all", help="all, or some of idle,bus,quiet,loaded,hot (in order)"),
+    url: str = typer.Option(DEFAULT_GATEWAY, envvar="OMNI_GATEWAY_URL"),
+    api_key: str = typer.Option(DEFAULT_KEY, envvar="OMNI_API_KEY"),
+    sim_url: str = typer.Option(SIM_URL, envvar="OMNI_SIM_URL", help="the platform simulator"),
+) -> None:
+    """Stock sync, measured: stock change -> the simulator received the push (p50/p99, quiet and under
+    orders), coalescing, hot SKU pushes/s and the number at quiet, the channel service's CPU and RSS. One
+    table; asserts nothing."""
+    from .bench.stock import StockConfig, run_stock_bench, select
+
+    try:
+        cfg = StockConfig(
+            url=url,
+            api_key=api_key,
+            sim_url=sim_url,
+            seconds=seconds,
+            quiet_seconds=quiet_seconds,
+            idle_seconds=idle_seconds,
+            every_ms=every_ms,
+            order_rate=order_rate,
+            hot_n=hot,
+            bus_events=bus_events,
+            phases=select(phases),
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    asyncio.run(run_stock_bench(cfg))
+
+
 if __name__ == "__main__":
     app()
 
