@@ -63,39 +63,43 @@ def sim_item(listing: dict[str, Any], quantity: int = 0) -> dict[str, Any]:
 
 
 async def put_platform_items(
-    client: httpx.AsyncClient, sim: httpx.AsyncClient, listings: Iterable[dict[str, Any]]
+    client: httpx.AsyncClient, sim: httpx.AsyncClient, listings: Iterable[dict[str, Any]], resync: bool = True
 ) -> list[str]:
     """Make the simulator hold each listing's item (quantity 0 when it is new; an item it holds keeps its
-    quantity), and push the listings it did not hold again (`resync`: the simulator's state is in memory, a
-    restart empties it). Returns the listing ids whose item was new."""
+    quantity) and, with `resync`, push the listings it did not hold again (the simulator's state is in
+    memory: a restart empties it). Returns the listing ids whose item was new."""
     new = []
     for listing in listings:
         if (await sim.get(f"/_sim/taobao/items/{int(listing['channel_item_id'])}")).status_code == 200:
             continue
         check(await sim.put("/_sim/taobao/items", json=sim_item(listing)))
         new.append(listing["listing_id"])
-        r = await client.post(f"/api/channel/push-status/{listing['listing_id']}/resync")
-        check(r, 202, 404)  # 404: nothing computed for it yet (it will be pushed when it is)
+        if resync:
+            await resync_listing(client, listing["listing_id"])
     return new
+
+
+async def resync_listing(client: httpx.AsyncClient, listing_id: str) -> None:
+    """Push the listing's number again (404: nothing computed for it yet; it is pushed when it is)."""
+    check(await client.post(f"/api/channel/push-status/{listing_id}/resync"), 202, 404)
 
 
 async def seed_platform(
     client: httpx.AsyncClient, sim_url: str = SIM_URL, listings: Iterable[dict[str, Any]] = LISTINGS
 ) -> dict[str, Any]:
     """Idempotent: the simulator knows the seeded Tmall shop (same app_key, secret and session) and every
-    listing's item; the channel shop holds that session key. A listing refused or waiting for credentials
-    before (the simulator did not know it) is pushed again."""
+    listing's item, then the channel shop gets that session key. A listing whose item was new there, or that
+    was refused or waited for credentials (the simulator did not know it), is pushed again."""
+    listings = list(listings)
     async with httpx.AsyncClient(base_url=sim_url, timeout=httpx.Timeout(10, connect=3)) as sim:
         check(await sim.put("/_sim/taobao/shops", json=sim_shop()))
-        shop = {k: v for k, v in SHOP.items() if k not in {"channel", "shop_id"}}
-        path = f"/api/channel/shops/{SHOP['channel']}/{SHOP['shop_id']}"
-        check(await client.put(path, json={**shop, "session_key": SESSION_KEY}))
-        listings = list(listings)
-        new = await put_platform_items(client, sim, listings)
+        new = await put_platform_items(client, sim, listings, resync=False)
+    shop = {k: v for k, v in SHOP.items() if k not in {"channel", "shop_id"}}
+    path = f"/api/channel/shops/{SHOP['channel']}/{SHOP['shop_id']}"
+    check(await client.put(path, json={**shop, "session_key": SESSION_KEY}))
     for listing in listings:
-        if listing["listing_id"] in new:
-            continue
-        r = await client.get(f"/api/channel/push-status/{listing['listing_id']}")
-        if r.status_code == 200 and r.json()["state"] in ("refused", "credentials"):
-            check(await client.post(f"/api/channel/push-status/{listing['listing_id']}/resync"), 202)
+        lid = listing["listing_id"]
+        r = await client.get(f"/api/channel/push-status/{lid}")
+        if lid in new or (r.status_code == 200 and r.json()["state"] in ("refused", "credentials")):
+            await resync_listing(client, lid)
     return {"items on the simulator": len(listings), "new there": len(new)}
