@@ -233,3 +233,10 @@ def test_with_low_water_the_channels_never_sell_more_than_is_available(
     for m in ("M1", "M2"):
         offered = sum(material_supply(idx, supply, v, m, []) for v in views if v.components[0][0] == m)
         assert offered <= sum(q for (_, mm), q in supply.items() if mm == m)
+
+
+def test_a_huge_bad_document_is_checked_quickly_and_its_problems_are_capped() -> None:
+    pools = [{"code": f"P{i}", "nodes": [f"N{j}" for j in range(500)]} for i in range(200)]
+    d = RuleDocument.model_validate({"pools": pools, "allocations": [{"channel": "tmall", "pool": "P0"}] * 2000})
+    found = problems(d, KNOWN)
+    assert len(found) == 201 and found[-1].message.startswith("and ") and found[0].message == "unknown node N0"

@@ -20,11 +20,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from omni_chassis.paging import JsonInt
+
 from .model import MAX_QTY
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\s\x85]+$")]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\s\x85]+$")]
-Qty = Annotated[int, Field(ge=0, le=MAX_QTY, strict=True)]
+Qty = Annotated[JsonInt, Field(ge=0, le=MAX_QTY)]
 
 # The channels Omni has adapters (or will have, issue #9) for; a channel seen on a listing is known too.
 KNOWN_CHANNELS = frozenset({"tmall", "taobao", "jd", "pdd", "douyin", "xhs", "own_mall", "store", "wechat"})
@@ -58,8 +60,8 @@ class Allocation(_Rule):
     )
     mode: Literal["shared", "quota", "ratio"] = "shared"
     quota: Qty | None = None
-    ratio_pct: Annotated[int, Field(ge=0, le=100, strict=True)] | None = None
-    priority: Annotated[int, Field(ge=0, le=1000, strict=True)] = 0
+    ratio_pct: Annotated[JsonInt, Field(ge=0, le=100)] | None = None
+    priority: Annotated[JsonInt, Field(ge=0, le=1000)] = 0
     core: bool = False
 
     @model_validator(mode="after")
@@ -112,8 +114,8 @@ class ListingRule(_Rule):
     what the share holds); `supply_nodes` sells only from those nodes (专用供货仓), outside every pool."""
 
     listing_id: Id
-    percent: Annotated[int, Field(ge=0, le=1000, strict=True)] = 100
-    plus: Annotated[int, Field(ge=-MAX_QTY, le=MAX_QTY, strict=True)] = 0
+    percent: Annotated[JsonInt, Field(ge=0, le=1000)] = 100
+    plus: Annotated[JsonInt, Field(ge=-MAX_QTY, le=MAX_QTY)] = 0
     min_qty: Qty | None = None
     max_qty: Qty | None = None
     supply_nodes: list[Code] | None = Field(None, min_length=1, max_length=500)
@@ -151,8 +153,20 @@ class RuleProblem:
     message: str
 
 
+MAX_PROBLEMS = 200  # an answer lists this many, then says how many more there are
+
+
 def problems(doc: RuleDocument, known: Known) -> list[RuleProblem]:
-    """Every reference or consistency problem of a well-shaped document (empty: it can be accepted)."""
+    """Every reference or consistency problem of a well-shaped document (empty: it can be accepted); past
+    MAX_PROBLEMS, the last entry says how many more were found."""
+    found = _problems(doc, known)
+    if len(found) > MAX_PROBLEMS:
+        more = len(found) - MAX_PROBLEMS
+        return [*found[:MAX_PROBLEMS], RuleProblem("body", f"and {more} more problems like these")]
+    return found
+
+
+def _problems(doc: RuleDocument, known: Known) -> list[RuleProblem]:
     out: list[RuleProblem] = []
     channels = known.channels | KNOWN_CHANNELS
     pools: dict[str, set[str]] = {}
@@ -221,18 +235,19 @@ def _allocation_problems(
             )
     for (channel, shop), entries in by_scope.items():
         who = f"channel {channel}" + (f" shop {shop}" if shop else "")
-        for k, (i, pool) in enumerate(entries):
-            for _, other in entries[:k]:
-                if other == pool:
-                    out.append(
-                        RuleProblem(f"body.allocations[{i}]", f"{who} is allocated from pool {pool} twice")
-                    )
-                    continue
-                shared = pools.get(pool, set()) & pools.get(other, set())
-                if shared:
-                    nodes = ", ".join(sorted(shared))
+        first: dict[str, int] = {}  # pool -> the first allocation of this scope from it
+        for i, pool in entries:  # linear in allocations, quadratic only in the (<= 200) distinct pools
+            if pool in first:
+                out.append(RuleProblem(f"body.allocations[{i}]", f"{who} is allocated from {pool} twice"))
+                continue
+            mine = pools.get(pool, set())
+            for other in first:  # the first overlap is enough to say what is wrong with this allocation
+                if not mine.isdisjoint(pools.get(other, set())):
+                    nodes = ", ".join(sorted(mine & pools[other])[:5])
                     out.append(RuleProblem(
                         f"body.allocations[{i}].pool",
                         f"{who} is allocated from overlapping pools {other} and {pool} (both hold {nodes})",
                     ))  # fmt: skip
+                    break
+            first[pool] = i
     return out
