@@ -106,9 +106,9 @@ def test_rows_show_the_target_met_or_not_and_the_ratios_to_the_baselines():
         "loaded": Usage(10, {"channel": 5.0}, 120, 110),
     }
     by_name = {(r.section.split(":")[0], r.name): r for r in rows(res)}
-    quiet99 = by_name[("latency, quiet", "stock change → simulator received the push, p99")]
-    assert quiet99.met == "yes" and quiet99.vs.endswith("× bus hop")  # quiet: ÷ one bus hop
-    loaded99 = by_name[("latency under load", "stock change → simulator received the push, p99")]
+    quiet99 = by_name[("latency, quiet", "stock change (movement) → simulator got the push, p99")]
+    assert quiet99.met == "yes" and quiet99.vs == "—"
+    loaded99 = by_name[("latency under load", "stock change (movement) → simulator got the push, p99")]
     assert loaded99.met == "NO" and loaded99.vs.endswith("quiet")
     assert by_name[("latency, quiet", "  max; changes a push never reflected")].measured.endswith("; 1")
     hot = {r.name: r for r in rows(res) if r.section.startswith("hot SKU")}
