@@ -49,6 +49,14 @@ class ShopIn(BaseModel):
         description="write-only: the platform session token (TOP `session`) stock pushes are sent with; "
         "never returned; omitted: the one held is kept",
     )
+    refresh_token: str | None = Field(
+        None,
+        min_length=1,
+        max_length=512,
+        pattern=r"^[^\s\x85]+$",
+        description="write-only: the platform's refresh token for the session key; stored encrypted, never "
+        "returned; omitted: the one held is kept",
+    )
 
 
 class ShopOut(BaseModel):
@@ -60,6 +68,7 @@ class ShopOut(BaseModel):
     created_at: AwareDatetime
     updated_at: AwareDatetime
     has_session_key: bool = Field(description="whether a session key is held (the key itself never shows)")
+    has_refresh_token: bool = Field(False, description="whether a refresh token is held (never shown)")
     credentials_error: str | None = Field(
         None, description="why the platform refused the shop's credentials; its listings wait for a PUT"
     )
@@ -93,6 +102,7 @@ async def put_shop(
         secret=body.secret,
         active=body.active,
         session_key=body.session_key,
+        refresh_token=body.refresh_token,
         on_due=request.app.state.push_signal.wake,
     )
     response.status_code = 201 if created else 200

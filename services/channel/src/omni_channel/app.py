@@ -12,7 +12,7 @@ from pydantic import Field
 from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
-from . import api, api_push, consumers, platforms, store
+from . import api, api_push, consumers, credentials, platforms, store
 from .domain.errors import InvalidTrade, MalformedPayload, Unauthorized
 from .service.drift import DriftCheck
 from .service.push import Backoff
@@ -75,6 +75,7 @@ async def start_pushing(app: FastAPI) -> None:
 
 def build(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    credentials.vault()  # a malformed OMNI_CHANNEL_CREDENTIALS_KEY stops the service here, not at a push
     signal = PushSignal()
     # the chassis's 422 problem never echoes the input: a shop's secret never comes back
     app = create_app(

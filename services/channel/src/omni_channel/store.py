@@ -7,10 +7,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, literal_column, select, tuple_
+from sqlalchemy import func, literal_column, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from . import credentials
+from .credentials import Sealed
 from .store_push import PushQueries
 from .tables import Base, metadata, received_orders, shops
 
@@ -18,7 +20,8 @@ __all__ = ["Base", "Repository", "ShopCredentials", "metadata"]
 
 SHOP_VIEW = (shops.c.channel, shops.c.shop_id, shops.c.name, shops.c.app_key, shops.c.active,
              shops.c.created_at, shops.c.updated_at, shops.c.credentials_error, shops.c.credentials_error_at,
-             shops.c.session_key.is_not(None).label("has_session_key"))  # fmt: skip
+             shops.c.session_key.is_not(None).label("has_session_key"),
+             shops.c.refresh_token.is_not(None).label("has_refresh_token"))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -26,10 +29,11 @@ class ShopCredentials:
     channel: str
     shop_id: str
     app_key: str
-    secret: str
+    secret: str | Sealed  # Sealed as read from the table: credentials.reveal() decrypts it where it signs
     active: bool
-    session_key: str | None = None
+    session_key: str | Sealed | None = None
     credentials_error: str | None = None
+    refresh_token: str | Sealed | None = None
 
     def __repr__(self) -> str:  # keep the secret and the session key out of tracebacks and debug output
         return f"ShopCredentials({self.channel}/{self.shop_id}, app_key={self.app_key}, active={self.active})"
@@ -51,26 +55,31 @@ class Repository(PushQueries):
         secret: str,
         active: bool,
         session_key: str | None = None,
+        refresh_token: str | None = None,
     ) -> tuple[dict, bool]:
-        """Create or replace a shop (a session key not given keeps the one held; a refusal of the shop's
-        credentials is cleared). Returns its public view and whether it was created."""
+        """Create or replace a shop (a session key or refresh token not given keeps the one held; a refusal
+        of the shop's credentials is cleared). The secret and tokens are stored encrypted (credentials.py).
+        Returns its public view and whether it was created."""
+        v = credentials.vault()
         stmt = insert(shops).values(
             channel=channel,
             shop_id=shop_id,
             name=name,
             app_key=app_key,
-            secret=secret,
+            secret=v.seal(secret),
             active=active,
-            session_key=session_key,
+            session_key=v.seal(session_key) if session_key is not None else None,
+            refresh_token=v.seal(refresh_token) if refresh_token is not None else None,
         )
         stmt = stmt.on_conflict_do_update(
             constraint="shops_pk",
             set_={
                 "name": name,
                 "app_key": app_key,
-                "secret": secret,
+                "secret": stmt.excluded.secret,
                 "active": active,
                 "session_key": func.coalesce(stmt.excluded.session_key, shops.c.session_key),
+                "refresh_token": func.coalesce(stmt.excluded.refresh_token, shops.c.refresh_token),
                 "credentials_error": None,
                 "credentials_error_at": None,
                 "updated_at": func.now(),
@@ -119,16 +128,49 @@ class Repository(PushQueries):
         return found.get((channel, shop_id))
 
     async def shops_credentials(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], ShopCredentials]:
-        """The credentials of the shops `keys` names ((channel, shop_id) pairs) that exist."""
+        """The credentials of the shops `keys` names ((channel, shop_id) pairs) that exist, still sealed."""
         if not keys:
             return {}
         cols = (shops.c.channel, shops.c.shop_id, shops.c.app_key, shops.c.secret, shops.c.active,
-                shops.c.session_key, shops.c.credentials_error)  # fmt: skip
+                shops.c.session_key, shops.c.credentials_error, shops.c.refresh_token)  # fmt: skip
         pairs = sorted(set(keys))
         rows = await self.session.execute(
             select(*cols).where(tuple_(shops.c.channel, shops.c.shop_id).in_(pairs))
         )
-        return {(r[0], r[1]): ShopCredentials(*r) for r in rows}
+        v = credentials.vault()
+
+        def sealed(token: str | None) -> Sealed | None:
+            return Sealed(token, v) if token is not None else None
+
+        return {
+            (r[0], r[1]): ShopCredentials(
+                r[0], r[1], r[2], Sealed(r[3], v), r[4], sealed(r[5]), r[6], sealed(r[7])
+            )
+            for r in rows
+        }
+
+    async def rotate_shop_keys(self, vault: credentials.Vault) -> int:
+        """Re-encrypt every shop's secret and tokens under `vault`'s first key (rows locked). Returns how
+        many shops were rewritten."""
+        c = shops.c
+        rows = (
+            await self.session.execute(
+                select(c.channel, c.shop_id, c.secret, c.session_key, c.refresh_token)
+                .order_by(c.channel, c.shop_id)
+                .with_for_update()
+            )
+        ).all()
+        for r in rows:
+            values = {
+                name: vault.rotate(value) if vault.is_sealed(value) else vault.seal(value)
+                for name, value in (("secret", r.secret), ("session_key", r.session_key),
+                                    ("refresh_token", r.refresh_token))
+                if value is not None
+            }  # fmt: skip
+            await self.session.execute(
+                update(shops).where(c.channel == r.channel, c.shop_id == r.shop_id).values(**values)
+            )
+        return len(rows)
 
     async def record_receipt(
         self,

@@ -35,7 +35,9 @@ shops = Table(
     Column("shop_id", Text, nullable=False),
     Column("name", Text, nullable=False),
     Column("app_key", Text, nullable=False),
-    Column("secret", Text, nullable=False),  # write-only: never selected into an answer or a log
+    # write-only, encrypted at rest (credentials.py: Fernet tokens, never plaintext): never selected into an
+    # answer or a log
+    Column("secret", Text, nullable=False),
     Column("active", Boolean, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
@@ -44,6 +46,8 @@ shops = Table(
     # why the platform last refused the shop's credentials (cleared when the shop is saved again)
     Column("credentials_error", Text, nullable=True),
     Column("credentials_error_at", DateTime(timezone=True), nullable=True),
+    # the platform's refresh token for the session key: write-only and encrypted like the secret
+    Column("refresh_token", Text, nullable=True),
     PrimaryKeyConstraint("channel", "shop_id", name="shops_pk"),
 )
 

@@ -153,5 +153,18 @@ def replay(
         raise typer.Exit(1)
 
 
+def _plugins() -> None:
+    """Services add their own command groups through the `omni.cli` entry point (channel: `omni shops`)."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="omni.cli"):
+        try:
+            app.add_typer(ep.load(), name=ep.name)
+        except ImportError:  # pragma: no cover - a service installed without its dependencies
+            continue
+
+
+_plugins()
+
 if __name__ == "__main__":  # pragma: no cover
     app()

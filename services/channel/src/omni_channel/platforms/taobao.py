@@ -11,6 +11,7 @@ from typing import Any
 
 import aiohttp
 
+from ..credentials import CredentialsKeyError, reveal
 from ..domain import stock_drift
 from ..domain.push_status import Listing
 from ..domain.stock_push import Answer, Credentials, Outcome, StockTarget, read_answer, request_params
@@ -94,9 +95,14 @@ class TaobaoPlatform:
 
 
 def _creds(shop: Any) -> Credentials | Answer:
+    """The shop's keys in the clear, for one signed call (the only place they are decrypted). A key that
+    cannot decrypt them is a retry: the shop is fine, the service's configuration is not."""
     if not shop.session_key:
         return Answer(Outcome.CREDENTIALS, "the shop has no session_key (the seller's TOP access token)")
-    return Credentials(shop.app_key, shop.secret, shop.session_key)
+    try:
+        return Credentials(shop.app_key, reveal(shop.secret) or "", reveal(shop.session_key) or "")
+    except CredentialsKeyError as exc:
+        return Answer(Outcome.RETRY, str(exc))
 
 
 def platform(http: aiohttp.ClientSession, settings: Any) -> TaobaoPlatform:

@@ -12,14 +12,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from omni_chassis.errors import ProblemError
 from omni_chassis.logging import get_logger
 from omni_chassis.uow import UnitOfWork
 from omni_contracts.events.channel import channel_order_key
 
+from ..credentials import CredentialsKeyError, reveal
 from ..domain.errors import Unauthorized
 from ..domain.signing import SIGN_METHODS, signature_matches, timestamp_problem
 from ..domain.tmall import CHANNEL as TMALL
-from ..domain.tmall import Accepted, normalise_trade, parse_json
+from ..domain.tmall import Accepted, NotForFulfilment, normalise_trade, parse_json
 from ..store import Repository
 
 log = get_logger(__name__)
@@ -58,21 +60,34 @@ async def _receive_tmall(uow: Uow, query: dict[str, str], body: bytes, now: date
         raise Unauthorized(f"inactive shop: {TMALL} shop {shop.shop_id!r} is not active")
     if query["app_key"] != shop.app_key:
         raise Unauthorized("bad app_key: it is not the app_key registered for this shop")
-    if not signature_matches(query, body, shop.secret, query["sign_method"], query["sign"]):
+    try:
+        secret = reveal(shop.secret) or ""
+    except CredentialsKeyError as exc:
+        log.error("shop credentials cannot be decrypted", channel=TMALL, shop_id=shop.shop_id)
+        raise ProblemError(503, "Shop credentials unreadable", str(exc)) from None
+    if not signature_matches(query, body, secret, query["sign_method"], query["sign"]):
         raise Unauthorized(f"bad signature (sign_method {query['sign_method']})")
     stale = timestamp_problem(query["timestamp"], now)
     if stale:
         raise Unauthorized(stale)
 
     outcome = normalise_trade(parse_json(body), shop_id=shop.shop_id, received_at=now)
+    return await record_outcome(uow, TMALL, shop.shop_id, outcome, body, now)
+
+
+async def record_outcome(
+    uow: Uow, channel: str, shop_id: str, outcome: Accepted | NotForFulfilment, body: bytes, now: datetime
+) -> Receipt:
+    """Stage the event of an accepted order (or not) and record the delivery: the dedupe and outbox path
+    every platform's intake shares."""
     digest = hashlib.sha256(body).hexdigest()
     if isinstance(outcome, Accepted):
-        env = uow.emit(outcome.event, key=channel_order_key(TMALL, outcome.channel_order_id))
+        env = uow.emit(outcome.event, key=channel_order_key(channel, outcome.channel_order_id))
         deliveries = await uow.repo.record_receipt(
-            channel=TMALL,
+            channel=channel,
             channel_order_id=outcome.channel_order_id,
             payload_sha256=digest,
-            shop_id=shop.shop_id,
+            shop_id=shop_id,
             channel_status=outcome.event.channel_status,
             outcome="published",
             reason=None,
@@ -81,8 +96,8 @@ async def _receive_tmall(uow: Uow, query: dict[str, str], body: bytes, now: date
         )
         log.debug(
             "channel order published",
-            channel=TMALL,
-            shop_id=shop.shop_id,
+            channel=channel,
+            shop_id=shop_id,
             channel_order_id=outcome.channel_order_id,
             channel_status=outcome.event.channel_status,
             lines=len(outcome.event.lines),
@@ -93,10 +108,10 @@ async def _receive_tmall(uow: Uow, query: dict[str, str], body: bytes, now: date
         return Receipt(True, outcome.channel_order_id, event_id=str(env.event_id), deliveries=deliveries)
 
     deliveries = await uow.repo.record_receipt(
-        channel=TMALL,
+        channel=channel,
         channel_order_id=outcome.channel_order_id,
         payload_sha256=digest,
-        shop_id=shop.shop_id,
+        shop_id=shop_id,
         channel_status=outcome.channel_status,
         outcome="ignored",
         reason=outcome.reason,
@@ -105,8 +120,8 @@ async def _receive_tmall(uow: Uow, query: dict[str, str], body: bytes, now: date
     )
     log.debug(
         "channel order not for fulfilment",
-        channel=TMALL,
-        shop_id=shop.shop_id,
+        channel=channel,
+        shop_id=shop_id,
         channel_order_id=outcome.channel_order_id,
         channel_status=outcome.channel_status,
         reason=outcome.reason,

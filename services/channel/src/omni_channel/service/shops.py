@@ -25,11 +25,12 @@ async def put_shop(
     secret: str,
     active: bool,
     session_key: str | None = None,
+    refresh_token: str | None = None,
     on_due: Callable[[], None] | None = None,
     now: datetime | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Create or replace a shop and its credentials (a session key not given keeps the one held). Returns
-    its public view (never the secret or the session key) and whether it was created."""
+    its public view (never the secret or the tokens: they are stored encrypted) and whether it was created."""
     async with uow:
         view, created = await uow.repo.upsert_shop(
             channel=channel,
@@ -39,6 +40,7 @@ async def put_shop(
             secret=secret,
             active=active,
             session_key=session_key,
+            **({"refresh_token": refresh_token} if refresh_token is not None else {}),
         )
         released = await uow.repo.release_shop(channel, shop_id, now or utcnow()) if active else 0
         if released and on_due is not None:
