@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
 
 from ..envelope import EventPayload
-from ..registry import event
+from ..registry import REGISTRY, event
 from ..topics import Topic
 from .common import Code, Currency, NonNegCents, Qty, Value
 
@@ -73,8 +73,69 @@ class ChannelOrderReceivedV1(EventPayload):
     invoice: InvoiceRequest | None = None
 
 
+# v2 (issue #9: JD, Pinduoduo, Douyin, Xiaohongshu, Youzan beside Tmall) adds, all optional with defaults:
+# - `protected_receiver`: the receiver as the platform protects it (ciphertexts, masks and its merge key:
+#   Taobao `oaid`, PDD / Douyin / Xiaohongshu `open_address_id`, Douyin `encrypt_post_receiver` / `_tel`),
+#   kept exactly as given (decrypting is the platform's own API); `receiver` then holds the masked values;
+# - per line `refund_status` (neutral) and `platform_refund_status` (the platform's own value);
+# - `presale_stage`;
+# - `buyer_message` (already in v1) and `seller_memo`.
+# Every v1 event is valid v2 data (the upcaster changes nothing), and v2 only adds optional fields
+# (readable_as=1: a v1 reader reads a v2 through its own schema).
+RefundStatus = Literal["none", "requested", "refunding", "refunded", "closed"]
+PresaleStage = Literal["none", "deposit_paid", "final_paid"]
+
+
+class ProtectedReceiver(Value):
+    """The receiver as the platform protects it. Personal data: never log it. Ciphertexts are opaque
+    strings to decrypt through the platform; masks are for display; `merge_key` is the platform's id of
+    (buyer, address) that it lets orders be merged by (`merge_key_kind` says which id it is)."""
+
+    merge_key: str = ""
+    merge_key_kind: Literal["", "oaid", "open_address_id"] = ""
+    name_cipher: str = ""
+    phone_cipher: str = ""
+    address_cipher: str = Field("", description="the detail address (or the full one) as ciphertext")
+    name_mask: str = ""
+    phone_mask: str = ""
+    address_mask: str = ""
+
+
+class ChannelOrderLineV2(ChannelOrderLine):
+    refund_status: RefundStatus = "none"
+    platform_refund_status: str = Field("", description="the platform's own refund / after-sale status")
+
+
+@event("channel.order.received", 2, Topic.CHANNEL_ORDERS, readable_as=1)
+class ChannelOrderReceivedV2(ChannelOrderReceivedV1):
+    """A paid order as a channel delivered it, normalised, with the protected receiver, per-line refund
+    status and presale stage. Key: `<channel>:<channel_order_id>`."""
+
+    lines: list[ChannelOrderLineV2] = Field(min_length=1)  # type: ignore[assignment]
+    protected_receiver: ProtectedReceiver | None = None
+    presale_stage: PresaleStage = Field(
+        "none",
+        description="none: no presale; final_paid: deposit and balance paid; deposit_paid: only the deposit",
+    )
+    seller_memo: str = ""
+
+
+@REGISTRY.upcaster("channel.order.received", 1)
+def _order_received_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    return data
+
+
 def channel_order_key(channel: str, channel_order_id: str) -> str:
     return f"{channel}:{channel_order_id}"
 
 
-__all__ = ["Address", "ChannelOrderLine", "ChannelOrderReceivedV1", "InvoiceRequest", "channel_order_key"]
+__all__ = [
+    "Address",
+    "ChannelOrderLine",
+    "ChannelOrderLineV2",
+    "ChannelOrderReceivedV1",
+    "ChannelOrderReceivedV2",
+    "InvoiceRequest",
+    "ProtectedReceiver",
+    "channel_order_key",
+]

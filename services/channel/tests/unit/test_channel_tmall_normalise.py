@@ -80,7 +80,11 @@ def test_the_synthetic_coffee_order_normalises_exactly() -> None:
         "unit_price_cents": 309900,
         "paid_cents": 300775,
         "discount_cents": 9125,
+        "refund_status": "none",
+        "platform_refund_status": "NO_REFUND",
     }
+    assert type(ev).__event_version__ == 2
+    assert ev.presale_stage == "none"
     assert (
         beans.outer_sku_id,
         beans.qty,

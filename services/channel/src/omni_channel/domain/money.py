@@ -36,3 +36,45 @@ def _kind(value: object) -> str:
     if isinstance(value, int | float) or type(value).__name__ == "Decimal":
         return f"the number {value}"
     return type(value).__name__
+
+
+def yuan_number_to_cents(value: object) -> int:
+    """A yuan amount sent as a JSON number (Pinduoduo: `3296.0`), read from the JSON text as a Decimal (or an
+    int), -> exact cents. Refuses floats (already rounded), strings, negatives and more than two decimals."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise MoneyFormatError(f"must be a yuan amount as a JSON number like 3296.0, got {_kind(value)}")
+    if isinstance(value, Decimal) and not value.is_finite():
+        raise MoneyFormatError(f"must be a finite number, got {value}")
+    if value < 0:
+        raise MoneyFormatError(f"must not be negative, got {value}")
+    cents = Decimal(value) * 100
+    if cents != cents.to_integral_value():
+        raise MoneyFormatError(f"has more than 2 decimals: {value}")
+    if cents >= 10**16:
+        raise MoneyFormatError(f"is too large: {value}")
+    return int(cents)
+
+
+def fen_to_cents(value: object) -> int:
+    """A fen amount sent as a JSON integer (Douyin, Xiaohongshu: `329600`). Refuses anything else."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MoneyFormatError(f"must be an integer amount in fen like 329600, got {_kind(value)}")
+    if value < 0:
+        raise MoneyFormatError(f"must not be negative, got {value}")
+    if value >= 10**16:
+        raise MoneyFormatError(f"is too large: {value}")
+    return value
+
+
+def largest_remainder(amount: int, weights: list[int]) -> list[int]:
+    """Split `amount` cents over `weights` in proportion, exactly (largest remainder, ties to the first);
+    all-zero weights split evenly. Σ result == amount."""
+    if not weights:
+        return []
+    if sum(weights) <= 0:
+        weights = [1] * len(weights)
+    base = sum(weights)
+    shares = [(amount * w // base, amount * w % base, i) for i, w in enumerate(weights)]
+    left = amount - sum(s for s, _, _ in shares)
+    bonus = {i for _, _, i in sorted(shares, key=lambda s: (-s[1], s[2]))[:left]}
+    return [share + (1 if i in bonus else 0) for share, _, i in shares]

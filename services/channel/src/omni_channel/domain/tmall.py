@@ -1,4 +1,7 @@
-"""Taobao/Tmall `taobao.trade.fullinfo.get` trade -> `channel.order.received` v1. Pure.
+"""Taobao/Tmall `taobao.trade.fullinfo.get` trade -> `channel.order.received` v2. Pure.
+
+v2 fields Tmall fills: `oaid` (the merge key), each order's `refund_status`, the presale stage
+(`step_trade_status`), `seller_memo`.
 
 Accepted shapes of the document (see `/work/shared/reference/channels/taobao.md`):
 - `{"trade_fullinfo_get_response": {"trade": {...}, "request_id": ...}}` (the default TOP answer),
@@ -65,13 +68,15 @@ from pydantic import ValidationError
 
 from omni_contracts.events.channel import (
     Address,
-    ChannelOrderLine,
-    ChannelOrderReceivedV1,
+    ChannelOrderLineV2,
+    ChannelOrderReceivedV2,
     InvoiceRequest,
+    ProtectedReceiver,
 )
 
 from .errors import InvalidTrade, Problem
 from .limits import too_many_lines
+from .money import largest_remainder
 from .tmall_fields import MAX_SAFE_INTEGER, parse_json  # re-exported: the adapter's public readers
 from .tmall_fields import Problems as _Problems
 from .tmall_fields import capped as _capped
@@ -100,6 +105,16 @@ NOT_FOR_FULFILMENT: dict[str, str] = {
     "TRADE_CLOSED_BY_TAOBAO": "closed before payment",
 }
 PRESALE_FULLY_PAID = "FRONT_PAID_FINAL_PAID"
+# the order's refund_status (taobao.md) -> channel.order.received v2's neutral refund status
+REFUND_STATUSES: dict[str, str] = {
+    "NO_REFUND": "none",
+    "WAIT_SELLER_AGREE": "requested",
+    "WAIT_BUYER_RETURN_GOODS": "refunding",
+    "WAIT_SELLER_CONFIRM_GOODS": "refunding",
+    "SELLER_REFUSE_BUYER": "closed",
+    "CLOSED": "closed",
+    "SUCCESS": "refunded",
+}
 INVOICE_KINDS = {"1": "electronic_normal", "2": "paper", "3": "electronic_special"}
 
 
@@ -107,7 +122,7 @@ INVOICE_KINDS = {"1": "electronic_normal", "2": "paper", "3": "electronic_specia
 class Accepted:
     """A trade to publish."""
 
-    event: ChannelOrderReceivedV1
+    event: ChannelOrderReceivedV2
 
     @property
     def channel_order_id(self) -> str:
@@ -197,11 +212,12 @@ class _Line:
     price: int | None
     paid: int | None
     paid_from_platform: bool  # divide_order_fee was given
+    refund: str = ""  # the order's refund_status (v2)
 
 
 def _event(
     trade: dict[str, Any], tid: str, status: str, shop_id: str, received_at: datetime, p: _Problems
-) -> ChannelOrderReceivedV1:
+) -> ChannelOrderReceivedV2:
     payment = _money(trade, "payment", "payment", p, required=True)
     post_fee = _money(trade, "post_fee", "post_fee", p) or 0
     total_fee = _money(trade, "total_fee", "total_fee", p)
@@ -225,12 +241,13 @@ def _event(
     invoice = _invoice(trade, p)
     delivery, pickup_node = _delivery(trade, p)
     buyer_id, buyer_message = _capped(trade, "buyer_open_uid", p), _capped(trade, "buyer_message", p)
+    oaid = _text(trade.get("oaid"))[:256]
     if p:
         raise InvalidTrade(p.items)
     assert payment is not None and created is not None
     paid_lines = sum(ln.paid for ln in lines)  # type: ignore[misc]
     try:
-        return ChannelOrderReceivedV1(
+        return ChannelOrderReceivedV2(
             channel=CHANNEL,
             shop_id=shop_id,
             channel_order_id=tid,
@@ -241,7 +258,7 @@ def _event(
             buyer_id=buyer_id,
             receiver=receiver,
             lines=[
-                ChannelOrderLine(
+                ChannelOrderLineV2(
                     channel_line_id=ln.oid,  # type: ignore[arg-type]
                     channel_item_id=ln.num_iid,  # type: ignore[arg-type]
                     channel_sku_id=ln.sku_id,
@@ -252,6 +269,8 @@ def _event(
                     unit_price_cents=ln.price,  # type: ignore[arg-type]
                     paid_cents=ln.paid,  # type: ignore[arg-type]
                     discount_cents=max(0, ln.price * ln.qty - ln.paid),  # type: ignore[operator]
+                    refund_status=REFUND_STATUSES.get(ln.refund, "none"),
+                    platform_refund_status=ln.refund,
                 )
                 for ln in lines
             ],
@@ -265,6 +284,9 @@ def _event(
             received_at=received_at,
             buyer_message=buyer_message,
             invoice=invoice,
+            protected_receiver=ProtectedReceiver(merge_key=oaid, merge_key_kind="oaid") if oaid else None,
+            presale_stage="final_paid" if trade.get("step_trade_status") == PRESALE_FULLY_PAID else "none",
+            seller_memo=_text(trade.get("seller_memo"))[:1000],
         )
     except ValidationError as exc:  # a gap in the checks above: still answer with what is wrong
         raise InvalidTrade(
@@ -342,6 +364,7 @@ def _line(o: dict[str, Any], path: str, single: bool, post_fee: int, p: _Problem
         price=price,
         paid=paid,
         paid_from_platform=divide is not None,
+        refund=_text(o.get("refund_status"))[:64],
     )
 
 
@@ -363,12 +386,9 @@ def _reconcile(lines: list[_Line], payment: int, post_fee: int, discount_fee: in
 
 def _spread(lines: list[_Line], amount: int) -> None:
     """Take `amount` cents off the lines in proportion to what they paid (largest remainder)."""
-    base = sum(ln.paid for ln in lines)  # type: ignore[misc]
-    shares = [(amount * ln.paid // base, amount * ln.paid % base, i) for i, ln in enumerate(lines)]  # type: ignore[operator]
-    left = amount - sum(s for s, _, _ in shares)
-    bonus = {i for _, _, i in sorted(shares, key=lambda s: (-s[1], s[2]))[:left]}
-    for share, _, i in shares:
-        lines[i].paid -= share + (1 if i in bonus else 0)  # type: ignore[operator]
+    shares = largest_remainder(amount, [ln.paid for ln in lines])  # type: ignore[misc]
+    for ln, share in zip(lines, shares, strict=True):
+        ln.paid -= share  # type: ignore[operator]
 
 
 def _address(trade: dict[str, Any], p: _Problems) -> Address:
