@@ -12,7 +12,7 @@ from pydantic import Field
 from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
-from . import api, api_push, consumers, credentials, platforms, store
+from . import api, api_platforms, api_push, consumers, credentials, platforms, store
 from .domain.errors import InvalidTrade, MalformedPayload, Unauthorized
 from .service.drift import DriftCheck
 from .service.push import Backoff
@@ -81,7 +81,7 @@ def build(settings: Settings | None = None) -> FastAPI:
     app = create_app(
         settings,
         title="Omni channel adapters",
-        routers=[api.router, api_push.router],
+        routers=[api.router, api_platforms.router, api_push.router],
         consumers=consumers.specs(wake=signal.wake),
         on_startup=[start_pushing],
         repository=store.Repository,

@@ -1,0 +1,168 @@
+"""Order webhooks of JD, Pinduoduo, Douyin, Xiaohongshu and Youzan: each authenticated with the platform's own
+signature (domain/platform_signing.py) against the shop's registered app key and secret, normalised by the
+platform's adapter and recorded / published through the same dedupe and outbox path as Tmall
+(`record_outcome`), in one unit of work: on any error nothing is recorded or published.
+
+Every request names its shop with the query parameter `shop_id` (Youzan: or the push's `kdt_id`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from omni_chassis.errors import ProblemError
+from omni_chassis.logging import get_logger
+
+from ..credentials import CredentialsKeyError, reveal
+from ..domain import douyin, jd, pdd, xiaohongshu, youzan
+from ..domain import platform_signing as sig
+from ..domain.errors import Unauthorized
+from ..domain.signing import timestamp_problem
+from ..domain.tmall import Accepted, NotForFulfilment, parse_json
+from .orders import Receipt, Uow, record_outcome
+
+log = get_logger(__name__)
+Outcome = Accepted | NotForFulfilment
+
+
+@dataclass(frozen=True)
+class Request:
+    query: dict[str, str]
+    body: bytes
+    now: datetime
+
+
+def _query(params: list[tuple[str, str]]) -> dict[str, str]:
+    query: dict[str, str] = {}
+    for name, value in params:
+        if name in query:
+            raise Unauthorized(f"bad request signature: query parameter {name!r} is given twice")
+        query[name] = value
+    return query
+
+
+def _need(query: dict[str, str], platform: str, *names: str) -> None:
+    missing = [n for n in names if not query.get(n)]
+    if missing:
+        raise Unauthorized(f"{platform}: missing query parameter(s): {', '.join(missing)}")
+
+
+async def _secret(uow: Uow, platform: str, shop_id: str, app_key: str) -> str:
+    shop = await uow.repo.shop_credentials(platform, shop_id)
+    if shop is None:
+        raise Unauthorized(f"unknown shop: no {platform} shop {shop_id!r} is registered")
+    if not shop.active:
+        raise Unauthorized(f"inactive shop: {platform} shop {shop_id!r} is not active")
+    if app_key != shop.app_key:
+        raise Unauthorized(f"{platform}: bad app key: it is not the one registered for this shop")
+    try:
+        return reveal(shop.secret) or ""
+    except CredentialsKeyError as exc:
+        log.error("shop credentials cannot be decrypted", channel=platform, shop_id=shop_id)
+        raise ProblemError(503, "Shop credentials unreadable", str(exc)) from None
+
+
+def _fresh(platform: str, timestamp: str, now: datetime) -> None:
+    stale = sig.unix_timestamp_problem(timestamp, now)
+    if stale:
+        raise Unauthorized(f"{platform}: {stale}")
+
+
+# -- one verifier per platform: authenticate, then normalise (returns the shop id and the outcome) ----------
+async def _jd(uow: Uow, r: Request) -> tuple[str, Outcome]:
+    q = r.query
+    _need(q, "jd", "shop_id", "app_key", "timestamp", "sign")
+    secret = await _secret(uow, "jd", q["shop_id"], q["app_key"])
+    signed = {k: v for k, v in q.items() if k not in ("shop_id", "sign")}
+    signed["360buy_param_json"] = r.body.decode("utf-8", "replace")
+    if not sig.same(sig.sign_jd(signed, secret), q["sign"]):
+        raise Unauthorized("jd: bad signature (MD5 over the sorted parameters and 360buy_param_json)")
+    stale = timestamp_problem(q["timestamp"], r.now)
+    if stale:
+        raise Unauthorized(f"jd: {stale}")
+    return q["shop_id"], jd.normalise(parse_json(r.body), shop_id=q["shop_id"], received_at=r.now)
+
+
+async def _pdd(uow: Uow, r: Request) -> tuple[str, Outcome]:
+    q = r.query
+    _need(q, "pdd", "shop_id", "client_id", "timestamp", "sign")
+    secret = await _secret(uow, "pdd", q["shop_id"], q["client_id"])
+    signed = {k: v for k, v in q.items() if k not in ("shop_id", "sign")}
+    signed["data"] = r.body.decode("utf-8", "replace")
+    if not sig.same(sig.sign_pdd(signed, secret), q["sign"]):
+        raise Unauthorized("pdd: bad signature (MD5 over the sorted parameters and data)")
+    _fresh("pdd", q["timestamp"], r.now)
+    return q["shop_id"], pdd.normalise(parse_json(r.body), shop_id=q["shop_id"], received_at=r.now)
+
+
+async def _douyin(uow: Uow, r: Request) -> tuple[str, Outcome]:
+    q = r.query
+    _need(q, "douyin", "shop_id", "app_key", "timestamp", "sign")
+    method = q.get("sign_method") or "md5"
+    if method not in sig.DOUYIN_SIGN_METHODS:
+        raise Unauthorized(f"douyin: unsupported sign_method {method!r}; use md5 or hmac-sha256")
+    secret = await _secret(uow, "douyin", q["shop_id"], q["app_key"])
+    param_json = r.body.decode("utf-8", "replace")
+    if not sig.same(sig.sign_douyin(q["app_key"], param_json, q["timestamp"], secret, method), q["sign"]):
+        raise Unauthorized(f"douyin: bad signature (sign_method {method})")
+    _fresh("douyin", q["timestamp"], r.now)
+    return q["shop_id"], douyin.normalise(parse_json(r.body), shop_id=q["shop_id"], received_at=r.now)
+
+
+async def _xiaohongshu(uow: Uow, r: Request) -> tuple[str, Outcome]:
+    doc = parse_json(r.body)
+    system = {**(doc if isinstance(doc, dict) else {}), **r.query}  # query wins over the body
+    params = {k: str(system.get(k) or "") for k in ("appId", "timestamp", "version", "method", "sign")}
+    params["shop_id"] = r.query.get("shop_id", "")
+    _need(params, "xiaohongshu", "shop_id", "appId", "timestamp", "version", "method", "sign")
+    secret = await _secret(uow, "xiaohongshu", params["shop_id"], params["appId"])
+    expected = sig.sign_xiaohongshu(
+        params["method"], params["appId"], params["timestamp"], params["version"], secret
+    )
+    if not sig.same(expected, params["sign"]):
+        raise Unauthorized("xiaohongshu: bad signature (MD5 of method?appId&timestamp&version + secret)")
+    _fresh("xiaohongshu", params["timestamp"], r.now)
+    return params["shop_id"], xiaohongshu.normalise(doc, shop_id=params["shop_id"], received_at=r.now)
+
+
+async def _youzan(uow: Uow, r: Request) -> tuple[str, Outcome]:
+    doc = parse_json(r.body)
+    client_id, msg = youzan.push_msg(doc)
+    kdt = str(doc.get("kdt_id") or "")
+    shop_id = r.query.get("shop_id") or kdt
+    if not shop_id:
+        raise Unauthorized("youzan: name the shop (query shop_id or the push's kdt_id)")
+    if kdt and kdt != shop_id:
+        raise Unauthorized(f"youzan: the push is for kdt_id {kdt}, not for shop {shop_id!r}")
+    secret = await _secret(uow, "youzan", shop_id, client_id)
+    if not sig.same(sig.sign_youzan(client_id, msg, secret), str(doc.get("sign") or "")):
+        raise Unauthorized("youzan: bad signature (MD5 of client_id + msg + client_secret)")
+    return shop_id, youzan.normalise_push(doc, shop_id=shop_id, received_at=r.now)
+
+
+VERIFIERS: dict[str, Callable[[Uow, Request], Any]] = {
+    "jd": _jd,
+    "pdd": _pdd,
+    "douyin": _douyin,
+    "xiaohongshu": _xiaohongshu,
+    "youzan": _youzan,
+}
+PLATFORMS = tuple(VERIFIERS)
+
+
+async def receive_platform_order(
+    uow: Uow, *, platform: str, params: list[tuple[str, str]], body: bytes, now: datetime
+) -> Receipt:
+    """Authenticate a signed order push of `platform`, normalise it and, when it needs fulfilment, publish it.
+
+    Raises Unauthorized (401), MalformedPayload (400), InvalidTrade (422) or EventTooLarge (413); the unit of
+    work is then rolled back, so nothing is recorded or published.
+    """
+    verify = VERIFIERS[platform]
+    request = Request(_query(params), body, now)
+    async with uow:
+        shop_id, outcome = await verify(uow, request)
+        return await record_outcome(uow, platform, shop_id, outcome, body, now)
