@@ -105,12 +105,15 @@ def test_rows_show_the_target_met_or_not_and_the_ratios_to_the_baselines():
         "idle": Usage(10, {"channel": 1.0}, 100, 100),
         "loaded": Usage(10, {"channel": 5.0}, 120, 110),
     }
+    res.loaded.outbox = {"inventory.stock-changed": (531, 0.547, 3.923)}
     by_name = {(r.section.split(":")[0], r.name): r for r in rows(res)}
     quiet99 = by_name[("latency, quiet", "stock change (movement) → simulator got the push, p99")]
     assert quiet99.met == "yes" and quiet99.vs == "—"
     loaded99 = by_name[("latency under load", "stock change (movement) → simulator got the push, p99")]
     assert loaded99.met == "NO" and loaded99.vs.endswith("quiet")
     assert by_name[("latency, quiet", "  max; changes a push never reflected")].measured.endswith("; 1")
+    waited = by_name[("latency under load", "  of which in inventory's outbox (created → sent), p50 / p99")]
+    assert waited.measured == "stock-changed 547 / 3,923 ms (531)"
     hot = {r.name: r for r in rows(res) if r.section.startswith("hot SKU")}
     assert hot["at quiet: simulator = GET /listings/{id}/stock"].met == "yes"
     assert hot["at quiet: simulator above the material's available"].met == "yes"

@@ -152,6 +152,25 @@ SELECT reference, at, on_hand_after - reserved_after - frozen_after AS available
  WHERE node_code = $1 AND material_code = $2 AND reference = ANY($3::text[])"""
 
 
+OUTBOX_SQL = """
+SELECT event_type, count(*) AS n,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - created_at)) AS p50,
+       percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM sent_at - created_at)) AS p99
+  FROM outbox WHERE created_at BETWEEN to_timestamp($1) AND to_timestamp($2) AND sent_at IS NOT NULL
+   AND event_type = ANY($3::text[]) GROUP BY event_type"""
+LISTING_PATH = ["inventory.stock-changed", "inventory.listing-stock-changed"]
+
+
+async def outbox_wait(t0: float, t1: float) -> dict[str, tuple[int, float, float]]:
+    """How long the listing path's events waited in inventory's outbox (created → sent) within [t0, t1]."""
+    db = await connect("inventory")
+    try:
+        rows = await db.fetch(OUTBOX_SQL, t0, t1, LISTING_PATH)
+    finally:
+        await db.close()
+    return {r["event_type"]: (r["n"], r["p50"], r["p99"]) for r in rows}
+
+
 async def committed(rids: list[str]) -> dict[str, tuple[float, int]]:
     """The inventory's own record of each change: receipt id -> (the movement's `at`, available after)."""
     db = await connect("inventory")
@@ -263,11 +282,16 @@ async def latency(
         note = f"listing {final:,} ≠ the node's available {top:,}: rules change the number (offset used)"
     by_server = [(moves.get(rid, (ans, q))[0], q + offset) for rid, (_, ans, q) in sent.items()]
     by_sent = [(snt, q + offset) for snt, _, q in sent.values()]
+    try:
+        waits = await outbox_wait(t0, t1)
+    except Exception as exc:  # a measurement: the rest stands without it
+        waits = {}
+        console.print(f"[yellow]inventory outbox not read: {exc!r}[/]")
     seq1 = await published_seq(client, LAT["listing_id"])
     span = max(x for x, *_ in sent.values()) - min(x for x, *_ in sent.values()) if len(sent) > 1 else 0
     return Latency(phase, len(sent), seconds, match_latencies(by_server, pushes), seq1 - seq0, len(pushes),
                    deltas, orders, note, match_latencies(by_sent, pushes),
-                   (len(sent) - 1) / span if span else None, base)  # fmt: skip
+                   (len(sent) - 1) / span if span else None, base, waits)  # fmt: skip
 
 
 async def hot_phase(cfg: StockConfig, client, sim, watch: Watch, tag: str, bootstrap: str) -> HotStock:

@@ -119,6 +119,7 @@ class Latency:
     sent_latencies: list[float | None] = field(default_factory=list)  # from the receipt POST sent
     cadence: float | None = None  # receipts/s actually sent
     base: int | None = None  # the listing's number before
+    outbox: dict[str, tuple[int, float, float]] = field(default_factory=dict)  # type -> (n, p50 s, p99 s)
 
 
 @dataclass
@@ -225,6 +226,10 @@ def _latency_rows(out: list[Row], sec: str, lat: Latency, res: StockResults, qui
                     _n(mean, "ms"),
                 )
             )
+    if lat.outbox:
+        shown = "; ".join(f"{t.removeprefix('inventory.')} {_n(p50 * 1000)} / {_n(p99 * 1000)} ms ({n:,})"
+                          for t, (n, p50, p99) in sorted(lat.outbox.items()))  # fmt: skip
+        out.append(Row(sec, "  of which in inventory's outbox (created → sent), p50 / p99", shown))
     if lat.orders:
         out.append(Row(sec, "  order load", lat.orders))
     if lat.note:
