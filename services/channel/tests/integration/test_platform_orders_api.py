@@ -187,3 +187,20 @@ async def test_stale_timestamp_and_unknown_platform(client, db):
     assert r.status_code == 401 and "stale timestamp" in r.json()["detail"]
     assert (await post(client, "kuaishou", {}, b"{}")).status_code == 404
     assert await outbox(db) == []
+
+
+async def test_a_youzan_redelivery_is_the_same_delivery(client, db):
+    """As for Tmall, a repeat is published again (the order service dedupes per channel order) and counted on
+    one receipt: for Youzan the receipt is keyed by the msg, not the envelope (sendCount and msg_id vary)."""
+    shop_id = await make_shop(client, "youzan")
+    d, _ = order("youzan")
+    _, body = signed("youzan", shop_id, d)
+    push = json.loads(body)
+    assert (await post(client, "youzan", {}, body)).status_code == 202
+    again = json.dumps({**push, "sendCount": 2, "msg_id": "m-2"}).encode()  # the same msg, sent again
+    assert (await post(client, "youzan", {}, again)).status_code == 202
+    keys = [key for key, _ in await outbox(db)]
+    assert len(keys) == 2 and keys[0] == keys[1]
+    async with db.transaction() as s:
+        deliveries = (await s.execute(text("SELECT deliveries FROM received_orders"))).scalar_one()
+    assert deliveries == 2

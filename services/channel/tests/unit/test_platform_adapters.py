@@ -228,3 +228,14 @@ def test_youzan_refunds_per_line_pickup_and_mismatch():
 @pytest.mark.parametrize("platform", list(ADAPTERS))
 def test_not_an_object_is_refused_naming_the_platform(platform):
     assert any(platform in m for m in problems(platform, [1, 2]).values())
+
+
+def test_jd_and_youzan_ids_beyond_2_53_sent_as_numbers_keep_every_digit():
+    big = 2**53 + 1
+    text = raw("jd").replace('"orderId": "312345678901"', f'"orderId": {big}')
+    text = text.replace('"skuId": "100012345678"', f'"skuId": {big + 2}')
+    ev = accept("jd", parse_json(text.encode()))
+    assert (ev.channel_order_id, ev.lines[0].channel_sku_id) == (str(big), str(big + 2))
+    text = raw("youzan").replace('"oid": "1234567890123456789"', f'"oid": {big * 100 + 7}')
+    ev = accept("youzan", parse_json(text.encode()))
+    assert ev.lines[0].channel_line_id == str(big * 100 + 7)

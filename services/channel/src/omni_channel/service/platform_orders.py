@@ -9,7 +9,7 @@ Every request names its shop with the query parameter `shop_id` (Youzan: or the 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ class Request:
     query: dict[str, str]
     body: bytes
     now: datetime
+    dedupe: list[bytes] = field(default_factory=list)  # what identifies the delivery, when not the body
 
 
 def _query(params: list[tuple[str, str]]) -> dict[str, str]:
@@ -140,6 +141,7 @@ async def _youzan(uow: Uow, r: Request) -> tuple[str, Outcome]:
     secret = await _secret(uow, "youzan", shop_id, client_id)
     if not sig.same(sig.sign_youzan(client_id, msg, secret), str(doc.get("sign") or "")):
         raise Unauthorized("youzan: bad signature (MD5 of client_id + msg + client_secret)")
+    r.dedupe.append(msg.encode("utf-8"))  # a redelivery (sendCount, msg_id) carries the same msg
     return shop_id, youzan.normalise_push(doc, shop_id=shop_id, received_at=r.now)
 
 
@@ -165,4 +167,5 @@ async def receive_platform_order(
     request = Request(_query(params), body, now)
     async with uow:
         shop_id, outcome = await verify(uow, request)
-        return await record_outcome(uow, platform, shop_id, outcome, body, now)
+        digest_of = request.dedupe[0] if request.dedupe else body
+        return await record_outcome(uow, platform, shop_id, outcome, digest_of, now)
