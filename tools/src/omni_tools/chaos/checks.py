@@ -110,6 +110,18 @@ STOCK_SQL = """
 WITH rec AS (SELECT node_code, l->>'material_code' AS material_code, sum((l->>'qty')::bigint) AS q
                FROM receipts, jsonb_array_elements(lines) l GROUP BY 1, 2),
      adj AS (SELECT node_code, material_code, sum(delta) AS q FROM adjustments GROUP BY 1, 2),
+     cnt AS (SELECT node_code, l->>'material_code' AS material_code, sum((l->>'variance')::bigint) AS q
+               FROM counts, jsonb_array_elements(lines) l WHERE l->>'state' = 'good' GROUP BY 1, 2),
+     qm AS (SELECT node_code, material_code, sum(CASE WHEN to_state = 'good' THEN qty
+                                                      WHEN from_state = 'good' THEN -qty ELSE 0 END) AS q
+              FROM quality_moves GROUP BY 1, 2),
+     t_out AS (SELECT source_node AS node_code, l->>'material_code' AS material_code,
+                      sum((l->>'qty')::bigint) AS q
+                 FROM transfers, jsonb_array_elements(lines) l WHERE status IN ('shipped', 'received')
+                GROUP BY 1, 2),
+     t_in AS (SELECT target_node AS node_code, l->>'material_code' AS material_code,
+                     sum((l->>'received')::bigint) AS q
+                FROM transfers, jsonb_array_elements(lines) l WHERE status = 'received' GROUP BY 1, 2),
      res AS (SELECT node_code, l->>'material_code' AS material_code,
                     sum((l->>'qty')::bigint) FILTER (WHERE status = 'consumed') AS shipped,
                     sum((l->>'qty')::bigint) FILTER (WHERE status = 'reserved') AS held
@@ -117,17 +129,22 @@ WITH rec AS (SELECT node_code, l->>'material_code' AS material_code, sum((l->>'q
      mov AS (SELECT node_code, material_code, sum(delta_on_hand) AS on_hand, sum(delta_reserved) AS reserved
                FROM movements GROUP BY 1, 2)
 SELECT s.node_code, s.material_code, s.on_hand, s.reserved,
-       coalesce(rec.q, 0) AS receipts, coalesce(adj.q, 0) AS adjustments,
+       coalesce(rec.q, 0) AS receipts,
+       coalesce(adj.q, 0) + coalesce(cnt.q, 0) + coalesce(qm.q, 0)
+         + coalesce(t_in.q, 0) - coalesce(t_out.q, 0) AS adjustments,
        coalesce(res.shipped, 0) AS shipped, coalesce(res.held, 0) AS held,
        coalesce(mov.on_hand, 0) AS mov_on_hand, coalesce(mov.reserved, 0) AS mov_reserved
   FROM stock s
   LEFT JOIN rec USING (node_code, material_code) LEFT JOIN adj USING (node_code, material_code)
   LEFT JOIN res USING (node_code, material_code) LEFT JOIN mov USING (node_code, material_code)
+  LEFT JOIN cnt USING (node_code, material_code) LEFT JOIN qm USING (node_code, material_code)
+  LEFT JOIN t_out USING (node_code, material_code) LEFT JOIN t_in USING (node_code, material_code)
  ORDER BY 1, 2"""
 
 
 async def stock(stack: Stack) -> Check:
-    """Per (node, material): receipts + adjustments − shipments = on hand = Σ movements, and reserved =
+    """Per (node, material): receipts + adjustments (with counts' good variances, quality moves into and out
+    of good, transfers received in and shipped out) − shipments = on hand = Σ movements, and reserved =
     what reservations hold = Σ movements. `lost`: less on hand than booked; `duplicated`: more."""
     c = Check("stock conservation per (node, material)")
     db = await _connect(stack.db_url("inventory"))
