@@ -237,6 +237,17 @@ def test_with_low_water_the_channels_never_sell_more_than_is_available(
 
 def test_a_huge_bad_document_is_checked_quickly_and_its_problems_are_capped() -> None:
     pools = [{"code": f"P{i}", "nodes": [f"N{j}" for j in range(500)]} for i in range(200)]
-    d = RuleDocument.model_validate({"pools": pools, "allocations": [{"channel": "tmall", "pool": "P0"}] * 2000})
-    found = problems(d, KNOWN)
-    assert len(found) == 201 and found[-1].message.startswith("and ") and found[0].message == "unknown node N0"
+    allocs = [{"channel": "tmall", "pool": "P0"}] * 2000
+    found = problems(RuleDocument.model_validate({"pools": pools, "allocations": allocs}), KNOWN)
+    assert len(found) == 201 and found[-1].message.startswith("and ")
+    assert found[0].message == "unknown node N0"
+
+
+def test_numbers_and_booleans_are_what_json_schema_says() -> None:
+    ok = RuleDocument.model_validate_json('{"allocations": [{"pool": "P", "channel": "jd", "mode": "quota", '
+                                          '"quota": 3.0, "core": true}]}')  # fmt: skip
+    assert ok.allocations[0].quota == 3
+    for bad in ('"core": 0', '"quota": false', '"quota": "3"'):
+        with pytest.raises(ValidationError):
+            body = '{"pool": "P", "channel": "jd", "mode": "quota", "quota": 3, ' + bad + "}"
+            RuleDocument.model_validate_json(f'{{"allocations": [{body}]}}')

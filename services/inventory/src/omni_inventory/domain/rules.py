@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
 from omni_chassis.paging import JsonInt
 
@@ -62,7 +62,7 @@ class Allocation(_Rule):
     quota: Qty | None = None
     ratio_pct: Annotated[JsonInt, Field(ge=0, le=100)] | None = None
     priority: Annotated[JsonInt, Field(ge=0, le=1000)] = 0
-    core: bool = False
+    core: StrictBool = False
 
     @model_validator(mode="after")
     def _mode_fields(self) -> Allocation:
