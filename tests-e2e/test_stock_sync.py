@@ -3,6 +3,9 @@ inventory's sellable numbers and channel's push, every process real, on real Kaf
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -221,3 +224,40 @@ async def test_6_a_low_water_pool_protects_the_core_channel(gw, sim):
     r = await gw.put("/api/inventory/allocation-rules", json=bad)
     assert r.status_code == 422 and r.json()["problems"][0]["path"] == "body.pools[0].nodes[0]"
     assert await platform_qty(sim, sku["item_id"], sku["sku_id"]) == 25
+
+
+def _pid_listening(port: int) -> int:
+    out = subprocess.run(["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True).stdout
+    return int(out.split("pid=")[1].split(",")[0])
+
+
+async def _receive_until_accepted(gw, node: str, code: str, qty: int) -> None:
+    body = {"receipt_id": f"e2e-{uuid.uuid4().hex[:10]}", "node_code": node,
+            "lines": [{"material_code": code, "qty": qty}]}  # fmt: skip
+
+    async def accepted():
+        try:
+            return (await gw.post("/api/inventory/receipts", json=body)).status_code in (200, 201)
+        except httpx.HTTPError:
+            return False
+
+    await until(accepted, "inventory to take the receipt (it restarts)", timeout=90, interval=0.5)
+
+
+async def test_7_changes_and_pushes_survive_kill_9_of_inventory_and_channel(gw, sim, e2e_stack):
+    sku = await new_sku(gw, {WAREHOUSE: 10}, on_ids=put_on_platform(sim))
+    await until_platform_shows(sim, sku, 10, "the opening stock")
+    ports = e2e_stack["ports"]
+    (await sim.put("/_sim/taobao/faults", json={"latency_ms": 300})).raise_for_status()  # pushes in flight
+    try:
+        for i in range(6):
+            await _receive_until_accepted(gw, STORE_NODE, sku["code"], 1)
+            if i == 1:
+                os.kill(_pid_listening(ports["channel"]), signal.SIGKILL)
+            if i == 3:
+                os.kill(_pid_listening(ports["inventory"]), signal.SIGKILL)
+        await until_platform_shows(sim, sku, 16, "every change, after both were killed and restarted")
+    finally:
+        (await sim.put("/_sim/taobao/faults", json={"latency_ms": 0})).raise_for_status()
+    status = (await gw.get(f"/api/channel/push-status/{sku['listing_id']}")).json()
+    assert status["state"] == "acknowledged" and status["pushed_qty"] == 16
