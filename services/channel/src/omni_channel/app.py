@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import aiohttp
 from fastapi import FastAPI
@@ -13,10 +14,15 @@ from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
 from . import api, api_platforms, api_push, consumers, credentials, platforms, store
+from .api_writeback import router as writeback_router
+from .consumers_writeback import specs as writeback_consumers
 from .domain.errors import InvalidTrade, MalformedPayload, Unauthorized
+from .platforms import carriers, logistics
+from .service.claim_loop import Signal
 from .service.drift import DriftCheck
 from .service.push import Backoff
 from .service.worker import PushSignal, PushWorker, WorkerSettings
+from .service.writeback_worker import WritebackWorker
 
 SIM_ROUTER_URL = "http://127.0.0.1:8090/taobao/router/rest"  # `omni-tools sim` as `make up` starts it
 
@@ -33,6 +39,10 @@ class Settings(ServiceSettings):
     push_backoff_max_s: float = Field(60.0, gt=0, alias="OMNI_PUSH_BACKOFF_MAX_S")
     push_poll_s: float = Field(5.0, gt=0, le=60, alias="OMNI_PUSH_POLL_S")
     drift_interval_s: float = Field(60.0, ge=0, alias="OMNI_DRIFT_INTERVAL_S")  # 0: only on request
+    # the shipment write-back (its calls share the push's timeout, backoff and poll)
+    writeback_enabled: bool = Field(True, alias="OMNI_WRITEBACK_ENABLED")  # false: no write-back worker
+    writeback_concurrency: int = Field(8, ge=1, le=256, alias="OMNI_WRITEBACK_CONCURRENCY")
+    carrier_codes_file: Path | None = Field(None, alias="OMNI_CARRIER_CODES_FILE")  # None: the built-in map
 
     @property
     def push_lease_s(self) -> float:
@@ -67,6 +77,20 @@ async def start_pushing(app: FastAPI) -> None:
     )
     drift = DriftCheck(app.state.uow, clients, signal, interval_s=settings.drift_interval_s or 60.0)
     app.state.push_worker, app.state.drift = worker, drift
+    wb = WritebackWorker(
+        app.state.uow,
+        app.state.writeback_signal,
+        WorkerSettings(
+            concurrency=settings.writeback_concurrency,
+            lease_s=settings.push_lease_s,
+            poll_s=settings.push_poll_s,
+            backoff=Backoff(settings.push_backoff_first_s, settings.push_backoff_max_s),
+        ),
+        platforms=logistics.build(http, settings, app.state.carrier_codes),
+    )
+    app.state.writeback_worker = wb
+    if settings.writeback_enabled:
+        app.state.supervisor.start("shipment-writeback", wb.run)
     if settings.push_enabled:
         app.state.supervisor.start("stock-push", worker.run)
         if settings.drift_interval_s > 0:
@@ -77,18 +101,21 @@ def build(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     credentials.vault()  # a malformed OMNI_CHANNEL_CREDENTIALS_KEY stops the service here, not at a push
     signal = PushSignal()
+    wb_signal = Signal()
+    codes = carriers.load(settings.carrier_codes_file)  # a bad carrier map stops the service here
     # the chassis's 422 problem never echoes the input: a shop's secret never comes back
     app = create_app(
         settings,
         title="Omni channel adapters",
-        routers=[api.router, api_platforms.router, api_push.router],
-        consumers=consumers.specs(wake=signal.wake),
+        routers=[api.router, api_platforms.router, api_push.router, writeback_router],
+        consumers=consumers.specs(wake=signal.wake) + writeback_consumers(wake=wb_signal.wake),
         on_startup=[start_pushing],
         repository=store.Repository,
         # webhook deliveries share transactions; these errors are raised before anything is written
         group_commits={"webhooks": (Unauthorized, MalformedPayload, InvalidTrade)},
     )
     app.state.push_signal = signal
+    app.state.writeback_signal, app.state.carrier_codes = wb_signal, codes
     inner = app.router.lifespan_context
 
     @contextlib.asynccontextmanager

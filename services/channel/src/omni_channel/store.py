@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from . import credentials
 from .credentials import Sealed
 from .store_push import PushQueries
+from .store_writeback import WritebackQueries
 from .tables import Base, metadata, received_orders, shops
 
 __all__ = ["Base", "Repository", "ShopCredentials", "metadata"]
@@ -39,7 +40,7 @@ class ShopCredentials:
         return f"ShopCredentials({self.channel}/{self.shop_id}, app_key={self.app_key}, active={self.active})"
 
 
-class Repository(PushQueries):
+class Repository(PushQueries, WritebackQueries):
     """The channel adapters' SQL, bound to a unit of work's session (the push status's in store_push.py)."""
 
     def __init__(self, session: AsyncSession) -> None:

@@ -143,3 +143,52 @@ schedules = Table(
     Column("last_result", Text, nullable=True),
     PrimaryKeyConstraint("name", name="schedules_pk"),
 )
+
+# Which platform order each Omni order is (from `order.accepted`, the order service's fact): what a shipment
+# write-back needs to find the platform order of a shipped task.
+channel_order_refs = Table(
+    "channel_order_refs",
+    metadata,
+    Column("order_id", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("shop_id", Text, nullable=False),
+    Column("channel_order_id", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("order_id", name="channel_order_refs_pk"),
+)
+
+WRITEBACK_STATES = ("waiting", "pending", "retrying", "acknowledged", "refused", "credentials", "unsupported")
+
+# One row per shipped fulfillment task: its write-back to the platform (domain/writeback.py), claimed by the
+# write-back worker like push_status (next_attempt_at due, claim_token until claimed_until).
+shipment_writebacks = Table(
+    "shipment_writebacks",
+    metadata,
+    Column("writeback_id", Text, nullable=False),  # the fulfillment task id
+    Column("order_id", Text, nullable=False),
+    Column("channel", Text, nullable=True),  # NULL while waiting for the order's order.accepted
+    Column("shop_id", Text, nullable=True),
+    Column("channel_order_id", Text, nullable=True),
+    Column("carrier", Text, nullable=False),
+    Column("tracking_no", Text, nullable=False),
+    Column("company_code", Text, nullable=True),  # the platform's code of the carrier, as sent
+    Column("shipped_at", DateTime(timezone=True), nullable=False),
+    Column("state", Text, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("last_error", Text, nullable=True),
+    Column("code", Integer, nullable=True),
+    Column("sub_code", Text, nullable=True),
+    Column("last_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("claim_token", Text, nullable=True),
+    Column("claimed_until", DateTime(timezone=True), nullable=True),
+    Column("acknowledged_at", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("writeback_id", name="shipment_writebacks_pk"),
+    CheckConstraint(f"state IN {WRITEBACK_STATES}", name="shipment_writebacks_state"),
+    Index("shipment_writebacks_due", "next_attempt_at", postgresql_where=text("next_attempt_at IS NOT NULL")),
+    Index("shipment_writebacks_by_order", "order_id"),
+    Index("shipment_writebacks_by_state", "state", "writeback_id"),
+    Index("shipment_writebacks_by_channel_order", "channel", "channel_order_id"),
+)

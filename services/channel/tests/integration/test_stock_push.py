@@ -83,7 +83,7 @@ async def db(make_database):
 @pytest.fixture
 async def prefix(kafka_bootstrap) -> str:
     p = f"t{uuid.uuid4().hex[:8]}."
-    await create_topics(kafka_bootstrap, [p + Topic.LISTING_STOCK])
+    await create_topics(kafka_bootstrap, [p + Topic.LISTING_STOCK, p + Topic.ORDER, p + Topic.FULFILLMENT])
     return p
 
 

@@ -84,6 +84,9 @@ class FakeRepository(FakePushQueries):
         ]
         return found[offset : offset + limit], len(found)
 
+    async def release_shop_writebacks(self, channel: str, shop_id: str, now: datetime) -> int:
+        return 0  # the write-backs' fake is writeback_fakes.py
+
     async def shop_credentials(self, channel: str, shop_id: str) -> ShopCredentials | None:
         return (await self.shops_credentials([(channel, shop_id)])).get((channel, shop_id))
 

@@ -12,6 +12,8 @@ see taobao.py). Control API for tests, `make demo` and benchmarks (JSON; 422 lis
     GET|PUT /_sim/{platform}/faults             {failure_rate, timeout_rate, timeout_s, latency_ms, …}
     GET  /_sim/{platform}/calls?method=&limit=  the calls received, newest last (secrets and tokens left out)
     DELETE /_sim/{platform}/calls
+    GET  /_sim/{platform}/shipments?tid=        the shipments written back (taobao.logistics.offline.send)
+    POST /_sim/{platform}/trades/{tid}/close    the trade is closed: a shipment write-back for it is refused
     GET  /_sim/health
 
 Faults apply to platform API calls only: `latency_ms` on every call; a `timeout_rate` share is held
@@ -162,6 +164,24 @@ async def calls_route(request: web.Request, platform: Platform) -> web.Response:
     return web.json_response({"calls": found[-int(limit) :]})
 
 
+@_admin
+async def shipments_route(request: web.Request, platform: Platform) -> web.Response:
+    tid = request.query.get("tid")
+    if tid is not None and not tid.isdigit():
+        return problem(422, "tid is a number")
+    found = [s for t, s in sorted(platform.shipments.items()) if tid is None or t == int(tid)]
+    return web.json_response({"shipments": found})
+
+
+@_admin
+async def close_trade(request: web.Request, platform: Platform) -> web.Response:
+    tid = request.match_info["tid"]
+    if not tid.isdigit():
+        return problem(422, "tid is a number")
+    platform.closed_trades.add(int(tid))
+    return web.json_response({"tid": int(tid), "status": "TRADE_CLOSED"})
+
+
 async def top_router(request: web.Request) -> web.Response:
     """Taobao/Tmall's `/router/rest`: query and form parameters, faults, then the call."""
     platform: Platform = request.app[PLATFORMS_KEY]["taobao"]
@@ -217,6 +237,8 @@ def build(seed: int = 0, faults: Faults | None = None) -> web.Application:
     app.router.add_route("PUT", "/_sim/{platform}/faults", faults_route)
     app.router.add_route("GET", "/_sim/{platform}/calls", calls_route)
     app.router.add_route("DELETE", "/_sim/{platform}/calls", calls_route)
+    app.router.add_get("/_sim/{platform}/shipments", shipments_route)
+    app.router.add_post("/_sim/{platform}/trades/{tid}/close", close_trade)
     return app
 
 

@@ -97,6 +97,8 @@ class Platform:
     shops: dict[str, ShopIn] = field(default_factory=dict)  # app_key -> shop
     items: dict[int, Item] = field(default_factory=dict)
     calls: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=10_000))
+    shipments: dict[int, dict[str, Any]] = field(default_factory=dict)  # tid -> the shipment written back
+    closed_trades: set[int] = field(default_factory=set)  # trades a shipment is refused for
 
     def __post_init__(self) -> None:
         self.random = random.Random(self.seed)

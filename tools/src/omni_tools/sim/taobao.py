@@ -8,7 +8,9 @@ System parameters (every call): `method`, `app_key`, `session` (the seller's tok
   (required), `type` (1 = full, the default; 2 = incremental, may be negative) ->
   `item_quantity_update_response.item` with `num_iid`, `num`, `modified` and, for a SKU, `skus.sku[]`;
 - `taobao.item.seller.get`: `num_iid`, `fields` -> `item_seller_get_response.item` (`num`, `approve_status`,
-  `skus.sku[]` with `sku_id`, `outer_id`, `quantity`): what Omni compares with what it pushed (drift).
+  `skus.sku[]` with `sku_id`, `outer_id`, `quantity`): what Omni compares with what it pushed (drift);
+- `taobao.logistics.offline.send`: `tid`, `out_sid`, `company_code` -> `logistics_offline_send_response.
+  shipping.is_success` (taobao_logistics.py: the shipment write-back).
 
 Errors are HTTP 200 with `error_response` {code, msg, sub_code, sub_msg, request_id}, codes as TOP documents
 them: 7 App Call Limited, 10 Service Currently Unavailable, 15 Remote Service Error (sub_code `isv.*`: the
@@ -25,6 +27,7 @@ from typing import Any
 
 from omni_channel.domain.signing import SIGN_METHODS, format_china_time, signature_matches, timestamp_problem
 
+from . import taobao_logistics
 from .state import Item, Platform
 
 SYSTEM = ("method", "app_key", "session", "timestamp", "sign_method", "sign")
@@ -177,4 +180,5 @@ def item_seller_get(platform: Platform, shop_id: str, params: dict[str, str], no
 METHODS = {
     "taobao.item.quantity.update": item_quantity_update,
     "taobao.item.seller.get": item_seller_get,
+    "taobao.logistics.offline.send": taobao_logistics.offline_send,  # shipment write-back
 }

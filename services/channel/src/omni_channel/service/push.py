@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,16 +21,11 @@ from omni_contracts.events.inventory import ListingStockChangedV1
 from ..domain.push_status import Claim, State, Transition, after_answer, unsupported
 from ..domain.stock_push import Answer, Outcome
 from ..store import ShopCredentials
+from .claim_loop import Backoff
 from .orders import Uow
 
 log = get_logger(__name__)
 Wake = Callable[[], None]
-
-
-@dataclass(frozen=True)
-class Backoff:
-    first_s: float = 0.5
-    max_s: float = 60.0
 
 
 async def on_listing_stock(

@@ -43,6 +43,8 @@ async def put_shop(
             **({"refresh_token": refresh_token} if refresh_token is not None else {}),
         )
         released = await uow.repo.release_shop(channel, shop_id, now or utcnow()) if active else 0
+        if active:  # shipment write-backs that waited for the credentials (the worker's poll takes them)
+            await uow.repo.release_shop_writebacks(channel, shop_id, now or utcnow())
         if released and on_due is not None:
             uow.on_commit(on_due)
     log.info(

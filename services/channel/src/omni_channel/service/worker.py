@@ -1,4 +1,5 @@
-"""The push worker: a supervised loop that claims due listings and pushes them to their platforms.
+"""The push worker: a supervised loop that claims due listings and pushes them to their platforms (the loop
+itself is claim_loop.ClaimLoop, shared with the shipment write-back).
 
 - Claims are short transactions (`FOR UPDATE SKIP LOCKED` plus a lease), so replicas share the work and no
   transaction stays open across a platform call; a listing is claimed by one worker at a time, so at most
@@ -16,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -28,30 +28,17 @@ from ..domain.push_status import Claim, State
 from ..platforms import StockPlatform
 from ..store import ShopCredentials
 from . import push
+from .claim_loop import ClaimLoop, Job, Signal, WorkerSettings
+
+__all__ = ["PushSignal", "PushWorker", "WorkerSettings"]
 
 log = get_logger(__name__)
 
 
-class PushSignal:
-    """The in-process wake-up of the push worker (and of anything waiting for it)."""
-
-    def __init__(self) -> None:
-        self.event = asyncio.Event()
-
-    def wake(self) -> None:
-        self.event.set()
+PushSignal = Signal  # the push worker's wake-up (claim_loop.Signal)
 
 
-@dataclass
-class WorkerSettings:
-    concurrency: int = 16
-    lease_s: float = 60.0
-    poll_s: float = 2.0
-    stop_grace_s: float = 5.0
-    backoff: push.Backoff = field(default_factory=push.Backoff)
-
-
-class PushWorker:
+class PushWorker(ClaimLoop):
     def __init__(
         self,
         new_uow: Callable[[], Any],
@@ -60,65 +47,21 @@ class PushWorker:
         settings: WorkerSettings | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
-        self.new_uow = new_uow
+        super().__init__(new_uow, signal, settings, clock)
         self.platforms = platforms
-        self.signal = signal
-        self.settings = settings or WorkerSettings()
-        self.clock = clock
-        self.inflight: set[asyncio.Task[None]] = set()
 
-    async def run(self) -> None:
+    async def starting(self) -> None:
         released = await push.release_unsupported(self.new_uow(), sorted(self.platforms), self.clock())
         if released:
             log.info("stock push: listings of newly served channels are due", listings=released)
-        try:
-            await self._loop()
-        except asyncio.CancelledError:  # stopping: the pushes in flight record their answers (bounded)
-            if self.inflight:
-                await asyncio.wait(set(self.inflight), timeout=self.settings.stop_grace_s)
-                for task in list(self.inflight):
-                    task.cancel()  # its lease runs out; the next process (or replica) pushes it again
-            raise
 
-    async def _loop(self) -> None:
-        while True:
-            self.signal.event.clear()
-            free = self.settings.concurrency - len(self.inflight)
-            claimed = 0
-            if free > 0:
-                claimed = await self.claim(free)
-            if claimed and claimed == free:
-                timeout = self.settings.poll_s  # full: go on when a slot frees up (or a wake)
-            else:
-                timeout = await self._idle_timeout()
-            await self._wait(timeout)
-
-    async def claim(self, limit: int) -> int:
+    async def take(self, limit: int) -> list[Job]:
         s = self.settings
         claims = await push.claim_pushes(self.new_uow(), now=self.clock(), limit=limit, lease_s=s.lease_s)
-        for claim, shop in claims:
-            task = asyncio.create_task(self._push(claim, shop), name=f"push:{claim.listing.listing_id}")
-            self.inflight.add(task)
-            task.add_done_callback(self.inflight.discard)
-        return len(claims)
+        return [(f"push:{claim.listing.listing_id}", self._push(claim, shop)) for claim, shop in claims]
 
-    async def drain(self) -> None:
-        """Until every push in flight has been recorded (tests; shutdown)."""
-        while self.inflight:
-            await asyncio.gather(*list(self.inflight), return_exceptions=True)
-
-    async def _idle_timeout(self) -> float:
-        due = await push.next_due_at(self.new_uow())
-        if due is None:
-            return self.settings.poll_s
-        return min(max((due - self.clock()).total_seconds(), 0.005), self.settings.poll_s)
-
-    async def _wait(self, timeout: float) -> None:
-        waiter = asyncio.create_task(self.signal.event.wait())
-        try:
-            await asyncio.wait({waiter, *self.inflight}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waiter.cancel()  # never awaited here: a cancellation of the worker itself must go through
+    async def next_due(self) -> datetime | None:
+        return await push.next_due_at(self.new_uow())
 
     async def _push(self, claim: Claim, shop: ShopCredentials | None) -> None:
         listing = claim.listing
