@@ -174,3 +174,23 @@ class _Status:
     async def status(self, listing_id: str) -> dict[str, Any]:
         r = await self.client.get(f"/push-status/{listing_id}")
         return r.json() if r.status_code == 200 else {}
+
+
+async def test_the_omni_shops_rotate_key_command(channel, db, monkeypatch):  # noqa: F811
+    from typer.testing import CliRunner
+
+    from omni_chassis.cli import app as omni
+
+    new = credentials.generate_key()
+    env = {"CHANNEL_DATABASE_URL": db.url, "OMNI_CHANNEL_CREDENTIALS_KEY": f"{new},{credentials.DEV_KEY}"}
+    result = await asyncio.to_thread(CliRunner().invoke, omni, ["shops", "rotate-key"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "1 re-encrypted" in result.output and new not in result.output and SECRET not in result.output
+    assert credentials.Vault([new]).open((await stored(db))["secret"]) == SECRET
+    wrong = {**env, "OMNI_CHANNEL_CREDENTIALS_KEY": credentials.generate_key()}
+    result = await asyncio.to_thread(CliRunner().invoke, omni, ["shops", "rotate-key"], env=wrong)
+    assert result.exit_code == 1 and "cannot be decrypted" in result.output
+    bad = await asyncio.to_thread(
+        CliRunner().invoke, omni, ["shops", "rotate-key"], env={**env, "OMNI_CHANNEL_CREDENTIALS_KEY": "x"}
+    )
+    assert bad.exit_code == 2 and "not a Fernet key" in bad.output
