@@ -24,7 +24,7 @@ def test_keys_from_the_variable_and_the_file_newest_first(tmp_path):
 
 
 def test_clear_errors_that_never_name_a_key(tmp_path):
-    with pytest.raises(c.CredentialsKeyError, match="key #2 .* is not a Fernet key"):
+    with pytest.raises(c.CredentialsKeyError, match=r"key #2 .* is not a Fernet key"):
         c.Vault([c.generate_key(), "nope"])
     with pytest.raises(c.CredentialsKeyError, match="cannot be read"):
         c.CredentialsSettings(OMNI_CHANNEL_CREDENTIALS_KEY_FILE=tmp_path / "missing").keys()
