@@ -90,14 +90,16 @@ def tid_of(doc: dict) -> str:
     return doc["trade_fullinfo_get_response"]["trade"]["tid_str"]
 
 
-async def order_of(client: httpx.AsyncClient, tid: str) -> dict | None:
-    r = await client.get(f"/api/order/orders/by-channel/tmall/{tid}")
+async def order_of(client: httpx.AsyncClient, tid: str, channel: str = "tmall") -> dict | None:
+    r = await client.get(f"/api/order/orders/by-channel/{channel}/{tid}")
     return r.json() if r.status_code == 200 else None
 
 
-async def wait_status(client: httpx.AsyncClient, tid: str, statuses: set[str], timeout: float = 60) -> dict:
+async def wait_status(
+    client: httpx.AsyncClient, tid: str, statuses: set[str], timeout: float = 60, channel: str = "tmall"
+) -> dict:
     async def check() -> dict | None:
-        o = await order_of(client, tid)
+        o = await order_of(client, tid, channel)
         return o if o and o["status"] in statuses else None
 
     return await until(check, f"order {tid} to reach {sorted(statuses)}", timeout)

@@ -10,7 +10,6 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import pytest
@@ -20,8 +19,8 @@ import omni_channel
 from omni_channel import api
 from omni_channel.app import Settings, build
 from omni_channel.domain import platform_signing as sig
-from omni_channel.domain.signing import format_china_time
 from omni_contracts import decode
+from omni_tools.platform_orders import sample_order, signed_order
 
 pytestmark = pytest.mark.integration
 
@@ -61,58 +60,14 @@ async def make_shop(client, platform: str) -> str:
 
 def order(platform: str) -> tuple[dict[str, Any], str]:
     """The fixture order with a fresh id (the relay publishes it to the shared topic)."""
-    d = json.loads((FIXTURES / f"{platform}_order.json").read_text())
-    n = random.randint(10**11, 9 * 10**11)
-    if platform == "jd":
-        d["jingdong_pop_order_get_responce"]["orderDetailInfo"]["orderInfo"]["orderId"] = oid = str(n)
-    elif platform == "pdd":
-        d["order_info_get_response"]["order_info"]["order_sn"] = oid = f"250612-{n}"
-    elif platform == "douyin":
-        d["data"]["shop_order_detail"]["order_id"] = oid = str(6 * 10**18 + n)
-    elif platform == "xiaohongshu":
-        d["data"]["orderId"] = oid = f"P{n}"
-    else:
-        d["full_order_info"]["order_info"]["tid"] = oid = f"E{n}"
-    return d, oid
+    return sample_order(FIXTURES, platform)
 
 
 def signed(
     platform: str, shop_id: str, d: dict[str, Any], secret: str = SECRET
 ) -> tuple[dict[str, str], bytes]:
     """(query, body) signed the platform's way."""
-    body = json.dumps(d, ensure_ascii=False, separators=(",", ":"))
-    if platform == "jd":
-        q = {
-            "app_key": APP_KEY,
-            "method": "jingdong.pop.order.get",
-            "timestamp": format_china_time(NOW),
-            "v": "2.0",
-        }
-        q["sign"] = sig.sign_jd({**q, "360buy_param_json": body}, secret)
-    elif platform == "pdd":
-        q = {"client_id": APP_KEY, "type": "pdd.order.information.get", "timestamp": TS, "data_type": "JSON"}
-        q["sign"] = sig.sign_pdd({**q, "data": body}, secret)
-    elif platform == "douyin":
-        q = {"app_key": APP_KEY, "timestamp": TS, "sign_method": "hmac-sha256"}
-        q["sign"] = sig.sign_douyin(APP_KEY, body, TS, secret, "hmac-sha256")
-    elif platform == "xiaohongshu":
-        d = {**d, "appId": APP_KEY, "timestamp": TS, "version": "2.0", "method": "order.getOrderDetail"}
-        d["sign"] = sig.sign_xiaohongshu("order.getOrderDetail", APP_KEY, TS, "2.0", secret)
-        return {"shop_id": shop_id}, json.dumps(d, ensure_ascii=False).encode()
-    else:
-        msg = quote(body)
-        push = {
-            "id": "x",
-            "msg": msg,
-            "type": "trade_TradePaid",
-            "kdt_id": int(shop_id),
-            "client_id": APP_KEY,
-            "status": "WAIT_SELLER_SEND_GOODS",
-            "version": 1,
-            "sign": sig.sign_youzan(APP_KEY, msg, secret),
-        }
-        return {}, json.dumps(push).encode()
-    return {"shop_id": shop_id, **q}, body.encode()
+    return signed_order(platform, shop_id, d, APP_KEY, secret, NOW)
 
 
 async def post(client, platform: str, query: dict[str, str], body: bytes) -> httpx.Response:
