@@ -54,7 +54,8 @@ class Settings(ServiceSettings):
         own = {
             f.alias for n, f in cls.model_fields.items() if f.alias and n not in ServiceSettings.model_fields
         }
-        return super().env_names() | own
+        creds = {f.alias for f in credentials.CredentialsSettings.model_fields.values() if f.alias}
+        return super().env_names() | own | creds  # the credentials keys are read by credentials.py
 
 
 async def start_pushing(app: FastAPI) -> None:
