@@ -15,7 +15,6 @@ from omni_chassis.settings import ServiceSettings
 
 from . import api, api_platforms, api_push, consumers, credentials, platforms, store
 from .api_writeback import router as writeback_router
-from .consumers_writeback import specs as writeback_consumers
 from .domain.errors import InvalidTrade, MalformedPayload, Unauthorized
 from .platforms import carriers, logistics
 from .service.claim_loop import Signal
@@ -109,7 +108,7 @@ def build(settings: Settings | None = None) -> FastAPI:
         settings,
         title="Omni channel adapters",
         routers=[api.router, api_platforms.router, api_push.router, writeback_router],
-        consumers=consumers.specs(wake=signal.wake) + writeback_consumers(wake=wb_signal.wake),
+        consumers=consumers.specs(wake=signal.wake, writeback_wake=wb_signal.wake),
         on_startup=[start_pushing],
         repository=store.Repository,
         # webhook deliveries share transactions; these errors are raised before anything is written

@@ -14,17 +14,24 @@ from omni_chassis.consumer import ConsumerSpec
 from omni_contracts import Envelope, Topic, utcnow
 
 from . import service
+from .consumers_writeback import specs as writeback_specs
 
 STOCK_GROUP = "channel-stock"
 STOCK_EVENTS = {"inventory.listing-stock-changed"}
 
 
-def specs(wake: Callable[[], None] | None = None) -> list[ConsumerSpec]:
+def specs(
+    wake: Callable[[], None] | None = None, writeback_wake: Callable[[], None] | None = None
+) -> list[ConsumerSpec]:
+    """Every consumer group of the service: the stock push's, and the shipment write-back's
+    (consumers_writeback.py). `wake` / `writeback_wake` wake their workers after a commit."""
+
     async def on_listing_stock(uow: service.Uow, envs: list[Envelope[Any]]) -> None:
         await service.on_listing_stock(uow, envs, now=utcnow(), wake=wake)
 
     return [
         ConsumerSpec(
             STOCK_GROUP, [Topic.LISTING_STOCK], batch_handler=on_listing_stock, event_types=STOCK_EVENTS
-        )
+        ),
+        *writeback_specs(wake=writeback_wake),
     ]
