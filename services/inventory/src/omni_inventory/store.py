@@ -12,9 +12,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from omni_chassis.sqlpage import page_of
 
 from .domain.model import Line, ReservationStatus, ShortLine
 from .records import (
@@ -253,15 +255,8 @@ class Repository(FreezeQueries, ListingQueries, QualityQueries, TransferQueries,
             conds.append(stock.c.node_code == node)
         if material is not None:
             conds.append(stock.c.material_code == material)
-        total = (
-            await self.session.execute(select(func.count()).select_from(stock).where(*conds))
-        ).scalar_one()
-        rows = await self.session.execute(
-            select(stock)
-            .where(*conds)
-            .order_by(stock.c.node_code, stock.c.material_code)
-            .limit(limit)
-            .offset(offset)
+        rows, total = await page_of(
+            self.session, stock, conds, [stock.c.node_code, stock.c.material_code], limit=limit, offset=offset
         )
         return [_stock(r) for r in rows], total
 
@@ -290,11 +285,8 @@ class Repository(FreezeQueries, ListingQueries, QualityQueries, TransferQueries,
             conds.append(movements.c.material_code == material)
         if reference is not None:
             conds.append(movements.c.reference == reference)
-        total = (
-            await self.session.execute(select(func.count()).select_from(movements).where(*conds))
-        ).scalar_one()
-        rows = await self.session.execute(
-            select(movements).where(*conds).order_by(movements.c.id.desc()).limit(limit).offset(offset)
+        rows, total = await page_of(
+            self.session, movements, conds, [movements.c.id.desc()], limit=limit, offset=offset
         )
         return [dict(r._mapping) for r in rows], total
 
@@ -437,15 +429,13 @@ class Repository(FreezeQueries, ListingQueries, QualityQueries, TransferQueries,
             conds.append(reservations.c.node_code == node)
         if status is not None:
             conds.append(reservations.c.status == status.value)
-        total = (
-            await self.session.execute(select(func.count()).select_from(reservations).where(*conds))
-        ).scalar_one()
-        rows = await self.session.execute(
-            select(reservations)
-            .where(*conds)
-            .order_by(reservations.c.created_at.desc(), reservations.c.reservation_id)
-            .limit(limit)
-            .offset(offset)
+        rows, total = await page_of(
+            self.session,
+            reservations,
+            conds,
+            [reservations.c.created_at.desc(), reservations.c.reservation_id],
+            limit=limit,
+            offset=offset,
         )
         return [_reservation(r) for r in rows], total
 

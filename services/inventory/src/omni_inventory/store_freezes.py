@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from omni_chassis.sqlpage import page_of
 
 from .records import FreezeRow, StockRow
 from .tables import freezes
@@ -91,11 +93,6 @@ class FreezeQueries:
             conds.append(freezes.c.material_code == material)
         if active is not None:
             conds.append(freezes.c.released_at.is_(None) if active else freezes.c.released_at.is_not(None))
-        total = (
-            await self.session.execute(select(func.count()).select_from(freezes).where(*conds))
-        ).scalar_one()
-        rows = await self.session.execute(
-            select(freezes).where(*conds).order_by(freezes.c.created_at.desc(), freezes.c.freeze_id)
-            .limit(limit).offset(offset)
-        )  # fmt: skip
+        order = [freezes.c.created_at.desc(), freezes.c.freeze_id]
+        rows, total = await page_of(self.session, freezes, conds, order, limit=limit, offset=offset)
         return [_freeze(r) for r in rows], total

@@ -12,6 +12,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omni_chassis.sqlpage import matching, page_of
+
 from .tables_listings import (
     known_nodes,
     listing_stock,
@@ -101,10 +103,8 @@ class ListingQueries:
         return (await self.session.execute(stmt)).first() is not None
 
     async def list_rule_sets(self, *, limit: int, offset: int) -> tuple[list[RuleSetRow], int]:
-        total = (await self.session.execute(select(func.count()).select_from(rule_sets))).scalar_one()
-        rows = await self.session.execute(
-            select(rule_sets).order_by(rule_sets.c.version.desc()).limit(limit).offset(offset)
-        )
+        order = [rule_sets.c.version.desc()]
+        rows, total = await page_of(self.session, rule_sets, [], order, limit=limit, offset=offset)
         return [RuleSetRow(r.version, r.document, r.note, r.created_at) for r in rows], total
 
     # -- what references are checked against ---------------------------------------------------------------
@@ -229,16 +229,10 @@ class ListingQueries:
     async def list_published(
         self, *, channel: str | None, shop_id: str | None, limit: int, offset: int
     ) -> tuple[list[tuple[ListingRow, PublishedRow]], int]:
-        conds = []
-        if channel is not None:
-            conds.append(listings.c.channel == channel)
-        if shop_id is not None:
-            conds.append(listings.c.shop_id == shop_id)
+        conds = matching((listings.c.channel, channel), (listings.c.shop_id, shop_id))
         j = listings.join(listing_stock, listing_stock.c.listing_id == listings.c.listing_id)
-        total = (await self.session.execute(select(func.count()).select_from(j).where(*conds))).scalar_one()
-        rows = await self.session.execute(
-            select(listings, listing_stock.c.quantity, listing_stock.c.seq, listing_stock.c.rules_version,
-                   listing_stock.c.computed_at).select_from(j).where(*conds)
-            .order_by(listings.c.listing_id).limit(limit).offset(offset)
-        )  # fmt: skip
+        cols = [listings, listing_stock.c.quantity, listing_stock.c.seq, listing_stock.c.rules_version,
+                listing_stock.c.computed_at]  # fmt: skip
+        order = [listings.c.listing_id]
+        rows, total = await page_of(self.session, j, conds, order, limit=limit, offset=offset, columns=cols)
         return [(_listing(r), _published(r)) for r in rows], total

@@ -9,9 +9,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from omni_chassis.sqlpage import page_of
 
 from .records import StockRow
 from .records_physical import CountedLine, CountRow, QualityMoveRow, QualityQty, counted_json, counted_of
@@ -160,15 +162,13 @@ class QualityQueries:
             conds.append(quality_stock.c.material_code == material)
         if state is not None:
             conds.append(quality_stock.c.state == state)
-        total = (
-            await self.session.execute(select(func.count()).select_from(quality_stock).where(*conds))
-        ).scalar_one()
-        rows = await self.session.execute(
-            select(quality_stock)
-            .where(*conds)
-            .order_by(quality_stock.c.node_code, quality_stock.c.material_code, quality_stock.c.state)
-            .limit(limit)
-            .offset(offset)
+        rows, total = await page_of(
+            self.session,
+            quality_stock,
+            conds,
+            [quality_stock.c.node_code, quality_stock.c.material_code, quality_stock.c.state],
+            limit=limit,
+            offset=offset,
         )
         return [_quality(r) for r in rows], total
 
@@ -205,15 +205,13 @@ class QualityQueries:
             conds.append(quality_moves.c.node_code == node)
         if material is not None:
             conds.append(quality_moves.c.material_code == material)
-        total = (
-            await self.session.execute(select(func.count()).select_from(quality_moves).where(*conds))
-        ).scalar_one()
-        rows = await self.session.execute(
-            select(quality_moves)
-            .where(*conds)
-            .order_by(quality_moves.c.created_at.desc(), quality_moves.c.move_id)
-            .limit(limit)
-            .offset(offset)
+        rows, total = await page_of(
+            self.session,
+            quality_moves,
+            conds,
+            [quality_moves.c.created_at.desc(), quality_moves.c.move_id],
+            limit=limit,
+            offset=offset,
         )
         return [_move(r) for r in rows], total
 
@@ -239,14 +237,12 @@ class QualityQueries:
 
     async def list_counts(self, *, node: str | None, limit: int, offset: int) -> tuple[list[CountRow], int]:
         conds = [] if node is None else [counts.c.node_code == node]
-        total = (
-            await self.session.execute(select(func.count()).select_from(counts).where(*conds))
-        ).scalar_one()
-        rows = await self.session.execute(
-            select(counts)
-            .where(*conds)
-            .order_by(counts.c.created_at.desc(), counts.c.count_id)
-            .limit(limit)
-            .offset(offset)
+        rows, total = await page_of(
+            self.session,
+            counts,
+            conds,
+            [counts.c.created_at.desc(), counts.c.count_id],
+            limit=limit,
+            offset=offset,
         )
         return [_count(r) for r in rows], total

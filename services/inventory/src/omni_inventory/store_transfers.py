@@ -6,9 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from omni_chassis.sqlpage import page_of
 
 from .domain.model import Line
 from .records import StockRow
@@ -139,15 +141,13 @@ class TransferQueries:
             conds.append(in_transit.c.node_code == node)
         if material is not None:
             conds.append(in_transit.c.material_code == material)
-        total = (
-            await self.session.execute(select(func.count()).select_from(in_transit).where(*conds))
-        ).scalar_one()
-        rows = await self.session.execute(
-            select(in_transit)
-            .where(*conds)
-            .order_by(in_transit.c.node_code, in_transit.c.material_code)
-            .limit(limit)
-            .offset(offset)
+        rows, total = await page_of(
+            self.session,
+            in_transit,
+            conds,
+            [in_transit.c.node_code, in_transit.c.material_code],
+            limit=limit,
+            offset=offset,
         )
         return [_transit(r) for r in rows], total
 
@@ -211,14 +211,12 @@ class TransferQueries:
             conds.append(transfers.c.source_node == source)
         if target is not None:
             conds.append(transfers.c.target_node == target)
-        total = (
-            await self.session.execute(select(func.count()).select_from(transfers).where(*conds))
-        ).scalar_one()
-        rows = await self.session.execute(
-            select(transfers)
-            .where(*conds)
-            .order_by(transfers.c.created_at.desc(), transfers.c.transfer_id)
-            .limit(limit)
-            .offset(offset)
+        rows, total = await page_of(
+            self.session,
+            transfers,
+            conds,
+            [transfers.c.created_at.desc(), transfers.c.transfer_id],
+            limit=limit,
+            offset=offset,
         )
         return [_transfer(r) for r in rows], total

@@ -7,8 +7,8 @@ together or not at all.
 - `stock`: receipts, adjustments, stock and ledger queries;
 - `reservations`: reserve (all lines or none), consume, release, the consumers' batch, reservation queries;
 - `freezes`: hold stock back with a reason, release it (REST: api_freezes.py);
-- `quality`, `counts`, `transfers`: quality states, cycle counts, transfers and in-transit (REST: api_physical.py,
-  api_transfers.py);
+- `quality`, `counts`, `transfers`: quality states, cycle counts, transfers and in-transit (REST:
+  api_physical.py, api_transfers.py);
 - `changes`: the accumulator of stock changes (one ledger insert, coalesced stock-changed events).
 """
 
