@@ -14,6 +14,8 @@ see taobao.py). Control API for tests, `make demo` and benchmarks (JSON; 422 lis
     DELETE /_sim/{platform}/calls
     GET  /_sim/{platform}/shipments?tid=        the shipments written back (taobao.logistics.offline.send)
     POST /_sim/{platform}/trades/{tid}/close    the trade is closed: a shipment write-back for it is refused
+    POST /_sim/{jd|pdd}/orders/generate         {shop_id, count, start?, spread_s?}: orders for pull (pull.py)
+    POST /_sim/{jd|pdd}/orders/{order_id}/modify its modified time moves to now
     GET  /_sim/health
 
 Faults apply to platform API calls only: `latency_ms` on every call; a `timeout_rate` share is held
@@ -34,10 +36,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from omni_contracts import utcnow
 
-from . import taobao
+from . import pull, taobao
 from .state import Faults, ItemIn, Platform, ShopIn
 
-PLATFORMS = ("taobao",)
+PLATFORMS = ("taobao", "jd", "pdd")
 PLATFORMS_KEY: web.AppKey[dict[str, Platform]] = web.AppKey("platforms")
 _HIDDEN = {"sign", "session"}
 
@@ -220,6 +222,22 @@ async def top_router(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+async def faulted(platform: Platform, record: dict[str, Any]) -> web.Response | None:
+    """Latency, a timeout (504) or a failure (503) for a non-TOP platform call (JD, PDD); None: go on."""
+    f = platform.faults
+    if f.latency_ms:
+        await asyncio.sleep(f.latency_ms / 1000)
+    fault = platform.draw()
+    if fault == "timeout":
+        record["outcome"] = "timeout"
+        await asyncio.sleep(f.timeout_s)
+        return web.Response(status=504, text="gateway timeout (simulated)")
+    if fault == "failure":
+        record["outcome"] = "failure"
+        return web.Response(status=503, text="service unavailable (simulated)")
+    return None
+
+
 async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "platforms": list(request.app[PLATFORMS_KEY])})
 
@@ -239,6 +257,7 @@ def build(seed: int = 0, faults: Faults | None = None) -> web.Application:
     app.router.add_route("DELETE", "/_sim/{platform}/calls", calls_route)
     app.router.add_get("/_sim/{platform}/shipments", shipments_route)
     app.router.add_post("/_sim/{platform}/trades/{tid}/close", close_trade)
+    pull.install(app)  # JD and PDD order pull (pull.py)
     return app
 
 
