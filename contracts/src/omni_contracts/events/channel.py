@@ -125,16 +125,72 @@ def _order_received_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+# -- after-sales (issue #9): refunds and closures, on the channel orders topic, keyed like the order --
+RefundKind = Literal["refund_only", "return_and_refund", "exchange"]
+RefundState = Literal[
+    "requested", "agreed", "awaiting_return", "returned", "refused", "refunded", "closed", "unknown"
+]
+CloseReason = Literal[
+    "buyer_cancel", "seller_cancel", "platform_close", "unpaid_timeout", "refunded", "unknown"
+]
+
+
+class ChannelRefundLine(Value):
+    channel_line_id: str = Field(min_length=1, description="the platform's line id (Taobao oid)")
+    channel_sku_id: str | None = None
+    outer_sku_id: str | None = None
+    qty: Qty | None = Field(None, description="units returned or refunded, when the platform says")
+    refund_cents: NonNegCents = 0
+
+
+@event("channel.refund.received", 1, Topic.CHANNEL_ORDERS)
+class ChannelRefundReceivedV1(EventPayload):
+    """A refund, return or exchange as a channel delivered it, normalised; one per (refund id, status): a
+    repeated delivery publishes nothing new. Key: `<channel>:<channel_order_id>`."""
+
+    channel: Code
+    shop_id: Code
+    channel_order_id: str = Field(min_length=1)
+    channel_refund_id: str = Field(min_length=1)
+    kind: RefundKind
+    status: RefundState
+    channel_status: str = Field(description="the platform's own refund status, e.g. WAIT_SELLER_AGREE")
+    lines: list[ChannelRefundLine] = Field(default_factory=list)
+    refund_cents: NonNegCents = Field(description="what the buyer gets back")
+    currency: Currency = "CNY"
+    reason: str = ""
+    requested_at: AwareDatetime | None = None
+    modified_at: AwareDatetime | None = None
+    received_at: AwareDatetime
+
+
+@event("channel.order.closed", 1, Topic.CHANNEL_ORDERS)
+class ChannelOrderClosedV1(EventPayload):
+    """A platform order closed or cancelled (buyer, seller, platform, unpaid timeout, full refund); once per
+    order. Key: `<channel>:<channel_order_id>`."""
+
+    channel: Code
+    shop_id: Code
+    channel_order_id: str = Field(min_length=1)
+    reason: CloseReason
+    channel_status: str = Field(description="the platform's own status, e.g. TRADE_CLOSED")
+    closed_at: AwareDatetime | None = None
+    received_at: AwareDatetime
+
+
 def channel_order_key(channel: str, channel_order_id: str) -> str:
     return f"{channel}:{channel_order_id}"
 
 
 __all__ = [
     "Address",
+    "ChannelOrderClosedV1",
     "ChannelOrderLine",
     "ChannelOrderLineV2",
     "ChannelOrderReceivedV1",
     "ChannelOrderReceivedV2",
+    "ChannelRefundLine",
+    "ChannelRefundReceivedV1",
     "InvoiceRequest",
     "ProtectedReceiver",
     "channel_order_key",

@@ -14,6 +14,7 @@ from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
 from . import api, api_platforms, api_push, consumers, credentials, platforms, store
+from .api_aftersales import router as aftersales_router
 from .api_writeback import router as writeback_router
 from .domain.errors import InvalidTrade, MalformedPayload, Unauthorized
 from .platforms import carriers, logistics
@@ -107,7 +108,7 @@ def build(settings: Settings | None = None) -> FastAPI:
     app = create_app(
         settings,
         title="Omni channel adapters",
-        routers=[api.router, api_platforms.router, api_push.router, writeback_router],
+        routers=[api.router, api_platforms.router, api_push.router, writeback_router, aftersales_router],
         consumers=consumers.specs(wake=signal.wake, writeback_wake=wb_signal.wake),
         on_startup=[start_pushing],
         repository=store.Repository,

@@ -11,7 +11,10 @@ from sqlalchemy import func, literal_column, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from . import credentials
+from . import (
+    credentials,
+    tables_aftersales,  # noqa: F401  (its table in the metadata the migrations are checked against)
+)
 from .credentials import Sealed
 from .store_push import PushQueries
 from .store_writeback import WritebackQueries

@@ -256,25 +256,25 @@ async def test_the_simplified_bare_trade_is_accepted(client, db, shop) -> None:
 
 
 async def test_a_trade_that_needs_no_fulfilment_is_acknowledged_not_published(client, db, shop) -> None:
-    doc, tid = fresh_trade()
-    doc["trade_fullinfo_get_response"]["trade"]["status"] = "TRADE_CLOSED"
+    doc, tid = fresh_trade()  # (a closed trade publishes channel.order.closed: test_aftersales_api.py)
+    doc["trade_fullinfo_get_response"]["trade"]["status"] = "TRADE_FINISHED"
     body = json.dumps(doc).encode()
     r = await post_trade(client, signed(shop, body), body)
     assert r.status_code == 202
     assert r.json() == {
         "accepted": False,
-        "reason": "status TRADE_CLOSED: closed after a full refund",
+        "reason": "status TRADE_FINISHED: already finished",
         "channel_order_id": tid,
     }
     assert await outbox(db) == []
     [receipt] = await receipts(db)
     assert (receipt["outcome"], receipt["channel_status"], receipt["event_id"]) == (
         "ignored",
-        "TRADE_CLOSED",
+        "TRADE_FINISHED",
         None,
     )
     listed = (await client.get("/received-orders", params={"shop_id": shop})).json()
-    assert listed["items"][0]["reason"] == "status TRADE_CLOSED: closed after a full refund"
+    assert listed["items"][0]["reason"] == "status TRADE_FINISHED: already finished"
 
 
 async def test_a_bad_signature_is_refused_and_nothing_is_written(client, db, shop) -> None:

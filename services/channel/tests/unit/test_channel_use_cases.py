@@ -84,12 +84,12 @@ async def test_a_repeated_delivery_is_counted_on_one_receipt_and_published_again
 
 
 async def test_a_trade_that_needs_no_fulfilment_is_recorded_not_published(uow, repo, shop):
-    receipt = await receive(uow, body_of(status="TRADE_CLOSED"))
+    receipt = await receive(uow, body_of(status="TRADE_FINISHED"))
 
-    assert not receipt.accepted and receipt.reason == "status TRADE_CLOSED: closed after a full refund"
+    assert not receipt.accepted and receipt.reason == "status TRADE_FINISHED: already finished"
     assert uow.committed_events == []
     (row,) = repo.receipts.values()
-    assert (row["outcome"], row["event_id"], row["channel_status"]) == ("ignored", None, "TRADE_CLOSED")
+    assert (row["outcome"], row["event_id"], row["channel_status"]) == ("ignored", None, "TRADE_FINISHED")
 
 
 @pytest.mark.parametrize(

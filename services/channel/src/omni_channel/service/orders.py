@@ -23,6 +23,7 @@ from ..domain.signing import SIGN_METHODS, signature_matches, timestamp_problem
 from ..domain.tmall import CHANNEL as TMALL
 from ..domain.tmall import Accepted, NotForFulfilment, normalise_trade, parse_json
 from ..store import Repository
+from .aftersales_record import record_tmall_close
 
 log = get_logger(__name__)
 Uow = UnitOfWork[Repository]
@@ -52,7 +53,8 @@ async def receive_tmall_order(
         return await _receive_tmall(uow, query, body, now)
 
 
-async def _receive_tmall(uow: Uow, query: dict[str, str], body: bytes, now: datetime) -> Receipt:
+async def authenticate_tmall(uow: Uow, query: dict[str, str], body: bytes, now: datetime) -> str:
+    """The shop id of a TOP-signed Tmall push (trade or refund); raises Unauthorized."""
     shop = await uow.repo.shop_credentials(TMALL, query["shop_id"])
     if shop is None:
         raise Unauthorized(f"unknown shop: no {TMALL} shop {query['shop_id']!r} is registered")
@@ -70,9 +72,16 @@ async def _receive_tmall(uow: Uow, query: dict[str, str], body: bytes, now: date
     stale = timestamp_problem(query["timestamp"], now)
     if stale:
         raise Unauthorized(stale)
+    return shop.shop_id
 
-    outcome = normalise_trade(parse_json(body), shop_id=shop.shop_id, received_at=now)
-    return await record_outcome(uow, TMALL, shop.shop_id, outcome, body, now)
+
+async def _receive_tmall(uow: Uow, query: dict[str, str], body: bytes, now: datetime) -> Receipt:
+    shop_id = await authenticate_tmall(uow, query, body, now)
+    doc = parse_json(body)
+    outcome = normalise_trade(doc, shop_id=shop_id, received_at=now)
+    if isinstance(outcome, NotForFulfilment):  # a closed trade also becomes channel.order.closed, once
+        await record_tmall_close(uow, doc, outcome, shop_id, now)
+    return await record_outcome(uow, TMALL, shop_id, outcome, body, now)
 
 
 async def record_outcome(
