@@ -42,7 +42,8 @@ TOPICS: dict[Topic, TopicSpec] = {
         Topic.STOCK_CHANGED, "The hot 'inventory changed' stream, keyed by node and material."
     ),
     Topic.LISTING_STOCK: TopicSpec(
-        Topic.LISTING_STOCK, "What each channel listing may sell, as inventory computed it, keyed by listing id."
+        Topic.LISTING_STOCK,
+        "What each channel listing may sell, as inventory computed it, keyed by listing id.",
     ),
     Topic.DIAGNOSTICS: TopicSpec(Topic.DIAGNOSTICS, "Probes for health checks and bus benchmarks."),
 }
