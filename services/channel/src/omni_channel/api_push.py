@@ -107,7 +107,7 @@ async def list_push_status(
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
-@router.post("/push-status/drift-checks", response_model=DriftCheckOut)
+@router.post("/drift-checks", response_model=DriftCheckOut)
 async def run_drift_check(request: Request) -> Any:
     """Run the drift check now: read every acknowledged listing back from its platform; each difference is
     recorded and the listing pushed again."""

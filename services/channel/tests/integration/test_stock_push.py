@@ -243,7 +243,7 @@ async def test_drift_is_detected_and_resynced(channel, sim, publish):
     await publish(lid, 5004, 12, seq=1)
     await eventually(lambda: _state(channel, lid, "acknowledged"), timeout=15)
     await sim.post("items/5004/drift", {"quantity": 40})  # behind Omni's back
-    r = await channel.client.post("/push-status/drift-checks")
+    r = await channel.client.post("/drift-checks")
     assert r.status_code == 200, r.text
     assert r.json()["drifted"] >= 1
     await eventually(lambda: _eq(sim.quantity(5004), 12), timeout=15)

@@ -5,7 +5,7 @@ batches), and for each difference records the drift (platform quantity, seen at)
 the push worker sets the number again. Only listings with nothing due or in flight are read, and a drift
 is recorded only if the row is still as it was read (same pushed seq and acknowledgement), so a push that
 lands meanwhile is never undone. The job runs once per interval across replicas (the `schedules` row), and
-`POST /push-status/drift-checks` runs it at once.
+`POST /drift-checks` runs it at once.
 """
 
 from __future__ import annotations

@@ -78,6 +78,7 @@ RULES: tuple[Rule, ...] = (
     *(_rule({OPERATIONS}, s, ANY, "/**") for s in ("product", "inventory", "order", "fulfillment")),
     _rule({OPERATIONS}, "channel", ANY, "/shops/**"),
     _rule({OPERATIONS}, "channel", ANY, "/push-status/**"),  # what each platform acknowledged; resync
+    _rule({OPERATIONS}, "channel", POST, "/drift-checks"),  # compare with the platforms now
     _rule({OPERATIONS}, "channel", ANY, "/shipment-writebacks/**"),  # shipments told to the platform; retry
     _rule({OPERATIONS}, "finance", READ, "/**"),
     _rule({FINANCE}, "finance", ANY, "/**"),
