@@ -24,7 +24,8 @@ from .service.push import Backoff
 from .service.worker import PushSignal, PushWorker, WorkerSettings
 from .service.writeback_worker import WritebackWorker
 
-SIM_ROUTER_URL = "http://127.0.0.1:8090/taobao/router/rest"  # `omni-tools sim` as `make up` starts it
+SIM = "http://127.0.0.1:8090"  # `omni-tools sim` as `make up` starts it
+SIM_ROUTER_URL = f"{SIM}/taobao/router/rest"
 
 
 class Settings(ServiceSettings):
@@ -32,6 +33,12 @@ class Settings(ServiceSettings):
     http_port: int = 8006
     # Taobao/Tmall's TOP router (production: https://gw.api.taobao.com/router/rest)
     taobao_router_url: str = Field(SIM_ROUTER_URL, alias="OMNI_TAOBAO_ROUTER_URL")
+    # the other platforms' open APIs; the defaults are the simulator's (production in docs/platforms/*.md)
+    jd_router_url: str = Field(f"{SIM}/jd/routerjson", alias="OMNI_JD_ROUTER_URL")
+    pdd_router_url: str = Field(f"{SIM}/pdd/api/router", alias="OMNI_PDD_ROUTER_URL")
+    douyin_api_url: str = Field(f"{SIM}/douyin", alias="OMNI_DOUYIN_API_URL")
+    xiaohongshu_api_url: str = Field(f"{SIM}/xiaohongshu/api/open", alias="OMNI_XIAOHONGSHU_API_URL")
+    youzan_api_url: str = Field(f"{SIM}/youzan/api", alias="OMNI_YOUZAN_API_URL")
     push_enabled: bool = Field(True, alias="OMNI_PUSH_ENABLED")  # false: no push worker, no drift check
     push_concurrency: int = Field(16, ge=1, le=256, alias="OMNI_PUSH_CONCURRENCY")
     push_timeout_s: float = Field(10.0, gt=0, le=120, alias="OMNI_PUSH_TIMEOUT_S")
