@@ -70,6 +70,28 @@ def _stock_changed_v2_to_v3(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+# v4 adds the store sales (issue #9, POS): goods sold at a store's till leave its stock (`store-sale`), goods
+# brought back to the till return to its good stock (`store-return`). Same fields; new values of `movement`
+# (so no readable_as); the upcaster changes nothing.
+MovementV4 = Literal[
+    "receipt", "adjustment", "reservation", "release", "shipment", "freeze", "unfreeze",
+    "quality", "count", "transfer-out", "transfer-in", "transfer-loss", "store-sale", "store-return",
+]  # fmt: skip
+
+
+@event("inventory.stock-changed", 4, Topic.STOCK_CHANGED)
+class StockChangedV4(StockChangedV3):
+    """Stock of one material at one node after a change, store sales and till returns included. `on_hand` is
+    the good (sellable) stock. Key: `<node>:<material>`."""
+
+    movement: MovementV4  # type: ignore[assignment]
+
+
+@REGISTRY.upcaster("inventory.stock-changed", 3)
+def _stock_changed_v3_to_v4(data: dict[str, Any]) -> dict[str, Any]:
+    return data
+
+
 @event("inventory.reserved", 1, Topic.INVENTORY)
 class ReservedV1(EventPayload):
     """Every line of a reservation request was reserved at the node. Key: order id."""
