@@ -1,6 +1,6 @@
-"""Store sales (POS, 门店销售): a completed sale or a till return as a store's POS recorded it, normalised by the
-channel adapter (issue #9). Not an order: nothing is sourced, reserved or shipped. Inventory takes the goods
-out of (or back into) the store node's stock; finance books the takings at once.
+"""Store sales (POS, 门店销售): a completed sale or a till return as a store's POS recorded it, normalised by
+the channel adapter (issue #9). Not an order: nothing is sourced, reserved or shipped. Inventory takes the
+goods out of (or back into) the store node's stock; finance books the takings at once.
 
 Both travel on omni.channel.orders (the channel adapters' stream) keyed `pos:<shop_id>:<sale_uid>`; the order
 service reads only `channel.order.received` there, so neither becomes an order or a fulfillment task.
