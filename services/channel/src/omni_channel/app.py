@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
@@ -13,13 +14,16 @@ from pydantic import Field
 from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
-from . import api, api_platforms, api_push, consumers, credentials, platforms, store
+from . import api, api_platforms, api_pull, api_push, consumers, credentials, platforms, store
 from .api_aftersales import router as aftersales_router
 from .api_writeback import router as writeback_router
 from .domain.errors import InvalidTrade, MalformedPayload, Unauthorized
-from .platforms import carriers, logistics
+from .domain.pull import PullPolicy
+from .platforms import carriers, logistics, order_pull
+from .service import pull_sync
 from .service.claim_loop import Signal
 from .service.drift import DriftCheck
+from .service.pull_sync import PullSchedule
 from .service.push import Backoff
 from .service.worker import PushSignal, PushWorker, WorkerSettings
 from .service.writeback_worker import WritebackWorker
@@ -49,7 +53,23 @@ class Settings(ServiceSettings):
     # the shipment write-back (its calls share the push's timeout, backoff and poll)
     writeback_enabled: bool = Field(True, alias="OMNI_WRITEBACK_ENABLED")  # false: no write-back worker
     writeback_concurrency: int = Field(8, ge=1, le=256, alias="OMNI_WRITEBACK_CONCURRENCY")
+    # the order pull (JD, PDD): one chassis timer per shop, one page per unit of work (service/pull_sync.py)
+    pull_enabled: bool = Field(True, alias="OMNI_PULL_ENABLED")  # false: this process pulls no orders
+    pull_interval_s: float = Field(60.0, gt=0, le=86_400, alias="OMNI_PULL_INTERVAL_S")
+    pull_overlap_s: float = Field(300.0, ge=0, le=86_400, alias="OMNI_PULL_OVERLAP_S")
+    pull_max_span_s: float = Field(1800.0, gt=0, le=86_400, alias="OMNI_PULL_MAX_SPAN_S")
+    pull_lookback_s: float = Field(3600.0, gt=0, le=30 * 86_400, alias="OMNI_PULL_LOOKBACK_S")
+    pull_page_size: int = Field(100, ge=1, le=100, alias="OMNI_PULL_PAGE_SIZE")
     carrier_codes_file: Path | None = Field(None, alias="OMNI_CARRIER_CODES_FILE")  # None: the built-in map
+
+    def pull_schedule(self) -> PullSchedule:
+        policy = PullPolicy(
+            overlap=timedelta(seconds=self.pull_overlap_s),
+            max_span=timedelta(seconds=self.pull_max_span_s),
+            first_lookback=timedelta(seconds=self.pull_lookback_s),
+            page_size=self.pull_page_size,
+        )
+        return PullSchedule(policy=policy, interval=timedelta(seconds=self.pull_interval_s))
 
     @property
     def push_lease_s(self) -> float:
@@ -97,6 +117,9 @@ async def start_pushing(app: FastAPI) -> None:
         platforms=logistics.build(http, settings, app.state.carrier_codes),
     )
     app.state.writeback_worker = wb
+    if settings.pull_enabled:
+        app.state.pull_runner.set_fetcher(order_pull.fetcher(http, settings))
+        await pull_sync.ensure_timers(app.state.uow())
     if settings.writeback_enabled:
         app.state.supervisor.start("shipment-writeback", wb.run)
     if settings.push_enabled:
@@ -111,18 +134,27 @@ def build(settings: Settings | None = None) -> FastAPI:
     signal = PushSignal()
     wb_signal = Signal()
     codes = carriers.load(settings.carrier_codes_file)  # a bad carrier map stops the service here
+    pull_runner = pull_sync.PullRunner(settings.pull_schedule())
     # the chassis's 422 problem never echoes the input: a shop's secret never comes back
     app = create_app(
         settings,
         title="Omni channel adapters",
-        routers=[api.router, api_platforms.router, api_push.router, writeback_router, aftersales_router],
+        routers=[
+            api.router,
+            api_platforms.router,
+            api_push.router,
+            writeback_router,
+            aftersales_router,
+            api_pull.router,
+        ],
         consumers=consumers.specs(wake=signal.wake, writeback_wake=wb_signal.wake),
         on_startup=[start_pushing],
         repository=store.Repository,
+        timers={pull_sync.PULL_TIMER: pull_runner} if settings.pull_enabled else None,
         # webhook deliveries share transactions; these errors are raised before anything is written
         group_commits={"webhooks": (Unauthorized, MalformedPayload, InvalidTrade)},
     )
-    app.state.push_signal = signal
+    app.state.push_signal, app.state.pull_runner = signal, pull_runner
     app.state.writeback_signal, app.state.carrier_codes = wb_signal, codes
     inner = app.router.lifespan_context
 

@@ -60,14 +60,14 @@ received_orders = Table(
     Column("payload_sha256", Text, nullable=False),
     Column("shop_id", Text, nullable=False),
     Column("channel_status", Text, nullable=False),
-    Column("outcome", Text, nullable=False),  # published | ignored
+    Column("outcome", Text, nullable=False),  # published | ignored | refused (a pulled order that is invalid)
     Column("reason", Text, nullable=True),  # why it was ignored
     Column("event_id", UUID(as_uuid=True), nullable=True),  # the last event published for it
     Column("deliveries", Integer, nullable=False),
     Column("received_at", DateTime(timezone=True), nullable=False),
     Column("last_received_at", DateTime(timezone=True), nullable=False),
     PrimaryKeyConstraint("channel", "channel_order_id", "payload_sha256", name="received_orders_pk"),
-    CheckConstraint("outcome IN ('published', 'ignored')", name="received_orders_outcome"),
+    CheckConstraint("outcome IN ('published', 'ignored', 'refused')", name="received_orders_outcome"),
     Index("received_orders_by_time", "last_received_at"),
 )
 

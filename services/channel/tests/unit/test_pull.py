@@ -13,8 +13,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from omni_channel.domain import jd, pdd
+from omni_channel.domain.pull import Page, PullPolicy, PullState, Window, next_window, run
 from omni_channel.platforms.order_pull import JdOrderSearch, PddOrderIncrement, PullError
-from omni_channel.service.pull import Page, PullPolicy, PullState, Window, next_window, run
 from omni_tools.sim.server import build
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Order pull (JD, Pinduoduo): an incremental sync by modified time, one cursor per (channel, shop).
+"""Order pull (JD, Pinduoduo), pure: an incremental sync by modified time, one cursor per (channel, shop).
 
 The durable state of a shop's sync is a `PullState`: `cursor`, the modified time up to which every order has
 been fetched, and, while a window is being fetched, that `window` and the next `page` to fetch. One step

@@ -10,19 +10,16 @@ an `error_response` raises PullError: the sync keeps its cursor and retries at i
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 
 from ..domain import platform_signing as sig
+from ..domain.pull import FetchPage, Page, Window
 from ..domain.signing import format_china_time
 from ..domain.tmall_fields import parse_json
-from ..service.pull import Page, Window
-
-JD_ROUTER_URL = (
-    "http://127.0.0.1:8090/jd/routerjson"  # `omni-tools sim`; production https://api.jd.com/routerjson
-)
-PDD_ROUTER_URL = "http://127.0.0.1:8090/pdd/api/router"  # production https://gw-api.pinduoduo.com/api/router
 
 
 class PullError(Exception):
@@ -83,3 +80,18 @@ class PddOrderIncrement(_Client):
             return Page(body.get("order_sn_list") or [], has_next=bool(body.get("has_next")))
         except (KeyError, TypeError, AttributeError):
             raise PullError("pdd: no order_sn_increment_get_response in the answer") from None
+
+
+def fetcher(http: aiohttp.ClientSession, settings: Any) -> Callable[[str, Any], FetchPage]:
+    """The pull sync's clients: (channel, keys with app_key, secret, token) -> that shop's page fetch, at the
+    routers the settings name (`OMNI_JD_ROUTER_URL`, `OMNI_PDD_ROUTER_URL`)."""
+    urls = {
+        "jd": (JdOrderSearch, settings.jd_router_url),
+        "pdd": (PddOrderIncrement, settings.pdd_router_url),
+    }
+
+    def make(channel: str, keys: Any) -> FetchPage:
+        cls, url = urls[channel]
+        return cls(http, url, keys.app_key, keys.secret, keys.token, timeout_s=settings.push_timeout_s)
+
+    return make

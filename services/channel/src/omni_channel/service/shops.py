@@ -11,6 +11,7 @@ from omni_chassis.logging import get_logger
 from omni_contracts import utcnow
 
 from .orders import Uow
+from .pull_sync import schedule_shop
 
 log = get_logger(__name__)
 
@@ -45,6 +46,7 @@ async def put_shop(
         released = await uow.repo.release_shop(channel, shop_id, now or utcnow()) if active else 0
         if active:  # shipment write-backs that waited for the credentials (the worker's poll takes them)
             await uow.repo.release_shop_writebacks(channel, shop_id, now or utcnow())
+        schedule_shop(uow, channel, shop_id, active, now or utcnow())  # JD / PDD: the order pull
         if released and on_due is not None:
             uow.on_commit(on_due)
     log.info(
