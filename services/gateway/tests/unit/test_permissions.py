@@ -29,6 +29,8 @@ ALLOW = [
     (OPERATIONS, "fulfillment", "GET", "/tasks"),
     (OPERATIONS, "channel", "GET", "/shops"),
     (OPERATIONS, "channel", "PUT", "/shops/tmall-1/stock-sync"),
+    (OPERATIONS, "channel", "GET", "/pull-cursors"),
+    (OPERATIONS, "channel", "POST", "/pull-cursors/jd/JD-1/run"),
     (OPERATIONS, "finance", "GET", "/vouchers"),
     (OPERATIONS, "finance", "HEAD", "/vouchers"),
     (FINANCE, "finance", "POST", "/bills/import"),
