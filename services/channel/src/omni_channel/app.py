@@ -14,7 +14,7 @@ from pydantic import Field
 from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
-from . import api, api_platforms, api_pull, api_push, consumers, credentials, platforms, store
+from . import api, api_platforms, api_pos, api_pull, api_push, consumers, credentials, platforms, store
 from .api_aftersales import router as aftersales_router
 from .api_writeback import router as writeback_router
 from .domain.errors import InvalidTrade, MalformedPayload, Unauthorized
@@ -141,6 +141,7 @@ def build(settings: Settings | None = None) -> FastAPI:
         title="Omni channel adapters",
         routers=[
             api.router,
+            api_pos.router,  # before api_platforms: /channels/pos/orders is not a platform webhook
             api_platforms.router,
             api_push.router,
             writeback_router,

@@ -3,6 +3,8 @@
 - `channel-stock` on omni.inventory.listing-stock: `inventory.listing-stock-changed` keeps each listing's
   newest sellable quantity and makes its push due; the push worker is woken after the commit (the push
   itself never runs in the consumer: a platform outage never holds back the stream).
+- `channel-pos-listings` on omni.product: the `pos` channel's listings, which the POS intake resolves a
+  till's products to sales products by (service/pos.py).
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ from omni_contracts import Envelope, Topic, utcnow
 
 from . import service
 from .consumers_writeback import specs as writeback_specs
+from .service import pos as pos_service
 
 STOCK_GROUP = "channel-stock"
 STOCK_EVENTS = {"inventory.listing-stock-changed"}
+POS_LISTINGS_GROUP = "channel-pos-listings"
+POS_LISTING_EVENTS = {"product.channel-listing.upserted"}
 
 
 def specs(
@@ -34,4 +39,10 @@ def specs(
             STOCK_GROUP, [Topic.LISTING_STOCK], batch_handler=on_listing_stock, event_types=STOCK_EVENTS
         ),
         *writeback_specs(wake=writeback_wake),
+        ConsumerSpec(
+            POS_LISTINGS_GROUP,
+            [Topic.PRODUCT],
+            batch_handler=pos_service.project_listings,
+            event_types=POS_LISTING_EVENTS,
+        ),
     ]
