@@ -1,9 +1,11 @@
 """Kafka subscribers: thin. The chassis decodes, dedupes (inbox) and commits; these call the service.
 
-Three batch consumers (one unit of work per poll), each with its own group and so its own DLQ:
+Four batch consumers (one unit of work per poll), each with its own group and so its own DLQ:
 `inventory-fulfillment` on omni.fulfillment and `inventory-orders` on omni.order; and `inventory-listings`
 (layer 4: service/listings.py) on its own stock-changed stream, product's listings and sales products, and
-fulfillment's nodes, which keeps every listing's sellable quantity current. (Until migration
+fulfillment's nodes, which keeps every listing's sellable quantity current; and `inventory-store-sales` on
+omni.channel.orders: store sales and till returns (service/store_sales.py) take goods out of and back into
+a store node's stock. (Until migration
 inventory0003 both were the group `inventory`; that migration carries its inbox over to the new names.)
 A domain refusal that retrying cannot fix (a shipment against an unknown or released reservation) becomes
 a PermanentError: the chassis retries the batch's messages one by one and dead-letters that message alone.
@@ -18,7 +20,7 @@ from omni_contracts import Envelope, Topic
 
 from . import service
 from .domain.model import InventoryError
-from .service import listings
+from .service import listings, store_sales
 
 FULFILLMENT_GROUP = "inventory-fulfillment"
 ORDERS_GROUP = "inventory-orders"
@@ -38,11 +40,19 @@ LISTING_EVENTS = {
     "product.sales-product.upserted",
     "fulfillment.node.upserted",
 }
+STORE_SALES_GROUP = "inventory-store-sales"
 
 
 async def on_batch(uow: service.Uow, envs: list[Envelope[Any]]) -> None:
     try:
         await service.handle_batch(uow, envs)
+    except InventoryError as exc:
+        raise PermanentError(str(exc)) from exc
+
+
+async def on_store_sales(uow: service.Uow, envs: list[Envelope[Any]]) -> None:
+    try:
+        await store_sales.handle_batch(uow, envs)
     except InventoryError as exc:
         raise PermanentError(str(exc)) from exc
 
@@ -58,5 +68,11 @@ def specs() -> list[ConsumerSpec]:
             [Topic.STOCK_CHANGED, Topic.PRODUCT, Topic.FULFILLMENT],
             batch_handler=listings.handle_batch,
             event_types=LISTING_EVENTS,
+        ),
+        ConsumerSpec(
+            STORE_SALES_GROUP,
+            [Topic.CHANNEL_ORDERS],
+            batch_handler=on_store_sales,
+            event_types=store_sales.STORE_SALE_EVENTS,
         ),
     ]

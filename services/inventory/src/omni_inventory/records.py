@@ -11,7 +11,8 @@ from typing import Any
 from .domain.model import Line, ReservationStatus, ShortLine, StockLevel
 
 MOVEMENTS = ("receipt", "adjustment", "reservation", "release", "shipment", "freeze", "unfreeze",
-             "quality", "count", "transfer-out", "transfer-in", "transfer-loss")  # fmt: skip
+             "quality", "count", "transfer-out", "transfer-in", "transfer-loss",
+             "store-sale", "store-return")  # fmt: skip
 
 
 @dataclass(frozen=True)

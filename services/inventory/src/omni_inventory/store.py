@@ -31,6 +31,7 @@ from .records import (
 from .store_freezes import FreezeQueries
 from .store_holds import HoldQueries
 from .store_listings import ListingQueries
+from .store_pos import StoreSaleQueries
 from .store_quality import QualityQueries
 from .store_transfers import TransferQueries
 from .tables import Base, adjustments, cancelled_orders, metadata, movements, receipts, reservations, stock
@@ -112,7 +113,9 @@ def _reservation(row: Any) -> ReservationRow:
     )
 
 
-class Repository(FreezeQueries, ListingQueries, QualityQueries, TransferQueries, HoldQueries):
+class Repository(
+    FreezeQueries, ListingQueries, QualityQueries, TransferQueries, HoldQueries, StoreSaleQueries
+):
     """The inventory's SQL, bound to a unit of work's session (freezes: store_freezes.py; rules and
     listings: store_listings.py; quality states and counts: store_quality.py; transfers and in-transit:
     store_transfers.py)."""

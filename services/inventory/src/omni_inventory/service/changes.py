@@ -14,13 +14,15 @@ from typing import Any
 
 from omni_chassis.uow import UnitOfWork
 from omni_contracts import Envelope
-from omni_contracts.events.inventory import StockChangedV3
+from omni_contracts.events.inventory import StockChangedV3, StockChangedV4
 
 from ..records import StockRow, movement_row
 from ..store import Repository
 
 Uow = UnitOfWork[Repository]
 Cause = Envelope[Any] | None
+# published as the oldest version that carries them: v3 readers keep reading every other movement
+V4_MOVEMENTS = {"store-sale", "store-return"}
 
 
 @dataclass
@@ -43,7 +45,8 @@ class StockChanges:
         if rows:
             uow.defer(lambda: uow.repo.add_movements(rows))
         for row, kind, cause in self.changed.values():
-            data = StockChangedV3(
+            model = StockChangedV4 if kind in V4_MOVEMENTS else StockChangedV3
+            data = model(
                 node_code=row.node_code,
                 material_code=row.material_code,
                 on_hand=row.on_hand,
