@@ -531,7 +531,10 @@ def test_base_carries_no_secret_and_the_templates_only_placeholders():
     for template in (K8S / "base/secrets").glob("*.yaml"):
         secret = yaml.safe_load(template.read_text())
         validate_builtin(secret)
-        for value in secret["stringData"].values():
+        for name, value in secret["stringData"].items():
+            if not name.endswith(".json"):  # a bare key file: every line a placeholder
+                assert all(line.startswith("REPLACE-ME") for line in value.splitlines()), template.name
+                continue
             for entry in json.loads(value):
                 for key in ("secret", "app_key", "key_sha256"):
                     assert key not in entry or entry[key].startswith("REPLACE-ME"), f"{template.name}: {key}"
@@ -540,6 +543,17 @@ def test_base_carries_no_secret_and_the_templates_only_placeholders():
     from omni_channel.api import ShopIn
 
     assert set(entry) == {"channel", "shop_id", *ShopIn.model_fields}
+
+
+def test_the_channel_reads_its_credentials_key_from_a_secret_and_local_has_the_development_one():
+    from omni_channel.credentials import DEV_KEY
+
+    (channel,) = of_kind(rendered("base"), "Deployment")["channel"]["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e.get("value") for e in channel["env"]}
+    mounts = {m["name"]: m["mountPath"] for m in channel["volumeMounts"]}
+    assert env["OMNI_CHANNEL_CREDENTIALS_KEY_FILE"] == mounts["credentials-key"] + "/keys"
+    local = of_kind(rendered("overlays/local"), "Secret")["omni-channel-credentials-key"]
+    assert local["stringData"]["keys"].split() == [DEV_KEY]
 
 
 def test_local_overlay_carries_the_development_api_keys():
