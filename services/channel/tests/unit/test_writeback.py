@@ -135,7 +135,8 @@ def test_carrier_codes_are_data_and_validated(tmp_path):
         and codes.code_for("tmall", " sf ") == "SF"
         and codes.code_for("tmall", "DEPPON") == "DBKD"
     )
-    assert codes.code_for("tmall", "PIGEON") is None and codes.code_for("jd", "SF") is None
+    assert codes.code_for("tmall", "PIGEON") is None and codes.code_for("jd", "PIGEON") is None
+    assert codes.code_for("jd", "SF") == "467" and codes.code_for("douyin", "SF") == "shunfeng"
     bad = tmp_path / "codes.json"
     bad.write_text(json.dumps({"version": 0, "platforms": {"taobao": {"sf": "S F"}}}))
     with pytest.raises(carriers.CarrierCodesError) as e:

@@ -67,6 +67,8 @@ class Shipment:
     tracking_no: str
     attempts: int
     token: str
+    lines: tuple[tuple[str, int], ...] = ()  # a split parcel: (the platform's line id, qty)
+    split: bool = False  # the parcel is some of the order's lines (the order ships in several)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Platform stock APIs, by channel: a small registry the push worker and the drift check look a listing's
 channel up in. A platform plugs in with a factory (`register`) that builds its client from the shared HTTP
-session and the service's settings; issue #9 adds JD, PDD, Douyin… the same way.
+session and the service's settings: Taobao/Tmall (taobao.py), JD, Pinduoduo, Douyin, Xiaohongshu and Youzan
+(outbound.py).
 
 Every platform answers a push with a `domain.stock_push.Answer` (acknowledged / retry / refused /
 credentials) and a read-back with each listing's shown quantity (or the Answer that says why not).
@@ -59,9 +60,11 @@ def channels() -> list[str]:
 
 
 def _load() -> None:
-    from . import taobao
+    from . import outbound, taobao
 
     register(taobao.CHANNELS, taobao.platform)
+    for spec in outbound.SPECS:  # JD, Pinduoduo, Douyin, Xiaohongshu, Youzan
+        register(spec.CHANNELS, outbound.stock_factory(spec))
 
 
 _load()

@@ -11,7 +11,9 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 DEFAULT_FILE = Path(__file__).with_name("carrier_codes.json")
-Code = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9_]{1,32}$")]
+OurCode = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9_]{1,32}$")]
+# a platform's code: Taobao's SF, JD's 467, Douyin's shunfeng
+Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]
 PlatformName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{1,31}$")]
 PLATFORM_OF_CHANNEL = {"tmall": "taobao", "taobao": "taobao"}
 
@@ -21,7 +23,7 @@ class CarrierCodes(BaseModel):
 
     version: int = Field(ge=1)
     comment: str = ""
-    platforms: dict[PlatformName, dict[Code, Code]] = Field(min_length=1)
+    platforms: dict[PlatformName, dict[OurCode, Code]] = Field(min_length=1)
 
     def code_for(self, channel: str, carrier: str) -> str | None:
         """The platform's company code of our `carrier` (case-insensitive), or None: not mapped."""

@@ -39,9 +39,11 @@ def build(http: aiohttp.ClientSession, settings: Any, carriers: CarrierCodes) ->
 
 
 def _load() -> None:
-    from . import taobao_logistics
+    from . import outbound, taobao_logistics
 
     register(taobao_logistics.CHANNELS, taobao_logistics.platform)
+    for spec in outbound.SPECS:  # JD, Pinduoduo, Douyin, Xiaohongshu, Youzan
+        register(spec.CHANNELS, outbound.logistics_factory(spec))
 
 
 _load()
