@@ -1,5 +1,6 @@
 """`make demo`: three signed Tmall orders through the gateway, each followed from webhook to trial balance,
-and a stock change at a store reaching the (simulated) Tmall platform.
+a stock change at a store reaching the (simulated) Tmall platform, and an order from every other platform
+(demo_channels.py).
 
 Everything goes through the gateway, as a person (or the platform) would do it: the signed webhook, the
 order's journey, the staff actions in the warehouse, the vouchers. A bad signature is refused. Then a receipt
@@ -23,6 +24,7 @@ from rich.table import Table
 
 from .catalog import LISTINGS
 from .client import GatewayError, check, gateway
+from .demo_channels import channels_act
 from .seed import SIM_URL, seed_platform
 from .tmall import Line, signed_request, trade
 
@@ -290,6 +292,10 @@ async def run_demo(url: str, api_key: str, sim_url: str = SIM_URL) -> None:
                 r.status_code == 401,
             )
             await stock_act(client, sim_url)
+            console.rule(
+                "[bold]every channel: JD, Pinduoduo, Douyin, Xiaohongshu and Youzan, pushed and pulled"
+            )
+            console.print(await channels_act(client, sim_url, poll))
     except (DemoError, GatewayError) as exc:
         say(str(exc), "demo failed", ok=False)
         raise SystemExit(1) from None
@@ -302,5 +308,6 @@ async def run_demo(url: str, api_key: str, sim_url: str = SIM_URL) -> None:
         raise SystemExit(1) from None
     say(
         "3 orders received, allocated, shipped, completed and booked; a forged one refused; a receipt at a "
-        "store pushed to Tmall."
+        "store pushed to Tmall; an order from each of JD, Pinduoduo, Douyin, Xiaohongshu and Youzan "
+        "allocated (JD and Pinduoduo pulled too)."
     )
