@@ -1,12 +1,14 @@
 """Kafka subscribers: thin. The chassis decodes, dedupes (inbox), runs the handler in a unit of work and
 commits; the handlers are the use cases themselves.
 
-Two groups, so that neither stream holds back the other:
+Three groups, so that no stream holds back another:
 - `finance-orders` on omni.order: order.accepted (sale voucher; releases what waits for the order),
   order.cancelled (reversal);
 - `finance-shipments` on omni.fulfillment: fulfillment.shipped / fulfillment.picked-up (revenue). A shipment
   whose order finance has not booked yet is parked until order.accepted arrives (service.py), never retried
-  against the clock or dead-lettered for it.
+  against the clock or dead-lettered for it;
+- `finance-store-sales` on omni.channel.orders: channel.store-sale.recorded / channel.store-return.recorded,
+  booked at once (service_store_sales.py).
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from __future__ import annotations
 from omni_chassis.consumer import ConsumerSpec
 from omni_contracts import Topic
 
-from . import service
+from . import service, service_store_sales
 
 ORDERS_GROUP = "finance-orders"
 SHIPMENTS_GROUP = "finance-shipments"
+STORE_SALES_GROUP = "finance-store-sales"
 
 
 def specs() -> list[ConsumerSpec]:
@@ -33,5 +36,11 @@ def specs() -> list[ConsumerSpec]:
             topics=[Topic.FULFILLMENT],
             batch_handler=service.handle_shipments,
             event_types=set(service.SHIPMENT_EVENTS),
+        ),
+        ConsumerSpec(
+            group=STORE_SALES_GROUP,
+            topics=[Topic.CHANNEL_ORDERS],
+            batch_handler=service_store_sales.handle_store_sales,
+            event_types=set(service_store_sales.STORE_SALE_EVENTS),
         ),
     ]

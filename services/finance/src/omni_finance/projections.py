@@ -20,7 +20,7 @@ from . import consumers, store
 
 ORDER_FACTS = Projection.of_consumers(
     "order-facts",
-    consumers.specs(),
+    [s for s in consumers.specs() if s.group != consumers.STORE_SALES_GROUP],  # store sales touch no order
     tables=("orders", "order_lines", "shipments"),  # parents first: lines and shipments reference orders
     volatile=("updated_at", "cancelled_at"),
     copy=("accounts",),  # the chart of accounts the postings read

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .domain.posting import OrderLineState, OrderState, OrderStatus
 from .domain.vouchers import Line, Voucher
+from .store_pos import StoreSaleQueries
 from .tables import Base, accounts, metadata, order_lines, orders, shipments, voucher_lines, vouchers
 
 __all__ = [
@@ -93,7 +94,7 @@ def _voucher_filter(order_id: str | None, kind: str | None) -> list[Any]:
     return conds
 
 
-class Repository:
+class Repository(StoreSaleQueries):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 

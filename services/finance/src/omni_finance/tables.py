@@ -116,7 +116,9 @@ vouchers = Table(
     Column("reverses_voucher_id", PgUUID(as_uuid=True), ForeignKey("vouchers.voucher_id"), nullable=True),
     Column("posted_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("source_event_id", "kind", name="vouchers_source_kind"),
-    CheckConstraint("kind IN ('sale', 'revenue', 'reversal')", name="vouchers_kind"),
+    CheckConstraint(
+        "kind IN ('sale', 'revenue', 'reversal', 'store-sale', 'store-return')", name="vouchers_kind"
+    ),
     CheckConstraint("total_cents > 0", name="vouchers_total"),
     Index("vouchers_order", "order_id", "seq"),
 )

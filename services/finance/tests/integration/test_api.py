@@ -71,7 +71,7 @@ async def test_accounts_are_the_seeded_chart(client):
         (a.code, a.name, a.type.value, a.normal_side.value) for a in CHART.values()
     ]
     page = (await client.get("/accounts", params={"limit": 2, "offset": 2})).json()
-    assert [a["code"] for a in page["items"]] == ["2206", "6001"]
+    assert [a["code"] for a in page["items"]] == ["1012", "1122"]
 
 
 async def test_vouchers_of_an_order_and_one_voucher(db, client):
@@ -128,7 +128,7 @@ async def test_trial_balance_balances_overall_and_per_order(db, client):
 
     tb = (await client.get("/trial-balance")).json()
     assert tb["balanced"] is True and tb["total_debit_cents"] == tb["total_credit_cents"]
-    bal = {a["account_code"]: a["balance_cents"] for a in tb["accounts"]}
+    bal = {a["account_code"]: a["balance_cents"] for a in tb["accounts"] if a["balance_cents"]}
     paid = GOODS + 1000
     assert bal == {
         "1122": 3 * paid,  # two shipped and one open still receivable; the cancelled one reversed

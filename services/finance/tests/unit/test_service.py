@@ -127,7 +127,7 @@ async def test_every_voucher_balances_and_so_does_the_trial_balance():
     assert all(v.total_cents == sum(x.credit_cents for x in v.lines) for v in repo.vouchers)
     tb = await service.trial_balance(uow)
     assert tb["balanced"] and tb["total_debit_cents"] == tb["total_credit_cents"]
-    bal = {a["account_code"]: a["balance_cents"] for a in tb["accounts"]}
+    bal = {a["account_code"]: a["balance_cents"] for a in tb["accounts"] if a["balance_cents"]}
     assert bal == {"1122": 4 * PAID, "2205": GOODS, "2206": FREIGHT, "6001": 3 * GOODS, "6051": 3 * FREIGHT}
     one = await service.trial_balance(uow, order_id=ids[3])
     assert one["balanced"] and set(a["balance_cents"] for a in one["accounts"]) == {0}
@@ -233,4 +233,4 @@ async def test_queries_answer_from_the_repository_and_say_what_is_unknown():
     with pytest.raises(service.VoucherNotFound):
         await service.get_voucher(uow, repo.vouchers[0].source_event_id)
     accounts, n = await service.list_accounts(uow, limit=2, offset=2)
-    assert n == 5 and [a["code"] for a in accounts] == ["2206", "6001"]
+    assert n == 10 and [a["code"] for a in accounts] == ["1012", "1122"]

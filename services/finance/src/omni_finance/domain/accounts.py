@@ -1,6 +1,7 @@
 """The chart of accounts 会计科目表 finance posts to (codes after the Chinese enterprise chart).
 
-The same rows are seeded by migration finance0001; a test checks the database agrees with this module.
+The same rows are seeded by migrations finance0001 and finance0002 (store takings); a test checks the
+database agrees with this module.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ class Account:
         return debit_cents - credit_cents if self.normal_side is Side.DEBIT else credit_cents - debit_cents
 
 
+CASH = "1001"  # 库存现金: the till's cash
+BANK = "1002"  # 银行存款: card payments settled to the bank
+OTHER_FUNDS = "1012"  # 其他货币资金: WeChat Pay / Alipay balances until withdrawn
+ADVANCE_RECEIPTS = "2203"  # 预收账款: prepaid vouchers / gift cards redeemed at the till
+VAT_OUTPUT = "222101"  # 应交税费-应交增值税(销项税额)
 AR_PLATFORM = "1122"  # 应收账款-平台: what the platform owes us for paid orders until it settles
 DEFERRED_GOODS = "2205"  # 合同负债: paid for goods not yet delivered
 DEFERRED_FREIGHT = "2206"  # 合同负债-运费: paid for freight not yet delivered
@@ -42,9 +48,14 @@ FREIGHT_REVENUE = "6051"  # 其他业务收入-运费
 CHART: dict[str, Account] = {
     a.code: a
     for a in (
+        Account(CASH, "库存现金", AccountType.ASSET, Side.DEBIT),
+        Account(BANK, "银行存款", AccountType.ASSET, Side.DEBIT),
+        Account(OTHER_FUNDS, "其他货币资金", AccountType.ASSET, Side.DEBIT),
         Account(AR_PLATFORM, "应收账款-平台", AccountType.ASSET, Side.DEBIT),
+        Account(ADVANCE_RECEIPTS, "预收账款", AccountType.LIABILITY, Side.CREDIT),
         Account(DEFERRED_GOODS, "合同负债", AccountType.LIABILITY, Side.CREDIT),
         Account(DEFERRED_FREIGHT, "合同负债-运费", AccountType.LIABILITY, Side.CREDIT),
+        Account(VAT_OUTPUT, "应交税费-应交增值税(销项税额)", AccountType.LIABILITY, Side.CREDIT),
         Account(SALES_REVENUE, "主营业务收入", AccountType.REVENUE, Side.CREDIT),
         Account(FREIGHT_REVENUE, "其他业务收入-运费", AccountType.REVENUE, Side.CREDIT),
     )

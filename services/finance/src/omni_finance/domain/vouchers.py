@@ -15,6 +15,8 @@ class VoucherKind(StrEnum):
     SALE = "sale"  # order.accepted: the platform owes us what the buyer paid; goods and freight deferred
     REVENUE = "revenue"  # goods left (shipped or picked up): deferred goods (and freight) become revenue
     REVERSAL = "reversal"  # 红字冲销: an order cancelled before any shipment; mirrors its sale voucher
+    STORE_SALE = "store-sale"  # a till's takings: tenders debited, revenue and output VAT credited at once
+    STORE_RETURN = "store-return"  # a till return: the takings' reversal (revenue and VAT debited)
 
 
 class InvalidVoucher(ValueError):
