@@ -76,7 +76,7 @@ async def get_store(shop_id: ShopId, uow: Uow) -> Any:
             "description": '`{"shop_id", "orders": [{"index", "uid", "outcome": "accepted" | "duplicate"}]}`'
         },
         400: {"description": "the body is not JSON"},
-        401: {"description": "unknown or inactive shop, bad or missing X-Omni-Signature"},
+        401: {"description": "unknown or inactive shop, bad or missing X-Pos-Signature"},
         413: {"description": "body too large"},
         422: {
             "description": "at least one order has a problem: `orders` answers each (the others are taken)"
@@ -87,18 +87,18 @@ async def pos_orders(
     request: Request,
     uow: Uow,
     now: Annotated[datetime, Depends(clock)],
-    x_omni_shop: Annotated[str, Header(max_length=64)] = "",
-    x_omni_signature: Annotated[str, Header(max_length=128)] = "",
+    x_pos_shop: Annotated[str, Header(max_length=64)] = "",
+    x_pos_signature: Annotated[str, Header(max_length=128)] = "",
 ) -> Any:
     """Finished sales and till returns from an Odoo POS, as `pos.order.create_from_ui` receives them (a list
-    of `{"id", "data", "to_invoice"}`), signed with the shop's secret (`X-Omni-Signature`: hex HMAC-SHA256
+    of `{"id", "data", "to_invoice"}`), signed with the shop's secret (`X-Pos-Signature`: hex HMAC-SHA256
     of the body). Each order is answered on its own; a sale uid counts once (`duplicate` after that)."""
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         return problem_response(413, f"body too large: {len(body)} bytes, at most {MAX_BODY_BYTES}")
     try:
         batch = await pos.receive_pos_orders(
-            uow, shop_id=x_omni_shop, signature=x_omni_signature, body=body, now=now
+            uow, shop_id=x_pos_shop, signature=x_pos_signature, body=body, now=now
         )
     except Unauthorized as exc:
         log.warning("pos call refused", channel="pos", reason=exc.reason)

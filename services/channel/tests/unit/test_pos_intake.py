@@ -151,7 +151,7 @@ async def test_a_shop_without_store_config_is_a_problem_per_order(repo):
         uow(repo), channel="pos", shop_id="HZ-01", name="x", app_key="odoo", secret=SECRET, active=True
     )
     batch, _ = await call(repo, [V16])
-    assert batch.answers[0].problems[0].path == "X-Omni-Shop"
+    assert batch.answers[0].problems[0].path == "X-Pos-Shop"
 
 
 @pytest.mark.parametrize(
@@ -159,7 +159,7 @@ async def test_a_shop_without_store_config_is_a_problem_per_order(repo):
     [
         ("wrong-secret", "HZ-01", "bad signature"),
         (SECRET, "NOPE", "unknown shop"),
-        (SECRET, "", "X-Omni-Shop"),
+        (SECRET, "", "X-Pos-Shop"),
     ],
 )
 async def test_a_bad_signature_or_shop_is_unauthorized_and_nothing_is_published(

@@ -170,7 +170,8 @@ class Gateway:
     # -- POST /channels/{platform}/orders (no key: the channel service checks the platform's signature)
 
     async def handle_webhook(self, request: Request, platform: str) -> Response:
-        shop = request.query_params.get("shop_id") or "-"
+        # a platform names its shop in the query; a POS till in X-Pos-Shop (its body is HMAC-signed per shop)
+        shop = request.query_params.get("shop_id") or request.headers.get("x-pos-shop") or "-"
         wait = self.webhook_limiter.take(f"{platform}:{shop}", self.clock())
         if wait:
             return refuse(

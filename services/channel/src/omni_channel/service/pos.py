@@ -6,7 +6,7 @@ One call is one unit of work, but each order is answered on its own: an order wi
 publishes nothing, the others go ahead. A store sale is not an order: nothing here reaches the order service.
 
 Authentication: a till does not sign like a platform. The POS shop (channel `pos`) names itself in
-`X-Omni-Shop`, and `X-Omni-Signature` is the hex HMAC-SHA256 of the raw body under the shop's secret.
+`X-Pos-Shop`, and `X-Pos-Signature` is the hex HMAC-SHA256 of the raw body under the shop's secret.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ async def project_listings(uow: Uow, envs: list[Any]) -> None:
 # -- intake --------------------------------------------------------------------------------------------------
 async def _authenticate(uow: Uow, shop_id: str, signature: str, body: bytes) -> None:
     if not shop_id:
-        raise Unauthorized("pos: name the shop in the X-Omni-Shop header")
+        raise Unauthorized("pos: name the shop in the X-Pos-Shop header")
     shop = await uow.repo.shop_credentials(CHANNEL, shop_id)
     if shop is None:
         raise Unauthorized(f"unknown shop: no pos shop {shop_id!r} is registered")
@@ -151,9 +151,7 @@ async def _authenticate(uow: Uow, shop_id: str, signature: str, body: bytes) -> 
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     given = signature.removeprefix("sha256=").strip().lower()
     if not given or not hmac.compare_digest(expected, given):
-        raise Unauthorized(
-            "pos: bad signature (X-Omni-Signature: hex HMAC-SHA256 of the body, shop's secret)"
-        )
+        raise Unauthorized("pos: bad signature (X-Pos-Signature: hex HMAC-SHA256 of the body, shop's secret)")
 
 
 async def receive_pos_orders(uow: Uow, *, shop_id: str, signature: str, body: bytes, now: datetime) -> Batch:
@@ -188,7 +186,7 @@ async def _take(
         return OrderAnswer(index, read.uid, "problem", problems=read.problems)
     if store is None:
         msg = f"pos shop {shop_id!r} has no store node: PUT /channels/pos/stores/{shop_id}"
-        return OrderAnswer(index, read.uid, "problem", problems=(Problem("X-Omni-Shop", msg),))
+        return OrderAnswer(index, read.uid, "problem", problems=(Problem("X-Pos-Shop", msg),))
     order_ref = f"{shop_id}:{read.uid}"
     if await uow.repo.pos_sale_seen(order_ref):
         return OrderAnswer(index, read.uid, "duplicate")

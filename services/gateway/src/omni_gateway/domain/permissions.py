@@ -81,6 +81,7 @@ RULES: tuple[Rule, ...] = (
     _rule({OPERATIONS}, "channel", POST, "/drift-checks"),  # compare with the platforms now
     _rule({OPERATIONS}, "channel", ANY, "/shipment-writebacks/**"),  # shipments told to the platform; retry
     _rule({OPERATIONS}, "channel", ANY, "/pull-cursors/**"),  # the JD / PDD order pull per shop; run now
+    _rule({OPERATIONS}, "channel", ANY, "/channels/pos/stores/**"),  # a POS shop's store node and tenders
     _rule({OPERATIONS}, "finance", READ, "/**"),
     _rule({FINANCE}, "finance", ANY, "/**"),
     _rule({FINANCE}, "order", READ, "/**"),
