@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import sys
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,8 @@ from omni_channel.domain.tmall_fields import parse_json
 
 def read(order: dict[str, Any]) -> pos.PosOrder | pos.OrderProblems:
     """As the intake reads it: through the JSON text (numbers as Decimal)."""
-    doc = parse_json(json.dumps([order], ensure_ascii=False).encode())
+    text = json.dumps([order], ensure_ascii=False, default=lambda d: f"@@{d}@@")  # a Decimal as its digits
+    doc = parse_json(re.sub(r'"@@(.*?)@@"', r"\1", text).encode())
     return pos.read_order(doc[0], "orders[0]")
 
 
@@ -123,6 +126,8 @@ def test_a_line_discount_percentage_is_in_the_charged_amount():
         ),
         (lambda d: d["lines"][1][2].update(qty=1.5), "lines[1][2].qty", "whole number"),
         (lambda d: d["lines"][1][2].update(qty=0), "lines[1][2].qty", "must not be 0"),
+        (lambda d: d["lines"][1][2].update(qty=Decimal("1E+999999")), "lines[1][2].qty", "whole number"),
+        (lambda d: d.update(amount_total=Decimal("1E+999999")), "amount_total", "not a usable amount"),
         (lambda d: d["lines"][1][2].update(discount=150), "lines[1][2].discount", "percentage"),
         (lambda d: d["lines"][0][2].pop("product_id"), "lines[0][2].product_id", "id the till gave"),
         (lambda d: d["lines"].__setitem__(0, {"qty": 1}), "lines[0]", "ORM create command"),

@@ -148,7 +148,8 @@ class _Reader:
         return int(rounded * 100)
 
     def qty(self, value: Any, field: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int | Decimal) or Decimal(value) % 1 != 0:
+        whole = isinstance(value, int | Decimal) and not isinstance(value, bool) and abs(value) < 10**6
+        if not whole or Decimal(value) % 1 != 0:
             self.fault(
                 field, f"must be a whole number of units (weighed goods are not supported), got {value}"
             )
