@@ -38,24 +38,29 @@ class StorePayment(Value):
     transaction_id: str = ""
 
 
-@event("channel.store-sale.recorded", 1, Topic.CHANNEL_ORDERS)
-class StoreSaleRecordedV1(EventPayload):
-    """A completed store sale, paid at the till. Key: `pos:<shop_id>:<sale_uid>`; once per sale uid."""
+class _StoreTicket(EventPayload):
+    """What a store sale and a till return share (not an event of its own)."""
 
     channel: Code = "pos"
     shop_id: Code
-    node_code: Code = Field(description="the store node whose stock the goods left")
-    sale_uid: str = Field(min_length=1, description="the POS's id of the sale (Odoo uid)")
+    node_code: Code = Field(description="the store node whose stock the goods left (or came back to)")
+    sale_uid: str = Field(min_length=1, description="the POS's id of the sale or return (Odoo uid)")
     name: str = ""
     pos_session_id: str = ""
-    lines: list[StoreSaleLine] = Field(min_length=1)
-    total_cents: NonNegCents = Field(description="Σ lines' paid_cents: what the sale takes, tax included")
+    total_cents: NonNegCents = Field(description="Σ lines' paid_cents, tax included: taken, or given back")
     tax_cents: NonNegCents = Field(description="the output VAT included in total_cents")
     payments: list[StorePayment] = Field(default_factory=list)
     change_cents: NonNegCents = Field(0, description="cash given back: Σ payments − change = total")
     currency: Currency = "CNY"
     occurred_at: AwareDatetime
     received_at: AwareDatetime
+
+
+@event("channel.store-sale.recorded", 1, Topic.CHANNEL_ORDERS)
+class StoreSaleRecordedV1(_StoreTicket):
+    """A completed store sale, paid at the till. Key: `pos:<shop_id>:<sale_uid>`; once per sale uid."""
+
+    lines: list[StoreSaleLine] = Field(min_length=1)
 
 
 class StoreReturnLine(StoreSaleLine):
@@ -65,24 +70,11 @@ class StoreReturnLine(StoreSaleLine):
 
 
 @event("channel.store-return.recorded", 1, Topic.CHANNEL_ORDERS)
-class StoreReturnRecordedV1(EventPayload):
+class StoreReturnRecordedV1(_StoreTicket):
     """Goods brought back to a store's till and refunded; they go back into the store's good stock. Key:
     `pos:<shop_id>:<sale_uid>` (the return's own uid); once per return uid."""
 
-    channel: Code = "pos"
-    shop_id: Code
-    node_code: Code = Field(description="the store node the goods came back to")
-    sale_uid: str = Field(min_length=1, description="the POS's id of the return (a sale of its own)")
-    name: str = ""
-    pos_session_id: str = ""
     lines: list[StoreReturnLine] = Field(min_length=1)
-    total_cents: NonNegCents = Field(description="Σ lines' paid_cents: what the customer got back")
-    tax_cents: NonNegCents = Field(description="the output VAT included in total_cents")
-    payments: list[StorePayment] = Field(default_factory=list)
-    change_cents: NonNegCents = 0
-    currency: Currency = "CNY"
-    occurred_at: AwareDatetime
-    received_at: AwareDatetime
 
 
 def store_sale_key(shop_id: str, sale_uid: str) -> str:
