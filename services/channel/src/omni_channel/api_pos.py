@@ -44,7 +44,11 @@ class StoreOut(BaseModel):
     updated_at: datetime
 
 
-@router.put("/channels/pos/stores/{shop_id}", response_model=StoreOut)
+@router.put(
+    "/channels/pos/stores/{shop_id}",
+    response_model=StoreOut,
+    responses={404: {"description": "no pos shop with this id"}, 422: {"description": "a field named"}},
+)
 async def put_store(
     shop_id: ShopId, body: StoreIn, uow: Uow, now: Annotated[datetime, Depends(clock)]
 ) -> Any:
@@ -61,7 +65,9 @@ async def put_store(
         )
 
 
-@router.get("/channels/pos/stores/{shop_id}", response_model=StoreOut)
+@router.get(
+    "/channels/pos/stores/{shop_id}", response_model=StoreOut, responses={404: {"description": "no config"}}
+)
 async def get_store(shop_id: ShopId, uow: Uow) -> Any:
     try:
         return await pos.get_store(uow, shop_id)

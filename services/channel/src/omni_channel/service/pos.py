@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,7 @@ from .orders import Uow
 
 log = get_logger(__name__)
 CHANNEL = pos.CHANNEL
+_TENDER_ID = re.compile(r"^(payment_method_id|journal_id):[0-9]{1,12}$")
 TENDERS = ("cash", "bank_card", "wechat", "alipay", "unionpay", "voucher", "other")
 
 
@@ -86,13 +88,13 @@ async def put_store(
     """Which store node a POS shop sells from and how its tenders map to ours (`payment_method_id:2` ->
     `wechat`). The shop itself (its secret) is registered as a `pos` shop with PUT /shops/pos/{shop_id}."""
     bad = [
-        Problem(f"payment_methods.{k}", f"must be one of {', '.join(TENDERS)}, got {v!r}")
+        Problem(f"payment_methods.{k}", f"must be one of {', '.join(TENDERS)}")
         for k, v in payment_methods.items()
         if v not in TENDERS
     ] + [
         Problem(f"payment_methods.{k}", "must be a till tender like payment_method_id:2 or journal_id:5")
         for k in payment_methods
-        if k.split(":")[0] not in ("payment_method_id", "journal_id") or not k.partition(":")[2].isdigit()
+        if not _TENDER_ID.match(k)
     ]
     if bad:
         raise InvalidStore(bad)
