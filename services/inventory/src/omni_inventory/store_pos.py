@@ -11,6 +11,8 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from omni_chassis.sqlpage import page_of
+
 from .records import StockRow
 from .tables_pos import store_sale_lines
 
@@ -54,13 +56,11 @@ class StoreSaleQueries:
         if rows:
             await self.session.execute(insert(store_sale_lines).on_conflict_do_nothing(), list(rows))
 
-    async def short_store_lines(self, node: str, limit: int = 100) -> list[dict[str, Any]]:
-        """The store sale lines the stock could not give in full, newest first."""
+    async def short_store_lines(
+        self, node: str, *, limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The store sale lines the stock could not give in full, newest first, and how many there are."""
         c = store_sale_lines.c
-        rows = await self.session.execute(
-            select(store_sale_lines)
-            .where(c.node_code == node, c.booked < c.qty)
-            .order_by(c.at.desc())
-            .limit(limit)
-        )
-        return [dict(r._mapping) for r in rows]
+        rows, total = await page_of(self.session, store_sale_lines, [c.node_code == node, c.booked < c.qty],
+                                    [c.at.desc(), c.line_ref], limit=limit, offset=offset)  # fmt: skip
+        return [dict(r._mapping) for r in rows], total

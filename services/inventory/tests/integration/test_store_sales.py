@@ -51,7 +51,7 @@ async def test_sale_then_return_on_real_postgres(db, materials):
     assert (await stock_of(db, NODE, bean)).on_hand == 7
 
 
-async def test_oversale_books_the_available_and_keeps_frozen_stock(db, materials):
+async def test_oversale_books_the_available_and_keeps_frozen_stock(db, api, materials):
     bean, _, sp_bean, _ = materials
     await freezes.freeze(uow(db), freezes.FreezeCommand(uid("F"), NODE, bean, 4, "damaged shelf"))
     u = uid("U")
@@ -62,3 +62,9 @@ async def test_oversale_books_the_available_and_keeps_frozen_stock(db, materials
         db, "SELECT qty, booked FROM store_sale_lines WHERE document = :d", d=f"pos:HZ-01:{u}"
     )
     assert (line.qty, line.booked) == (9, 6)
+    r = await api.get("/store-sales/short-lines", params={"node_code": NODE})
+    assert r.status_code == 200, r.text
+    assert r.json()["total"] == 1
+    assert [(x["document"], x["material_code"], x["qty"], x["booked"]) for x in r.json()["items"]] == [
+        (f"pos:HZ-01:{u}", bean, 9, 6)
+    ]

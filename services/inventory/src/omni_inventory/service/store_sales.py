@@ -99,3 +99,9 @@ def _document(env: Envelope[Any]) -> str:
 
 def _ref(env: Envelope[Any], line: Any, material: str) -> str:
     return f"{_document(env)}:{line.line_id}:{material}"
+
+
+async def short_lines(uow: Uow, node: str, *, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
+    """The store's sale lines its stock could not give in full, newest first (one page, and the total)."""
+    async with uow:
+        return await uow.repo.short_store_lines(node, limit=limit, offset=offset)
