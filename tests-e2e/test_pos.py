@@ -17,12 +17,15 @@ from typing import Any
 import httpx
 import pytest
 
+from omni_contracts import Topic
+
 sys.path.insert(0, str(Path(__file__).parent))
 from helpers import stock, until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 SECRET = "e2e-till-secret-0123"
+STORE_EVENTS = {"channel.store-sale.recorded", "channel.store-return.recorded"}
 
 
 @pytest.fixture
@@ -172,3 +175,17 @@ async def test_a_till_sale_and_return_move_store_stock_and_book_vouchers(gw, sto
     assert sorted((m["kind"], m["delta_on_hand"]) for m in await movements(gw, sale_doc)) == [
         ("store-sale", -3), ("store-sale", -1)]  # fmt: skip
     assert (await stock(gw, node, store["set"]))["on_hand"] == 4
+
+
+def test_only_inventory_and_finance_read_store_sales_and_nothing_reads_them_as_orders():
+    """Every consumer group of every service: a store sale reaches inventory and finance only (no order, so no
+    fulfillment task)."""
+    import importlib
+
+    readers = set()
+    for svc in ("product", "inventory", "order", "fulfillment", "finance", "channel"):
+        for spec in importlib.import_module(f"omni_{svc}.consumers").specs():
+            wanted = spec.event_types is None or bool(STORE_EVENTS & spec.event_types)
+            if Topic.CHANNEL_ORDERS in spec.topics and wanted:
+                readers.add(spec.group)
+    assert readers == {"inventory-store-sales", "finance-store-sales"}
