@@ -151,7 +151,8 @@ class _Reader:
         whole = isinstance(value, int | Decimal) and not isinstance(value, bool) and abs(value) < 10**6
         if not whole or Decimal(value) % 1 != 0:
             self.fault(
-                field, f"must be a whole number of units (weighed goods are not supported), got {value}"
+                field,
+                f"must be a whole number of units (weighed goods are not supported), got {_kind(value)}",
             )
             return 0
         if value == 0:
@@ -159,7 +160,8 @@ class _Reader:
         return int(value)
 
     def ident(self, value: Any, field: str) -> str:
-        if isinstance(value, bool) or not isinstance(value, int | str) or str(value) in ("", "0"):
+        bad = isinstance(value, bool) or not isinstance(value, int | str) or str(value) in ("", "0")
+        if bad or len(str(value)) > 32:
             self.fault(field, f"must be the id the till gave (an integer), got {_kind(value)}")
             return ""
         return str(value)
