@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_stock_push import APP_KEY, SECRET, SESSION, db, settings, sim  # noqa: F401
+from test_stock_push import APP_KEY, SECRET, SESSION, consumed_topics, db, settings, sim  # noqa: F401
 
 from omni_channel.app import build
 from omni_chassis.kafka import create_topics, make_producer
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 async def prefix(kafka_bootstrap) -> str:
     p = f"t{uuid.uuid4().hex[:8]}."
-    topics = [p + Topic.LISTING_STOCK, p + Topic.ORDER, p + Topic.FULFILLMENT]
+    topics = consumed_topics(p)
     await create_topics(kafka_bootstrap, topics)
     # the broker knows them before the app subscribes (a consumer subscribing to a topic missing from its
     # metadata gets no partitions until its next metadata refresh)

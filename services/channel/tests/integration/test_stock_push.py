@@ -17,6 +17,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 import omni_channel
+from omni_channel import consumers
 from omni_channel.app import Settings, build
 from omni_chassis.kafka import create_topics, make_producer
 from omni_chassis.testing import eventually
@@ -28,6 +29,12 @@ pytestmark = pytest.mark.integration
 
 MIGRATIONS = Path(omni_channel.__file__).parent / "migrations"
 APP_KEY, SECRET, SESSION = "app-stock-1", "stock-secret-0123", "session-1"
+
+
+def consumed_topics(prefix: str) -> list[str]:
+    """Every topic the channel's consumer groups read, under the test's prefix (a group subscribing to a topic
+    the broker does not have gets no partitions until its next metadata refresh)."""
+    return sorted({prefix + t for spec in consumers.specs() for t in spec.topics})
 
 
 def uid(prefix: str) -> str:
@@ -83,7 +90,7 @@ async def db(make_database):
 @pytest.fixture
 async def prefix(kafka_bootstrap) -> str:
     p = f"t{uuid.uuid4().hex[:8]}."
-    await create_topics(kafka_bootstrap, [p + Topic.LISTING_STOCK, p + Topic.ORDER, p + Topic.FULFILLMENT])
+    await create_topics(kafka_bootstrap, consumed_topics(p))
     return p
 
 
