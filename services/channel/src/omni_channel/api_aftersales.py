@@ -1,12 +1,12 @@
-"""`POST /channels/tmall/refunds`: thin. A TOP-signed refund push becomes `channel.refund.received` once per
-(refund id, status); a repeat is acknowledged and publishes nothing."""
+"""`POST /channels/{platform}/refunds`: thin. A refund push, signed as that platform's order webhook, becomes
+`channel.refund.received` once per (refund id, status); a repeat is acknowledged and publishes nothing."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 
 from omni_chassis.app import GroupCommitOf
 from omni_chassis.errors import problem_response
@@ -15,53 +15,71 @@ from omni_chassis.outbox import EventTooLarge
 
 from .api import MAX_BODY_BYTES, clock
 from .domain.errors import InvalidTrade, MalformedPayload, Unauthorized
-from .service.aftersales import receive_tmall_refund
+from .service.aftersales import REFUND_CHANNELS, receive_refund
 
 log = get_logger(__name__)
 router = APIRouter()
 
+Platform = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_-]{1,31}$", description=", ".join(REFUND_CHANNELS))]
+
 
 @router.post(
-    "/channels/tmall/refunds",
+    "/channels/{platform}/refunds",
     status_code=202,
     tags=["channels"],
     responses={
         202: {"description": '`{"published": bool, "event_id", "channel_refund_id", "channel_order_id"}`'},
         400: {"description": "the body is not JSON"},
         401: {"description": "unknown or inactive shop, bad signature, stale timestamp"},
+        404: {"description": "no refund webhook for this channel"},
         413: {"description": "body too large"},
         422: {"description": "the refund is invalid: every problem with its field"},
     },
 )
-async def tmall_refund(
-    request: Request, webhooks: GroupCommitOf("webhooks"), now: Annotated[datetime, Depends(clock)]
+async def platform_refund(
+    platform: Platform,
+    request: Request,
+    webhooks: GroupCommitOf("webhooks"),
+    now: Annotated[datetime, Depends(clock)],
 ) -> Any:
-    """A Tmall/Taobao refund (`taobao.refund.get`'s Refund: refund_id, tid, oid, refund_fee (yuan string),
-    status, has_good_return or bill_type, reason, num, created, modified), bare, as `{"refund": …}` or in
-    `{"refund_get_response": {"refund": …}}`, signed as the trade webhook. Published as
-    `channel.refund.received` once per (refund_id, status): a repeat answers `published: false`."""
+    """A refund, return or exchange pushed by a platform, signed as its order webhook
+    (docs/platforms/<platform>.md, "Refund / after-sale"). Published as `channel.refund.received` once per
+    (refund id, status): a repeat answers `published: false`.
+
+    - tmall: `taobao.refund.get`'s Refund (refund_id, tid, oid, refund_fee yuan, status, has_good_return or
+      bill_type, …), bare, as `{"refund": …}` or in `{"refund_get_response": {"refund": …}}`;
+    - jd: a RefundApplyVo (id, orderId, applyRefundSum fen, status, applyTime, …);
+    - pdd: `pdd.refund.information.get` (id, order_sn, after_sales_type, after_sales_status, refund_amount);
+    - douyin: `afterSale/Detail` data (process_info.after_sale_info, order_info.related_order_info);
+    - xiaohongshu: `afterSale.getAfterSaleDetail` data (returnsId, orderId, returnType, status, refundAmount);
+    - youzan: a refund push whose msg is the refund (refund_id, tid, refund_fee yuan, status, demand, oids).
+    """
+    if platform not in REFUND_CHANNELS:
+        return problem_response(
+            404, f"no refund webhook for channel {platform!r}; one of {', '.join(REFUND_CHANNELS)}"
+        )
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         return problem_response(413, f"body too large: {len(body)} bytes, at most {MAX_BODY_BYTES}")
     try:
         params = list(request.query_params.multi_items())
         receipt = await webhooks.submit(
-            lambda uow: receive_tmall_refund(uow, params=params, body=body, now=now)
+            lambda uow: receive_refund(uow, platform=platform, params=params, body=body, now=now)
         )
     except Unauthorized as exc:
-        log.warning("channel refund webhook refused", channel="tmall", reason=exc.reason)
+        log.warning("channel refund webhook refused", channel=platform, reason=exc.reason)
         return problem_response(401, exc.reason)
     except MalformedPayload as exc:
-        return problem_response(400, f"tmall: {exc.reason}")
+        return problem_response(400, f"{platform}: {exc.reason}")
     except EventTooLarge as exc:
-        return problem_response(413, f"the refund would become an event of {exc.size:,} bytes")
+        return problem_response(413, f"the {platform} refund would become an event of {exc.size:,} bytes")
     except InvalidTrade as exc:
         return problem_response(
             422,
-            f"the tmall refund is invalid: {len(exc.problems)} problem(s): "
+            f"the {platform} refund is invalid: {len(exc.problems)} problem(s): "
             + "; ".join(p.path for p in exc.problems[:10]),
-            title="Invalid tmall refund",
-            platform="tmall",
+            title=f"Invalid {platform} refund",
+            platform=platform,
             problems=[p.as_dict() for p in exc.problems],
         )
     return {

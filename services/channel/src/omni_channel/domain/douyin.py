@@ -48,6 +48,15 @@ NOT_FOR_FULFILMENT = {
     5: "finished",
 }
 REFUND = {0: "none", 1: "requested", 2: "refunding", 3: "refunded", 4: "closed"}
+CANCELLED = 4
+REFUNDED_MAIN = (21, 22, 39)  # main_status 发货前 / 发货后 / 收货后退款完结
+
+
+def close_of(doc: Any, status: str) -> tuple[str, str] | None:
+    """(the raw status, the close reason) when this order push is a close (order_status 4), else None."""
+    if status != str(CANCELLED):
+        return None
+    return status, "refunded" if unwrap(doc).get("main_status") in REFUNDED_MAIN else "unknown"
 
 
 def unwrap(doc: Any) -> dict[str, Any]:

@@ -52,6 +52,13 @@ NOT_FOR_FULFILMENT = {
     "DISTRIBUTION_CENTER_RECEIVED": "fulfilled by JD (LBP/SOPL)",
     "RECEIPTS_CONFIRM": "fulfilled by JD (LBP/SOPL)",
 }
+# orderState that close the order -> why (JD does not say who cancelled; LOCKED is a pending request)
+CLOSES = {"TRADE_CANCELED": "unknown"}
+
+
+def close_of(doc: Any, status: str) -> tuple[str, str] | None:
+    """(the raw status, the close reason) when this order push is a close, else None."""
+    return (status, CLOSES[status]) if status in CLOSES else None
 
 
 def unwrap(doc: Any) -> dict[str, Any]:

@@ -42,6 +42,16 @@ from .tmall_fields import is_int, kind, yuan
 CHANNEL = "pdd"
 ORDER_STATUS = {1: "待发货", 2: "已发货待签收", 3: "已签收"}
 REFUND = {1: ("none", ""), 2: ("requested", ""), 3: ("refunding", ""), 4: ("refunded", "")}
+REFUNDED_IN_FULL = 4  # refund_status 退款成功: an unshipped order refunded in full is closed (已取消)
+
+
+def close_of(doc: Any, status: str) -> tuple[str, str] | None:
+    """(the raw status, the close reason) when this order push is a close, else None. PDD has no cancelled
+    order_status: an order still 待发货 (1) whose refund_status is 4 is cancelled and refunded."""
+    o = unwrap(doc)
+    if status == "1" and o.get("refund_status") == REFUNDED_IN_FULL:
+        return "refund_status 4", "refunded"
+    return None
 
 
 def unwrap(doc: Any) -> dict[str, Any]:

@@ -49,6 +49,14 @@ NOT_FOR_FULFILMENT = {
     10: "an exchange is being requested",
 }
 AFTER_SALE = {1: "none", 2: "refunding", 3: "refunded", 4: "closed", 5: "closed", 6: "refunding", 7: "closed"}
+CLOSES = {"8": "refunded", "9": "buyer_cancel"}  # orderStatus 已关闭 (after a full refund) / 已取消
+
+
+def close_of(doc: Any, status: str) -> tuple[str, str] | None:
+    """(the raw status, the close reason) when this order push is a close, else None."""
+    return (status, CLOSES[status]) if status in CLOSES else None
+
+
 PRESALE_TYPES = (2, 3, 4)
 
 

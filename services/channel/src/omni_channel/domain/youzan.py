@@ -58,6 +58,24 @@ REFUND = {
     50: "closed",
     60: "refunded",
 }
+# TRADE_CLOSED's order_info.close_type -> why (0 未关闭; 10–17 are the seller's own reasons)
+CLOSE_TYPE = {1: "unpaid_timeout", 2: "refunded", 3: "unknown", 4: "buyer_cancel", 5: "seller_cancel",
+              6: "refunded", **dict.fromkeys(range(10, 18), "seller_cancel")}  # fmt: skip
+
+
+def close_of(doc: Any, status: str) -> tuple[str, str] | None:
+    """(the raw status, the close reason) when this push is a close (TRADE_CLOSED), else None."""
+    if status != "TRADE_CLOSED":
+        return None
+    try:
+        has_msg = isinstance(doc, dict) and "msg" in doc
+        inner = parse_json(unquote(doc["msg"]).encode("utf-8")) if has_msg else doc
+    except (MalformedPayload, UnicodeEncodeError):
+        inner = None
+    full = inner.get("full_order_info") if isinstance(inner, dict) else None
+    info = full.get("order_info") if isinstance(full, dict) else None
+    close_type = info.get("close_type") if isinstance(info, dict) else None
+    return status, CLOSE_TYPE.get(close_type, "unknown") if isinstance(close_type, int) else "unknown"
 
 
 def push_msg(doc: Any) -> tuple[str, str]:

@@ -1,5 +1,6 @@
 """The after-sales dedupe and outbox path: an event is staged only when its (channel, refund id, status) —
-or (channel, order id, close) — is new; a repeat bumps the delivery count and publishes nothing."""
+or, for a close, its (channel, order id), whatever the close status: the first close wins — is new; a repeat
+bumps the delivery count and publishes nothing."""
 
 from __future__ import annotations
 
@@ -44,7 +45,8 @@ async def record(
         kind, ref = "close", event.channel_order_id
     s = uow.repo.session
     pk = (t.c.channel == event.channel) & (t.c.kind == kind) & (t.c.ref_id == ref)
-    pk = pk & (t.c.channel_status == event.channel_status)
+    if kind == "refund":
+        pk = pk & (t.c.channel_status == event.channel_status)
     placeholder = uuid.uuid4()
     stmt = (
         insert(t)
@@ -60,9 +62,14 @@ async def record(
             received_at=now,
             last_received_at=now,
         )
-        .on_conflict_do_nothing(constraint="received_after_sales_pk")
         .returning(t.c.ref_id)
     )
+    if kind == "refund":
+        stmt = stmt.on_conflict_do_nothing(constraint="received_after_sales_pk")
+    else:  # one close per order (received_after_sales_close_once)
+        stmt = stmt.on_conflict_do_nothing(
+            index_elements=["channel", "ref_id"], index_where=t.c.kind == "close"
+        )
     inserted = (await s.execute(stmt)).first() is not None
     if not inserted:
         row = (
@@ -70,12 +77,12 @@ async def record(
                 update(t)
                 .where(pk)
                 .values(deliveries=t.c.deliveries + 1, last_received_at=now)
-                .returning(t.c.event_id, t.c.deliveries)
+                .returning(t.c.event_id, t.c.deliveries, t.c.channel_status)
             )
         ).one()
         log.debug("after-sale repeat", channel=event.channel, kind=kind, deliveries=row.deliveries)
         return AfterSaleReceipt(
-            False, event.channel_order_id, ref, event.channel_status, str(row.event_id), row.deliveries
+            False, event.channel_order_id, ref, row.channel_status, str(row.event_id), row.deliveries
         )
     env = uow.emit(event, key=channel_order_key(event.channel, event.channel_order_id))
     await s.execute(update(t).where(pk).values(event_id=env.event_id))

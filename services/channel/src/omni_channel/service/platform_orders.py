@@ -8,7 +8,7 @@ Every request names its shop with the query parameter `shop_id` (Youzan: or the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,9 +19,11 @@ from omni_chassis.logging import get_logger
 from ..credentials import CredentialsKeyError, reveal
 from ..domain import douyin, jd, pdd, xiaohongshu, youzan
 from ..domain import platform_signing as sig
+from ..domain.aftersales_common import order_closed
 from ..domain.errors import Unauthorized
 from ..domain.signing import timestamp_problem
 from ..domain.tmall import Accepted, NotForFulfilment, parse_json
+from .aftersales_record import record
 from .orders import Receipt, Uow, record_outcome
 
 log = get_logger(__name__)
@@ -72,8 +74,8 @@ def _fresh(platform: str, timestamp: str, now: datetime) -> None:
         raise Unauthorized(f"{platform}: {stale}")
 
 
-# -- one verifier per platform: authenticate, then normalise (returns the shop id and the outcome) ----------
-async def _jd(uow: Uow, r: Request) -> tuple[str, Outcome]:
+# -- one authenticator per platform: (the shop id, the parsed document) of a request signed the platform's way
+async def _jd(uow: Uow, r: Request) -> tuple[str, Any]:
     q = r.query
     _need(q, "jd", "shop_id", "app_key", "timestamp", "sign")
     secret = await _secret(uow, "jd", q["shop_id"], q["app_key"])
@@ -84,10 +86,10 @@ async def _jd(uow: Uow, r: Request) -> tuple[str, Outcome]:
     stale = timestamp_problem(q["timestamp"], r.now)
     if stale:
         raise Unauthorized(f"jd: {stale}")
-    return q["shop_id"], jd.normalise(parse_json(r.body), shop_id=q["shop_id"], received_at=r.now)
+    return q["shop_id"], parse_json(r.body)
 
 
-async def _pdd(uow: Uow, r: Request) -> tuple[str, Outcome]:
+async def _pdd(uow: Uow, r: Request) -> tuple[str, Any]:
     q = r.query
     _need(q, "pdd", "shop_id", "client_id", "timestamp", "sign")
     secret = await _secret(uow, "pdd", q["shop_id"], q["client_id"])
@@ -96,10 +98,10 @@ async def _pdd(uow: Uow, r: Request) -> tuple[str, Outcome]:
     if not sig.same(sig.sign_pdd(signed, secret), q["sign"]):
         raise Unauthorized("pdd: bad signature (MD5 over the sorted parameters and data)")
     _fresh("pdd", q["timestamp"], r.now)
-    return q["shop_id"], pdd.normalise(parse_json(r.body), shop_id=q["shop_id"], received_at=r.now)
+    return q["shop_id"], parse_json(r.body)
 
 
-async def _douyin(uow: Uow, r: Request) -> tuple[str, Outcome]:
+async def _douyin(uow: Uow, r: Request) -> tuple[str, Any]:
     q = r.query
     _need(q, "douyin", "shop_id", "app_key", "timestamp", "sign")
     method = q.get("sign_method") or "md5"
@@ -110,10 +112,10 @@ async def _douyin(uow: Uow, r: Request) -> tuple[str, Outcome]:
     if not sig.same(sig.sign_douyin(q["app_key"], param_json, q["timestamp"], secret, method), q["sign"]):
         raise Unauthorized(f"douyin: bad signature (sign_method {method})")
     _fresh("douyin", q["timestamp"], r.now)
-    return q["shop_id"], douyin.normalise(parse_json(r.body), shop_id=q["shop_id"], received_at=r.now)
+    return q["shop_id"], parse_json(r.body)
 
 
-async def _xiaohongshu(uow: Uow, r: Request) -> tuple[str, Outcome]:
+async def _xiaohongshu(uow: Uow, r: Request) -> tuple[str, Any]:
     doc = parse_json(r.body)
     system = {**(doc if isinstance(doc, dict) else {}), **r.query}  # query wins over the body
     params = {k: str(system.get(k) or "") for k in ("appId", "timestamp", "version", "method", "sign")}
@@ -126,10 +128,10 @@ async def _xiaohongshu(uow: Uow, r: Request) -> tuple[str, Outcome]:
     if not sig.same(expected, params["sign"]):
         raise Unauthorized("xiaohongshu: bad signature (MD5 of method?appId&timestamp&version + secret)")
     _fresh("xiaohongshu", params["timestamp"], r.now)
-    return params["shop_id"], xiaohongshu.normalise(doc, shop_id=params["shop_id"], received_at=r.now)
+    return params["shop_id"], doc
 
 
-async def _youzan(uow: Uow, r: Request) -> tuple[str, Outcome]:
+async def _youzan(uow: Uow, r: Request) -> tuple[str, Any]:
     doc = parse_json(r.body)
     client_id, msg = youzan.push_msg(doc)
     kdt = str(doc.get("kdt_id") or "")
@@ -142,17 +144,30 @@ async def _youzan(uow: Uow, r: Request) -> tuple[str, Outcome]:
     if not sig.same(sig.sign_youzan(client_id, msg, secret), str(doc.get("sign") or "")):
         raise Unauthorized("youzan: bad signature (MD5 of client_id + msg + client_secret)")
     r.dedupe.append(msg.encode("utf-8"))  # a redelivery (sendCount, msg_id) carries the same msg
-    return shop_id, youzan.normalise_push(doc, shop_id=shop_id, received_at=r.now)
+    return shop_id, doc
 
 
-VERIFIERS: dict[str, Callable[[Uow, Request], Any]] = {
+AUTHENTICATORS: dict[str, Callable[[Uow, Request], Awaitable[tuple[str, Any]]]] = {
     "jd": _jd,
     "pdd": _pdd,
     "douyin": _douyin,
     "xiaohongshu": _xiaohongshu,
     "youzan": _youzan,
 }
-PLATFORMS = tuple(VERIFIERS)
+PLATFORMS = tuple(AUTHENTICATORS)
+ADAPTERS = {"jd": jd, "pdd": pdd, "douyin": douyin, "xiaohongshu": xiaohongshu, "youzan": youzan}
+
+
+async def authenticate(uow: Uow, platform: str, request: Request) -> tuple[str, Any]:
+    """(shop id, the parsed document) of a request signed `platform`'s way; raises Unauthorized (401) or
+    MalformedPayload (400). The order and the refund webhooks share it."""
+    return await AUTHENTICATORS[platform](uow, request)
+
+
+def _normalise(platform: str, doc: Any, shop_id: str, now: datetime) -> Outcome:
+    if platform == "youzan":
+        return youzan.normalise_push(doc, shop_id=shop_id, received_at=now)
+    return ADAPTERS[platform].normalise(doc, shop_id=shop_id, received_at=now)
 
 
 async def receive_platform_order(
@@ -160,12 +175,22 @@ async def receive_platform_order(
 ) -> Receipt:
     """Authenticate a signed order push of `platform`, normalise it and, when it needs fulfilment, publish it.
 
+    A push whose status is the platform's close (each adapter's `close_of`) also publishes
+    `channel.order.closed`, once per order (service/aftersales_record.py); it is still acknowledged
+    `accepted: false`.
+
     Raises Unauthorized (401), MalformedPayload (400), InvalidTrade (422) or EventTooLarge (413); the unit of
     work is then rolled back, so nothing is recorded or published.
     """
-    verify = VERIFIERS[platform]
     request = Request(_query(params), body, now)
     async with uow:
-        shop_id, outcome = await verify(uow, request)
+        shop_id, doc = await authenticate(uow, platform, request)
+        outcome = _normalise(platform, doc, shop_id, now)
         digest_of = request.dedupe[0] if request.dedupe else body
-        return await record_outcome(uow, platform, shop_id, outcome, digest_of, now)
+        receipt = await record_outcome(uow, platform, shop_id, outcome, digest_of, now)
+        if isinstance(outcome, NotForFulfilment):
+            close = ADAPTERS[platform].close_of(doc, outcome.channel_status)
+            if close is not None:
+                event = order_closed(platform, shop_id, outcome.channel_order_id, close, now)
+                await record(uow, event, now)
+        return receipt
