@@ -3,18 +3,22 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from pydantic import AwareDatetime, BaseModel, Field
 
-from omni_chassis.app import GroupCommitOf
+from omni_chassis.app import GroupCommitOf, Uow
 from omni_chassis.errors import problem_response
 from omni_chassis.logging import get_logger
 from omni_chassis.outbox import EventTooLarge
+from omni_chassis.paging import Limit, Offset, PageInfo
 
 from .api import MAX_BODY_BYTES, clock
 from .domain.errors import InvalidTrade, MalformedPayload, Unauthorized
+from .service import aftersales
 from .service.aftersales import REFUND_CHANNELS, receive_refund
 
 log = get_logger(__name__)
@@ -90,3 +94,66 @@ async def platform_refund(
         "channel_status": receipt.channel_status,
         "deliveries": receipt.deliveries,
     }
+
+
+Text200 = Annotated[str | None, Query(max_length=200)]
+KindName = Literal["refund", "close"]
+
+
+class StatusOut(BaseModel):
+    channel_status: str = Field(description="the platform's own status (a close: the first one)")
+    event_id: uuid.UUID
+    deliveries: int = Field(description="how many times it arrived")
+    received_at: AwareDatetime
+    last_received_at: AwareDatetime
+
+
+class AfterSaleRow(StatusOut):
+    channel: str
+    kind: KindName
+    ref_id: str = Field(description="the platform's refund id, or the order id of a close")
+    shop_id: str
+    channel_order_id: str
+
+
+class AfterSalePage(PageInfo):
+    items: list[AfterSaleRow]
+
+
+class AfterSaleOut(BaseModel):
+    channel: str
+    kind: KindName
+    ref_id: str
+    shop_id: str
+    channel_order_id: str
+    statuses: list[StatusOut]
+
+
+@router.get("/after-sales", response_model=AfterSalePage, tags=["after-sales"])
+async def list_after_sales(
+    uow: Uow,
+    channel: Annotated[str | None, Query(max_length=32)] = None,
+    kind: KindName | None = None,
+    channel_order_id: Text200 = None,
+    shop_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Any:
+    """The refunds (one row per status) and closes received, newest first."""
+    filters = {"channel": channel, "kind": kind, "channel_order_id": channel_order_id, "shop_id": shop_id}
+    items, total = await aftersales.list_after_sales(uow, filters=filters, limit=limit, offset=offset)
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/after-sales/{channel}/{kind}/{ref_id}", response_model=AfterSaleOut, tags=["after-sales"])
+async def get_after_sale(
+    channel: Annotated[str, Path(max_length=32)],
+    kind: KindName,
+    ref_id: Annotated[str, Path(pattern=r"^[^\s/\x00-\x1f\x85]{1,200}$")],
+    uow: Uow,
+) -> Any:
+    """A refund with every status it arrived in, or a close, each with its delivery count."""
+    found = await aftersales.after_sale(uow, channel, kind, ref_id)
+    if found is None:
+        raise HTTPException(404, f"no {kind} {ref_id!r} received from {channel}")
+    return found

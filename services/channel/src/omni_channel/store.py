@@ -16,6 +16,7 @@ from . import (
     tables_aftersales,  # noqa: F401  (its table in the metadata the migrations are checked against)
 )
 from .credentials import Sealed
+from .store_aftersales import AfterSalesQueries
 from .store_pos import PosQueries
 from .store_pull import PullQueries
 from .store_push import PushQueries
@@ -45,7 +46,7 @@ class ShopCredentials:
         return f"ShopCredentials({self.channel}/{self.shop_id}, app_key={self.app_key}, active={self.active})"
 
 
-class Repository(PushQueries, WritebackQueries, PullQueries, PosQueries):
+class Repository(PushQueries, WritebackQueries, PullQueries, PosQueries, AfterSalesQueries):
     """The channel adapters' SQL, bound to a unit of work's session (the push status's in store_push.py)."""
 
     def __init__(self, session: AsyncSession) -> None:

@@ -136,3 +136,23 @@ async def test_a_closed_trade_publishes_channel_order_closed_once(client, db, sh
     r = await post(client, "/channels/tmall/orders", shop, doc)  # a repeat publishes nothing
     assert r.status_code == 202
     assert len(await outbox(db)) == 1
+
+
+async def test_a_second_close_status_of_the_same_trade_publishes_nothing(client, db, shop):
+    doc = json.loads(FIXTURE.read_text())
+    trade = doc["trade_fullinfo_get_response"]["trade"]
+    tid = random.randint(10**18, 9 * 10**18)
+    trade["tid"], trade["tid_str"] = tid, str(tid)
+    for i, o in enumerate(trade["orders"]["order"], start=1):
+        o["oid"], o["oid_str"] = tid + i, str(tid + i)
+    for status in ("TRADE_CLOSED_BY_TAOBAO", "TRADE_CLOSED"):
+        trade["status"] = status
+        r = await post(client, "/channels/tmall/orders", shop, doc)
+        assert r.status_code == 202, r.text
+    closes = [env for _, env in await outbox(db) if env.event_type == "channel.order.closed"]
+    assert [c.data.channel_status for c in closes] == ["TRADE_CLOSED_BY_TAOBAO"]  # the first close wins
+    r = await client.get(f"/after-sales/tmall/close/{tid}")
+    assert r.status_code == 200, r.text
+    assert [(s["channel_status"], s["deliveries"]) for s in r.json()["statuses"]] == [
+        ("TRADE_CLOSED_BY_TAOBAO", 2)
+    ]

@@ -63,3 +63,23 @@ async def receive_tmall_refund(
         shop_id = await authenticate_tmall(uow, query, body, now)
         event = normalise_refund(parse_json(body), shop_id=shop_id, received_at=now)
         return await record(uow, event, now)
+
+
+async def list_after_sales(
+    uow: Uow, *, filters: dict[str, str | None], limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    async with uow:
+        return await uow.repo.list_after_sales(filters=filters, limit=limit, offset=offset)
+
+
+async def after_sale(uow: Uow, channel: str, kind: str, ref_id: str) -> dict[str, Any] | None:
+    """A refund (every status it arrived in) or a close, with each status's delivery count; None: unknown."""
+    async with uow:
+        rows = await uow.repo.after_sale_rows(channel, kind, ref_id)
+    if not rows:
+        return None
+    first = rows[0]
+    statuses = [{k: r[k] for k in ("channel_status", "event_id", "deliveries", "received_at",
+                                   "last_received_at")} for r in rows]  # fmt: skip
+    return {"channel": channel, "kind": kind, "ref_id": ref_id, "shop_id": first["shop_id"],
+            "channel_order_id": first["channel_order_id"], "statuses": statuses}  # fmt: skip
