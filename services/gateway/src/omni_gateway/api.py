@@ -36,6 +36,11 @@ async def channel_webhook(request: Request, platform: str) -> Response:
     return await _gateway(request).handle_webhook(request, platform)
 
 
+@router.post("/channels/{platform}/refunds", include_in_schema=False)
+async def channel_refund_webhook(request: Request, platform: str) -> Response:
+    return await _gateway(request).handle_webhook(request, platform)
+
+
 @router.get("/openapi.json", include_in_schema=False)
 async def merged_openapi(request: Request) -> dict[str, Any]:
     return await _gateway(request).merged_openapi()

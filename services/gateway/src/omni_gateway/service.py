@@ -167,7 +167,7 @@ class Gateway:
             extra[NODE_SCOPE_HEADER] = principal.node_code
         return await self.forward(request, service, _upstream_raw_path(request, 2), extra, f"/api/{service}")
 
-    # -- POST /channels/{platform}/orders (no key: the channel service checks the platform's signature)
+    # -- POST /channels/{platform}/orders or /refunds (no key: the channel checks the platform's signature)
 
     async def handle_webhook(self, request: Request, platform: str) -> Response:
         # a platform names its shop in the query; a POS till in X-Pos-Shop (its body is HMAC-signed per shop)

@@ -4,7 +4,7 @@ For each service: every path gets the prefix `/api/<service>`; every component (
 parameters, ...) is renamed `<Service><Name>` and every `$ref` (and discriminator mapping) pointing at it is
 rewritten; operation ids get the prefix `<service>_` and tags `<service>: <tag>` so that nothing collides.
 The services' own health paths are left out; the gateway adds the `X-API-Key` security scheme and its
-webhook paths `/channels/<platform>/orders` (which need no key).
+webhook paths `/channels/<platform>/orders` and `/channels/<platform>/refunds` (which need no key).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ WEBHOOK_PATH = "/channels/{platform}/orders"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 _SKIPPED_PREFIXES = ("/health/", "/metrics")
 _COMPONENT_REF = "#/components/"
-_WEBHOOK = re.compile(r"^/channels/([^/]+)/orders$")
+_WEBHOOK = re.compile(r"^/channels/([^/]+)/(orders|refunds)$")
 # the chassis's problem schemas: one component for every service's errors
 SHARED_SCHEMAS = frozenset(problem_schemas())
 # what the gateway itself may answer on any /api route: no or unknown key, a role that may not, the rate
@@ -76,7 +76,9 @@ def _operation(op: dict[str, Any], service: str) -> dict[str, Any]:
     return op
 
 
-def webhook_operation(channel_op: dict[str, Any] | None, platform: str | None = None) -> dict[str, Any]:
+def webhook_operation(
+    channel_op: dict[str, Any] | None, platform: str | None = None, kind: str = "orders"
+) -> dict[str, Any]:
     """A public webhook path: the channel service's own operation when it has one, without a key."""
     note = (
         "Public, no API key: the channel service verifies the platform's signature. The query string and "
@@ -85,7 +87,7 @@ def webhook_operation(channel_op: dict[str, Any] | None, platform: str | None = 
     if channel_op is not None:
         op = dict(channel_op)
         op["responses"] = dict(op.get("responses") or {})  # not shared with the /api/channel/... copy
-        op["operationId"] = f"webhook_{re.sub(r'[^0-9A-Za-z_]', '', platform or '') or 'channel'}_orders"
+        op["operationId"] = f"webhook_{re.sub(r'[^0-9A-Za-z_]', '', platform or '') or 'channel'}_{kind}"
         op["description"] = note + ("\n\n" + op["description"] if op.get("description") else "")
     else:
         op = {
@@ -98,7 +100,9 @@ def webhook_operation(channel_op: dict[str, Any] | None, platform: str | None = 
             "description": note,
         }
     op["tags"] = ["webhooks"]
-    op["summary"] = op.get("summary") or "Order webhook from a sales platform"
+    op["summary"] = (
+        op.get("summary") or f"{'Refund' if kind == 'refunds' else 'Order'} webhook from a sales platform"
+    )
     op["security"] = []
     return op
 
@@ -153,7 +157,7 @@ def merge(
             paths["/api/" + service + (path if path != "/" else "")] = ops
             hook = _WEBHOOK.match(path)
             if service == "channel" and hook and isinstance(item.get("post"), dict):
-                webhooks[path] = {"post": webhook_operation(item["post"], hook.group(1))}
+                webhooks[path] = {"post": webhook_operation(item["post"], hook.group(1), hook.group(2))}
         for tag in spec.get("tags") or []:
             if isinstance(tag, dict) and "name" in tag:
                 tags.append({**tag, "name": f"{service}: {tag['name']}"})

@@ -82,6 +82,7 @@ RULES: tuple[Rule, ...] = (
     _rule({OPERATIONS}, "channel", ANY, "/shipment-writebacks/**"),  # shipments told to the platform; retry
     _rule({OPERATIONS}, "channel", ANY, "/pull-cursors/**"),  # the JD / PDD order pull per shop; run now
     _rule({OPERATIONS}, "channel", ANY, "/channels/pos/stores/**"),  # a POS shop's store node and tenders
+    _rule({OPERATIONS}, "channel", READ, "/after-sales/**"),  # the refunds and closes received
     _rule({OPERATIONS}, "finance", READ, "/**"),
     _rule({FINANCE}, "finance", ANY, "/**"),
     _rule({FINANCE}, "order", READ, "/**"),
@@ -92,6 +93,7 @@ RULES: tuple[Rule, ...] = (
     _rule({STORE_STAFF}, "fulfillment", POST, "/tasks/{task_id}/pickup"),
     # channel adapters (run outside Omni) hand orders to the channel service and read their shops
     _rule({CHANNEL}, "channel", POST, "/channels/{platform}/orders"),
+    _rule({CHANNEL}, "channel", POST, "/channels/{platform}/refunds"),
     _rule({CHANNEL}, "channel", READ, "/shops/**"),
 )
 
