@@ -37,6 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from omni_channel.domain.platform_signing import same, sign_jd, sign_pdd, unix_timestamp_problem
 from omni_channel.domain.signing import format_china_time, parse_china_time, timestamp_problem
 
+from . import platform_apis
 from .state import Platform
 
 HERE = Path(__file__).parent
@@ -213,7 +214,10 @@ def _router(name: str) -> Any:
         refused = await faulted(platform, record)
         if refused is not None:
             return refused
-        body = _CALLS[name](platform, request.app[BOOKS_KEY][name], params, datetime.now(UTC))
+        if platform_apis.serves(name, method):  # stock and logistics share the router
+            body = platform_apis.call(platform, params)
+        else:
+            body = _CALLS[name](platform, request.app[BOOKS_KEY][name], params, datetime.now(UTC))
         record["outcome"] = "ok" if "error_response" not in body else "error"
         return web.json_response(body)
 

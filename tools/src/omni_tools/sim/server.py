@@ -12,7 +12,8 @@ see taobao.py). Control API for tests, `make demo` and benchmarks (JSON; 422 lis
     GET|PUT /_sim/{platform}/faults             {failure_rate, timeout_rate, timeout_s, latency_ms, …}
     GET  /_sim/{platform}/calls?method=&limit=  the calls received, newest last (secrets and tokens left out)
     DELETE /_sim/{platform}/calls
-    GET  /_sim/{platform}/shipments?tid=        the shipments written back (taobao.logistics.offline.send)
+    GET  /_sim/{platform}/shipments?tid=        the shipments written back (taobao.logistics.offline.send and
+                                                the others' logistics APIs, platform_apis.py)
     POST /_sim/{platform}/trades/{tid}/close    the trade is closed: a shipment write-back for it is refused
     POST /_sim/{jd|pdd}/orders/generate         {shop_id, count, start?, spread_s?}: orders for pull (pull.py)
     POST /_sim/{jd|pdd}/orders/{order_id}/modify its modified time moves to now
@@ -21,7 +22,8 @@ see taobao.py). Control API for tests, `make demo` and benchmarks (JSON; 422 lis
 Faults apply to platform API calls only: `latency_ms` on every call; a `timeout_rate` share is held
 `timeout_s` and answered 504; a `failure_rate` share fails the way platforms fail, alternately an HTTP 503 and
 a TOP `code 10 Service Currently Unavailable`; past `rate_limit_per_s` per app key, TOP `code 7 App Call
-Limited`. The seed makes a run's faults repeatable. The other platforms' APIs join as modules like taobao.py.
+Limited`. The seed makes a run's faults repeatable. JD, PDD, Douyin, Xiaohongshu and Youzan stock and
+logistics: platform_apis.py, with each platform's own rate-limit code.
 """
 
 from __future__ import annotations
@@ -36,10 +38,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from omni_contracts import utcnow
 
-from . import pull, taobao
+from . import platform_apis, pull, taobao
 from .state import Faults, ItemIn, Platform, ShopIn
 
-PLATFORMS = ("taobao", "jd", "pdd")
+PLATFORMS = ("taobao", "jd", "pdd", "douyin", "xiaohongshu", "youzan")
 PLATFORMS_KEY: web.AppKey[dict[str, Platform]] = web.AppKey("platforms")
 _HIDDEN = {"sign", "session"}
 
@@ -169,15 +171,18 @@ async def calls_route(request: web.Request, platform: Platform) -> web.Response:
 @_admin
 async def shipments_route(request: web.Request, platform: Platform) -> web.Response:
     tid = request.query.get("tid")
-    if tid is not None and not tid.isdigit():
+    if tid is not None and platform.name == "taobao" and not tid.isdigit():
         return problem(422, "tid is a number")
-    found = [s for t, s in sorted(platform.shipments.items()) if tid is None or t == int(tid)]
+    found = [s for _, s in sorted(platform.shipments.items()) if tid is None or str(s["tid"]) == tid]
     return web.json_response({"shipments": found})
 
 
 @_admin
 async def close_trade(request: web.Request, platform: Platform) -> web.Response:
     tid = request.match_info["tid"]
+    if platform.name != "taobao":  # the others' order ids are text (PDD's 261203-…, Xiaohongshu's P…)
+        platform.closed_trades.add(tid)  # type: ignore[arg-type]
+        return web.json_response({"tid": tid, "status": "TRADE_CLOSED"})
     if not tid.isdigit():
         return problem(422, "tid is a number")
     platform.closed_trades.add(int(tid))
@@ -258,6 +263,7 @@ def build(seed: int = 0, faults: Faults | None = None) -> web.Application:
     app.router.add_get("/_sim/{platform}/shipments", shipments_route)
     app.router.add_post("/_sim/{platform}/trades/{tid}/close", close_trade)
     pull.install(app)  # JD and PDD order pull (pull.py)
+    platform_apis.install(app)  # JD, PDD, Douyin, Xiaohongshu, Youzan stock and logistics (platform_apis.py)
     return app
 
 
