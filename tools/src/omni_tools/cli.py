@@ -155,6 +155,9 @@ def sim(
     timeout_rate: float = typer.Option(0.0, min=0, max=1, help="share of calls held past a client's timeout"),
     latency_ms: float = typer.Option(0.0, min=0, help="added to every platform call"),
     rate_limit: float = typer.Option(0.0, min=0, help="calls/s per app key before TOP code 7 (0: none)"),
+    omni_url: str = typer.Option(
+        "http://127.0.0.1:8000", envvar="OMNI_SIM_OMNI_URL", help="where it pushes orders, refunds"
+    ),
 ) -> None:
     """Run the local platform simulator (Taobao/Tmall TOP stock APIs; control API under /_sim)."""
     from .sim.server import run
@@ -163,4 +166,4 @@ def sim(
     faults = Faults(failure_rate=failure_rate, timeout_rate=timeout_rate, latency_ms=latency_ms,
                     rate_limit_per_s=rate_limit)  # fmt: skip
     typer.echo(f"platform simulator on http://{host}:{port} (taobao: /taobao/router/rest; control: /_sim)")
-    run(host, port, seed, faults)
+    run(host, port, seed, faults, omni_url)

@@ -56,11 +56,7 @@ def signed_refund(
     """(query, body) of a refund webhook, signed the platform's way at `now` (default: the clock)."""
     now = now or datetime.now(UTC)
     if platform == "tmall":
-        body = json.dumps(d, ensure_ascii=False).encode()
-        q = {"shop_id": shop_id, "app_key": app_key, "timestamp": format_china_time(now),
-             "sign_method": "hmac-sha256"}  # fmt: skip
-        q["sign"] = sign_tmall(q, body, secret, "hmac-sha256")
-        return q, body
+        return signed_tmall(shop_id, d, app_key, secret, now)
     if platform == "youzan":
         msg = quote(json.dumps(d, ensure_ascii=False, separators=(",", ":")))
         push = {"id": d.get("refund_id", "x"), "msg": msg, "type": "trade_refund_BuyerCreated",
@@ -68,3 +64,42 @@ def signed_refund(
                 "sign": sig.sign_youzan(app_key, msg, secret)}  # fmt: skip
         return {}, json.dumps(push).encode()
     return signed_order(platform, shop_id, d, app_key, secret, now)
+
+
+def signed_tmall(
+    shop_id: str, d: dict[str, Any], app_key: str, secret: str, now: datetime
+) -> tuple[dict[str, str], bytes]:
+    """(query, body) of a Tmall webhook (a trade or a refund): TOP-signed over the query and the body."""
+    body = json.dumps(d, ensure_ascii=False).encode()
+    q = {"shop_id": shop_id, "app_key": app_key, "timestamp": format_china_time(now),
+         "sign_method": "hmac-sha256"}  # fmt: skip
+    q["sign"] = sign_tmall(q, body, secret, "hmac-sha256")
+    return q, body
+
+
+# where each platform's sample refund keeps the refund itself, and how it names each kind
+def refund_body(platform: str, d: dict[str, Any]) -> dict[str, Any]:
+    if platform == "jd":
+        return d["jingdong_pop_afs_soa_refundapply_queryPageList_responce"]["queryResult"]["result"][0]
+    if platform == "pdd":
+        return d["refund_information_get_response"]
+    if platform == "douyin":
+        return d["data"]["process_info"]["after_sale_info"]
+    if platform == "xiaohongshu":
+        return d["data"]
+    return d
+
+
+KIND_FIELDS: dict[str, dict[str, dict[str, Any]]] = {
+    "tmall": {"refund_only": {"has_good_return": False}, "return_and_refund": {"has_good_return": True},
+              "exchange": {"bill_type": "replace_bill"}},
+    "jd": {"refund_only": {}, "return_and_refund": {"customerExpect": 10},
+           "exchange": {"customerExpect": 20}},
+    "pdd": {"refund_only": {"after_sales_type": 2}, "return_and_refund": {"after_sales_type": 3},
+            "exchange": {"after_sales_type": 4}},
+    "douyin": {"refund_only": {"aftersale_type": 2}, "return_and_refund": {"aftersale_type": 0},
+               "exchange": {"aftersale_type": 3}},
+    "xiaohongshu": {"refund_only": {"returnType": 3}, "return_and_refund": {"returnType": 1},
+                    "exchange": {"returnType": 2}},
+    "youzan": {"refund_only": {"demand": 1}, "return_and_refund": {"demand": 2}, "exchange": {"demand": 3}},
+}  # fmt: skip

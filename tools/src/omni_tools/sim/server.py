@@ -17,6 +17,9 @@ see taobao.py). Control API for tests, `make demo` and benchmarks (JSON; 422 lis
     POST /_sim/{platform}/trades/{tid}/close    the trade is closed: a shipment write-back for it is refused
     POST /_sim/{jd|pdd}/orders/generate         {shop_id, count, start?, spread_s?}: orders for pull (pull.py)
     POST /_sim/{jd|pdd}/orders/{order_id}/modify its modified time moves to now
+    POST /_sim/{platform}/push/orders           {shop_id, order?, status?}: a signed order pushed to Omni
+    POST /_sim/{platform}/push/refunds          {shop_id, channel_order_id, kind?, status?}: a signed refund
+                                                (push.py; the target: --omni-url / OMNI_SIM_OMNI_URL)
     GET  /_sim/health
 
 Faults apply to platform API calls only: `latency_ms` on every call; a `timeout_rate` share is held
@@ -38,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from omni_contracts import utcnow
 
-from . import platform_apis, pull, taobao
+from . import platform_apis, pull, push, taobao
 from .state import Faults, ItemIn, Platform, ShopIn
 
 PLATFORMS = ("taobao", "jd", "pdd", "douyin", "xiaohongshu", "youzan")
@@ -247,7 +250,7 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "platforms": list(request.app[PLATFORMS_KEY])})
 
 
-def build(seed: int = 0, faults: Faults | None = None) -> web.Application:
+def build(seed: int = 0, faults: Faults | None = None, omni_url: str | None = None) -> web.Application:
     app = web.Application(client_max_size=2 * 1024 * 1024)
     app[PLATFORMS_KEY] = {name: Platform(name, seed=seed, faults=faults or Faults()) for name in PLATFORMS}
     app.router.add_route("*", "/taobao/router/rest", top_router)
@@ -264,8 +267,9 @@ def build(seed: int = 0, faults: Faults | None = None) -> web.Application:
     app.router.add_post("/_sim/{platform}/trades/{tid}/close", close_trade)
     pull.install(app)  # JD and PDD order pull (pull.py)
     platform_apis.install(app)  # JD, PDD, Douyin, Xiaohongshu, Youzan stock and logistics (platform_apis.py)
+    push.install(app, omni_url)  # signed orders and refunds pushed to Omni's webhooks (push.py)
     return app
 
 
-def run(host: str, port: int, seed: int, faults: Faults) -> None:
-    web.run_app(build(seed, faults), host=host, port=port, print=lambda *_: None)
+def run(host: str, port: int, seed: int, faults: Faults, omni_url: str | None = None) -> None:
+    web.run_app(build(seed, faults, omni_url), host=host, port=port, print=lambda *_: None)
