@@ -126,6 +126,16 @@ class WritebackQueries:
             update(shipment_writebacks).where(W.writeback_id == writeback_id).values(**values)
         )
 
+    async def parcel_sent_before(self, order_id: str, writeback_id: str) -> str | None:
+        """The tracking number of another of the order's parcels the platform already took, if any."""
+        found = await self.session.execute(
+            select(W.tracking_no)
+            .where(W.order_id == order_id, W.writeback_id != writeback_id, W.state == "acknowledged")
+            .order_by(W.acknowledged_at)
+            .limit(1)
+        )
+        return found.scalar_one_or_none()
+
     async def next_writeback_due_at(self) -> datetime | None:
         return (await self.session.execute(_NEXT_DUE)).scalar()
 

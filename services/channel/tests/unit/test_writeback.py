@@ -215,3 +215,19 @@ async def test_no_shop_is_credentials_and_an_unserved_channel_unsupported(repo):
     assert repo.rows["T2"]["state"] == "credentials" and "no tmall shop" in repo.rows["T2"]["last_error"]
     assert repo.rows["T3"]["state"] == "unsupported"
     assert await writeback.retry_writeback(FakeUnitOfWork(repo), "nope", now=NOW, wake=None) is None
+
+
+async def test_a_later_parcel_of_an_order_already_written_back_is_not_sent(repo):
+    await writeback.on_order_accepted(FakeUnitOfWork(repo), accepted(), now=NOW, wake=None)
+    await writeback.on_shipped(FakeUnitOfWork(repo), shipped(task_id="T1"), now=NOW, wake=None)
+    platform = FakeLogistics(Answer(Outcome.ACKNOWLEDGED, "acknowledged"))
+    w = worker(repo, platform)
+    await w.claim(10)
+    await w.drain()
+    await writeback.on_shipped(FakeUnitOfWork(repo), shipped(task_id="T2"), now=NOW, wake=None)
+    await w.claim(10)
+    await w.drain()
+    assert len(platform.sent) == 1 and repo.rows["T1"]["state"] == "acknowledged"
+    row = repo.rows["T2"]
+    assert row["state"] == "unsupported" and row["next_attempt_at"] is None
+    assert "not sent: tmall takes one tracking number per order (parcel SF1" in row["last_error"]

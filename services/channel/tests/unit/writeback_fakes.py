@@ -135,6 +135,11 @@ class FakeWritebackRepository:
         if t.acknowledged:
             r["acknowledged_at"] = now
 
+    async def parcel_sent_before(self, order_id: str, writeback_id: str) -> str | None:
+        sent = [r for r in self.rows.values() if r["order_id"] == order_id
+                and r["writeback_id"] != writeback_id and r["state"] == "acknowledged"]  # fmt: skip
+        return sent[0]["tracking_no"] if sent else None
+
     async def next_writeback_due_at(self) -> datetime | None:
         due = [r["next_attempt_at"] for r in self.rows.values() if r["next_attempt_at"] is not None]
         return min(due) if due else None

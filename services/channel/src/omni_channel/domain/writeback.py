@@ -12,7 +12,9 @@ States (one row per shipped fulfillment task, `shipment_writebacks`):
   carrier code: `isv.*`), or our carrier has no code on the platform: shown with the reason, never retried
   by itself (`POST /shipment-writebacks/{id}/retry` after fixing the cause);
 - `credentials`: the shop's credentials are missing or refused: waits for `PUT /shops/...` (then retried);
-- `unsupported`: no write-back for the order's channel (own mall, POS): nothing to do.
+- `unsupported`: no write-back for the order's channel (own mall, POS): nothing to do; or a later parcel
+  of an order already written back with another tracking number (`not_sent`): JD and Pinduoduo take one
+  tracking number per order, and a split parcel's lines are not carried yet for the others.
 
 What an answer means (docs/platforms/taobao.md): like the stock push (domain/stock_push.py), TOP codes 7
 and 10 and `isp.` sub-codes are retried, 25-29 are credentials, code 15 (or 50) with an `isv.` sub-code and
@@ -152,6 +154,16 @@ def after_answer(
         return Transition(State.REFUSED, None, attempts + 1, answer.reason, False)
     wait = backoff_s(attempts + 1, first_s=backoff_first_s, max_s=backoff_max_s)
     return Transition(State.RETRYING, now + timedelta(seconds=wait), attempts + 1, answer.reason, False)
+
+
+def not_sent(channel: str, sent_tracking_no: str, splits: bool) -> Transition:
+    """A later parcel of an order whose first parcel the platform took: held (state `unsupported`)."""
+    why = f"not sent: {channel} takes one tracking number per order"
+    if splits:
+        why = f"not sent: a split parcel needs its lines' {channel} ids, which Omni does not carry yet"
+    return Transition(
+        State.UNSUPPORTED, None, 0, f"{why} (parcel {sent_tracking_no} was written back)", False
+    )
 
 
 def unsupported(channel: str) -> Transition:

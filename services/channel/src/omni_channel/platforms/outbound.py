@@ -39,6 +39,7 @@ class PlatformClient:
         self.spec, self.http, self.base_url = spec, http, base_url.rstrip("/")
         self.timeout = aiohttp.ClientTimeout(total=timeout_s)
         self.carriers = carriers
+        self.splits: bool = spec.SPLITS  # takes a parcel of some lines (the write-back worker asks)
 
     # -- the stock push and the drift check ----------------------------------------------------------------
     async def push(self, listing: Listing, quantity: int, shop: Any, now: datetime) -> Answer:

@@ -25,7 +25,7 @@ from omni_contracts.events.fulfillment import ShippedV1
 from omni_contracts.events.order import OrderAcceptedV1
 
 from ..domain.stock_push import Answer
-from ..domain.writeback import Shipment, State, Transition, after_answer, unsupported
+from ..domain.writeback import Shipment, State, Transition, after_answer, not_sent, unsupported
 from ..store import ShopCredentials
 from .claim_loop import Backoff
 from .orders import Uow
@@ -103,13 +103,17 @@ async def finish_writeback(
     company_code: str | None,
     now: datetime,
     backoff: Backoff = Backoff(),
+    held: Transition | None = None,
 ) -> Transition | None:
-    """Record the platform's answer (None: no write-back for the channel). None: the claim was lost."""
+    """Record the platform's answer (None: no write-back for the channel; `held`: not sent, and why).
+    None: the claim was lost."""
     async with uow:
         if not await uow.repo.lock_claimed_writeback(shipment.writeback_id, shipment.token):
             log.warning("write-back claim lost (lease expired)", writeback_id=shipment.writeback_id)
             return None
-        if answer is None:
+        if held is not None:
+            t, detail = held, {}
+        elif answer is None:
             t, detail = unsupported(shipment.channel), {}
         else:
             t = after_answer(answer, shipment.attempts, now, backoff_first_s=backoff.first_s,
@@ -122,6 +126,16 @@ async def finish_writeback(
         log.info("shipment write-back held", writeback_id=shipment.writeback_id, order_id=shipment.order_id,
                  channel=shipment.channel, state=t.state.value, reason=t.last_error)  # fmt: skip
     return t
+
+
+async def held_parcel(uow: Uow, shipment: Shipment, *, splits: bool) -> Transition | None:
+    """A later parcel of an order already written back is not sent (the platform takes one tracking
+    number per order; a split parcel's lines are not carried yet): the transition that holds it, or None."""
+    if shipment.split:
+        return None
+    async with uow:
+        sent = await uow.repo.parcel_sent_before(shipment.order_id, shipment.writeback_id)
+    return not_sent(shipment.channel, sent, splits) if sent else None
 
 
 async def next_writeback_due_at(uow: Uow) -> datetime | None:

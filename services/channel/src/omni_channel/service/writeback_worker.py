@@ -39,10 +39,14 @@ class WritebackWorker(ClaimLoop):
         platform = self.platforms.get(shipment.channel)
         answer: Answer | None = None
         code: str | None = None
+        held = None
         try:
             if platform is not None:
                 answer = _local_answer(shipment, shop)
                 if answer is None:
+                    splits = bool(getattr(platform, "splits", False))
+                    held = await writeback.held_parcel(self.new_uow(), shipment, splits=splits)
+                if answer is None and held is None:
                     answer, code = await platform.send(shipment, shop, started)
             t = await writeback.finish_writeback(
                 self.new_uow(),
@@ -51,6 +55,7 @@ class WritebackWorker(ClaimLoop):
                 company_code=code,
                 now=self.clock(),
                 backoff=self.settings.backoff,
+                held=held,
             )
         except asyncio.CancelledError:
             raise
