@@ -44,6 +44,7 @@ def e2e_env(kafka_bootstrap: str, pg_server_url: str) -> dict[str, str]:
         "LOG_LEVEL": "INFO",
         "OMNI_SIM_PORT": str(SIM_PORT),
         "OMNI_SIM_DIR": str(RUN_DIR / "sim"),
+        "OMNI_SIM_OMNI_URL": f"http://127.0.0.1:{PORTS['gateway']}",  # where the simulator pushes
         "OMNI_TAOBAO_ROUTER_URL": f"http://127.0.0.1:{SIM_PORT}/taobao/router/rest",
         "OMNI_JD_ROUTER_URL": f"http://127.0.0.1:{SIM_PORT}/jd/routerjson",
         "OMNI_PDD_ROUTER_URL": f"http://127.0.0.1:{SIM_PORT}/pdd/api/router",

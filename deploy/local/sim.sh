@@ -12,13 +12,15 @@
 # started again after a second. Its state (shops, items, faults) is in memory: a restart empties it.
 #
 # Env: OMNI_SIM_PORT (8090), OMNI_SIM_ARGS (extra `omni-tools sim` options, e.g. "--failure-rate 0.3"),
-#      OMNI_SIM_DIR (.data/sim: pid file and log sim.log).
+#      OMNI_SIM_DIR (.data/sim: pid file and log sim.log),
+#      OMNI_SIM_OMNI_URL (http://127.0.0.1:8000, the gateway: where it pushes signed orders and refunds).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 RUN_DIR="${OMNI_SIM_DIR:-$ROOT/.data/sim}"
 PORT="${OMNI_SIM_PORT:-8090}"
 PID_FILE="$RUN_DIR/sim.pid"
+export OMNI_SIM_OMNI_URL="${OMNI_SIM_OMNI_URL:-http://127.0.0.1:8000}"
 LOG="$RUN_DIR/sim.log"
 URL="http://127.0.0.1:$PORT/_sim/health"
 
