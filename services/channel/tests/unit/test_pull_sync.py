@@ -230,3 +230,20 @@ async def test_startup_gives_every_active_pull_shop_without_a_timer_one(uow) -> 
     uow.timers.clear()
     assert await pull_sync.ensure_timers(uow, now=NOW) == 1
     assert await pull_sync.ensure_timers(uow, now=NOW) == 0
+
+
+async def test_a_pulled_cancelled_order_is_a_close_recorded_once(uow, monkeypatch) -> None:
+    closes: list[Any] = []
+
+    async def record_close(uow: Any, event: Any, now: datetime) -> None:  # the after-sales dedupe's SQL
+        closes.append(event)
+
+    monkeypatch.setattr(pull_sync, "record_close", record_close)
+    cancelled = jd_order(9, NOW - timedelta(minutes=3), orderState="TRADE_CANCELED")
+    platform = Platform([(NOW - timedelta(minutes=3), cancelled)])
+    assert await drain(uow, platform, NOW) == (1, 1, 0) and published(uow) == []
+    assert [(c.channel, c.channel_order_id, c.channel_status) for c in closes] == [
+        ("jd", cancelled["orderId"], "TRADE_CANCELED")
+    ]
+    await drain(uow, platform, NOW + timedelta(minutes=1))  # fetched again by the overlap: nothing new
+    assert len(closes) == 1

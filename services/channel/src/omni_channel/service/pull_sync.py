@@ -34,9 +34,13 @@ from omni_contracts import utcnow
 
 from ..credentials import CredentialsKeyError, reveal
 from ..domain import jd, pdd
+from ..domain.aftersales_common import order_closed
 from ..domain.errors import InvalidTrade, MalformedPayload
 from ..domain.pull import FetchPage, PullPolicy, step
+from ..domain.tmall import NotForFulfilment
+from .aftersales_record import record as record_close
 from .orders import Uow, record_outcome
+from .platform_orders import ADAPTERS
 
 log = get_logger(__name__)
 
@@ -185,10 +189,10 @@ async def record_page(
             order_id = outcome.channel_order_id
         except (InvalidTrade, MalformedPayload) as exc:
             outcome, order_id = exc, str((raw or {}).get(RAW_ID[channel]) or "?")[:64]
-        parsed.append((order_id, hashlib.sha256(body).hexdigest(), body, outcome))
-    seen = await uow.repo.received_digests(channel, [(o, d) for o, d, _, _ in parsed])
+        parsed.append((order_id, hashlib.sha256(body).hexdigest(), body, outcome, raw))
+    seen = await uow.repo.received_digests(channel, [(o, d) for o, d, *_ in parsed])
     published = refused = 0
-    for order_id, digest, body, outcome in parsed:
+    for order_id, digest, body, outcome, raw in parsed:
         if (order_id, digest) in seen:
             continue
         seen.add((order_id, digest))
@@ -209,6 +213,10 @@ async def record_page(
             continue
         published += 1
         await record_outcome(uow, channel, shop_id, outcome, body, now)
+        if isinstance(outcome, NotForFulfilment):  # cancelled or closed: channel.order.closed, once per order
+            close = ADAPTERS[channel].close_of(raw, outcome.channel_status)
+            if close is not None:
+                await record_close(uow, order_closed(channel, shop_id, order_id, close, now), now)
     return published, refused
 
 
