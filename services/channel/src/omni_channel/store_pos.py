@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +15,7 @@ from .tables import received_orders
 from .tables_pos import pos_listings, pos_stores
 
 L = pos_listings.c
+_LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))")
 
 
 class PosQueries:
@@ -80,7 +81,10 @@ class PosQueries:
         return by_id, by_code
 
     async def pos_sale_seen(self, channel_order_id: str) -> bool:
-        """Was a store sale with this id (`<shop>:<uid>`) already published?"""
+        """Was a store sale with this id (`<shop>:<uid>`) already published? Serialises the calls that carry
+        the same sale until the commit (a transaction-level advisory lock), so a sale the till sends twice at
+        once is published once: the second call waits, then sees the first's receipt."""
+        await self.session.execute(_LOCK, {"k": f"pos-sale:{channel_order_id}"})
         found = await self.session.execute(
             select(received_orders.c.event_id)
             .where(

@@ -123,3 +123,12 @@ async def test_bad_signature_unknown_shop_and_malformed_body(db, client, shop):
     assert await published(db) == []
     r = await client.put("/channels/pos/stores/nope", json={"node_code": "S"})
     assert r.status_code == 404
+
+
+async def test_the_same_sale_sent_twice_at_once_is_published_once(db, client, shop):
+    import asyncio
+
+    answers = await asyncio.gather(*(call(client, shop, [V16]) for _ in range(4)))
+    outcomes = sorted(r.json()["orders"][0]["outcome"] for r in answers)
+    assert outcomes == ["accepted", "duplicate", "duplicate", "duplicate"]
+    assert [e.event_type for e in await published(db)] == ["channel.store-sale.recorded"]

@@ -178,3 +178,8 @@ async def test_store_config_validates_tenders_and_needs_the_shop(repo, store):
     assert {p.path for p in bad.value.problems} == {"payment_methods.2"}
     with pytest.raises(pos.StoreNotFound):
         await pos.put_store(uow(repo), shop_id="NOPE", node_code="S", payment_methods={}, now=NOW)
+
+
+async def test_the_same_uid_twice_in_one_call_is_taken_once(repo, store):
+    batch, u = await call(repo, [V16, V16])
+    assert [a.outcome for a in batch.answers] == ["accepted", "duplicate"] and len(u.published) == 1
