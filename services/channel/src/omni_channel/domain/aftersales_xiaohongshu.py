@@ -86,7 +86,7 @@ def normalise_refund(doc: Any, *, shop_id: str, received_at: datetime) -> Channe
             refund_id=refund_id,
             kind=KIND.get(kind),
             status=neutral,
-            channel_status=f"{status}/{r.get('refundStatus')}" if "refundStatus" in r else str(status),
+            channel_status=f"{status}/{str(r['refundStatus'])[:8]}" if "refundStatus" in r else str(status),
             refund=refund,
             refund_path="refundAmount",
             received_at=received_at,
