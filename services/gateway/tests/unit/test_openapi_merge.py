@@ -203,3 +203,17 @@ def test_each_platform_webhook_of_the_channel_service_becomes_a_public_path():
     assert paths["/channels/jd/orders"]["post"]["security"] == []
     assert "/shops" not in paths and "/api/channel/shops" in paths
     assert paths["/api/channel/channels/tmall/orders"]["post"]["operationId"] == "channel_tmall_order"
+
+
+def test_the_refund_webhook_of_the_channel_service_is_a_public_path_too():
+    channel = {
+        "paths": {
+            "/channels/{platform}/refunds": {"post": {"operationId": "refund", "responses": {}}},
+            "/channels/{platform}/orders": {"post": {"operationId": "order", "responses": {}}},
+        }
+    }
+    paths = merge({"channel": channel}, unavailable=[])["paths"]
+    refunds = paths["/channels/{platform}/refunds"]["post"]
+    assert (refunds["operationId"], refunds["security"]) == ("webhook_platform_refunds", [])
+    assert refunds["summary"] == "Refund webhook from a sales platform"
+    assert paths["/channels/{platform}/orders"]["post"]["operationId"] == "webhook_platform_orders"

@@ -42,12 +42,17 @@ ALLOW = [
     (STORE_STAFF, "fulfillment", "POST", "/tasks/T-1/ship"),
     (STORE_STAFF, "fulfillment", "post", "/tasks/T-1/pickup"),
     (CHANNEL, "channel", "POST", "/channels/taobao/orders"),
+    (CHANNEL, "channel", "POST", "/channels/jd/refunds"),
     (CHANNEL, "channel", "GET", "/shops/tmall-1"),
+    (OPERATIONS, "channel", "GET", "/after-sales"),
+    (OPERATIONS, "channel", "GET", "/after-sales/jd/refund/1600000001"),
 ]
 
 DENY = [
     (OPERATIONS, "finance", "POST", "/vouchers"),
     (OPERATIONS, "channel", "POST", "/channels/taobao/orders"),
+    (OPERATIONS, "channel", "POST", "/channels/jd/refunds"),
+    (OPERATIONS, "channel", "DELETE", "/after-sales/jd/refund/1"),  # read only
     (OPERATIONS, "channel", "GET", "/shopsX"),  # '/shops/**' is a segment prefix, not a string prefix
     (FINANCE, "order", "POST", "/orders"),
     (FINANCE, "product", "GET", "/materials"),
