@@ -178,6 +178,24 @@ class ChannelOrderClosedV1(EventPayload):
     received_at: AwareDatetime
 
 
+@event("channel.shipment-writeback.refused", 1, Topic.CHANNEL_ORDERS)
+class ChannelShipmentWritebackRefusedV1(EventPayload):
+    """The platform permanently refused a shipment write-back (a closed order, already shipped under
+    another number, a carrier it does not know): shown on the order; not retried until an operator asks.
+    Key: `<channel>:<channel_order_id>`."""
+
+    order_id: str = Field(min_length=1, description="Omni's order id")
+    writeback_id: str = Field(min_length=1, description="the shipped fulfillment task")
+    channel: Code
+    shop_id: Code
+    channel_order_id: str = Field(min_length=1)
+    carrier: str = Field(description="Omni's carrier code, e.g. SF")
+    company_code: str | None = Field(None, description="the platform's code of the carrier, when sent")
+    tracking_no: str
+    reason: str = Field(description="why, in the platform's words")
+    refused_at: AwareDatetime
+
+
 def channel_order_key(channel: str, channel_order_id: str) -> str:
     return f"{channel}:{channel_order_id}"
 
@@ -191,6 +209,7 @@ __all__ = [
     "ChannelOrderReceivedV2",
     "ChannelRefundLine",
     "ChannelRefundReceivedV1",
+    "ChannelShipmentWritebackRefusedV1",
     "InvoiceRequest",
     "ProtectedReceiver",
     "channel_order_key",

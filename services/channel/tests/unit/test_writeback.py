@@ -231,3 +231,26 @@ async def test_a_later_parcel_of_an_order_already_written_back_is_not_sent(repo)
     row = repo.rows["T2"]
     assert row["state"] == "unsupported" and row["next_attempt_at"] is None
     assert "not sent: tmall takes one tracking number per order (parcel SF1" in row["last_error"]
+
+
+async def test_a_refusal_publishes_its_event_in_the_same_unit_of_work(repo):
+    await writeback.on_order_accepted(FakeUnitOfWork(repo), accepted(), now=NOW, wake=None)
+    await writeback.on_shipped(FakeUnitOfWork(repo), shipped(), now=NOW, wake=None)
+    [(s, _)] = await writeback.claim_writebacks(FakeUnitOfWork(repo), now=NOW, limit=10, lease_s=30)
+    uow = FakeUnitOfWork(repo)
+    answer = Answer(Outcome.REFUSED, "the platform refused the shipment: closed", code=15)
+    t = await writeback.finish_writeback(uow, s, answer, company_code="SF", now=NOW)
+    assert t is not None and t.state is wb.State.REFUSED
+    [env] = uow.of_type("channel.shipment-writeback.refused")
+    d = env.data
+    assert (d.order_id, d.writeback_id, d.channel, d.channel_order_id, d.tracking_no, d.company_code) == (
+        "O1", "T1", "tmall", "3900000001", "SF1", "SF"
+    )  # fmt: skip
+    assert "closed" in d.reason and env.key == "tmall:3900000001"
+    ok_uow = FakeUnitOfWork(repo)  # an acknowledgement publishes nothing
+    await writeback.retry_writeback(FakeUnitOfWork(repo), "T1", now=NOW, wake=None)
+    [(s, _)] = await writeback.claim_writebacks(FakeUnitOfWork(repo), now=NOW, limit=10, lease_s=30)
+    await writeback.finish_writeback(
+        ok_uow, s, Answer(Outcome.ACKNOWLEDGED, "ok"), company_code="SF", now=NOW
+    )
+    assert not ok_uow.committed_events

@@ -4,7 +4,9 @@
   write-back that waited for it is due now;
 - `on_shipped` (consumer `channel-shipments`, omni.fulfillment): a shipped task's write-back, due now (or
   `waiting` for its order's `order.accepted`, which may arrive later: the topics are read independently);
-- `claim_writebacks` / `finish_writeback` (the worker); `retry_writeback`, `list_writebacks`,
+- `claim_writebacks` / `finish_writeback` (the worker: a refusal publishes `channel.shipment-writeback.
+  refused` in the unit of work that records it, for the order service to show); `retry_writeback`,
+  `list_writebacks`,
   `writeback_of` (REST).
 
 The facts come from the events that carry them: `fulfillment.shipped` carries the task, the order id, the
@@ -21,6 +23,7 @@ from typing import Any
 
 from omni_chassis.logging import get_logger
 from omni_contracts import Envelope
+from omni_contracts.events.channel import ChannelShipmentWritebackRefusedV1, channel_order_key
 from omni_contracts.events.fulfillment import ShippedV1
 from omni_contracts.events.order import OrderAcceptedV1
 
@@ -122,10 +125,23 @@ async def finish_writeback(
         await uow.repo.finish_writeback(
             shipment.writeback_id, t, {**detail, "company_code": company_code}, now
         )
+        if t.state is State.REFUSED:  # shown on the order (the order service keeps it): same commit
+            uow.emit(refused_event(shipment, company_code, t.last_error or "", now),
+                     key=channel_order_key(shipment.channel, shipment.channel_order_id))  # fmt: skip
     if t.state in (State.REFUSED, State.CREDENTIALS, State.UNSUPPORTED):
         log.info("shipment write-back held", writeback_id=shipment.writeback_id, order_id=shipment.order_id,
                  channel=shipment.channel, state=t.state.value, reason=t.last_error)  # fmt: skip
     return t
+
+
+def refused_event(
+    shipment: Shipment, company_code: str | None, reason: str, now: datetime
+) -> ChannelShipmentWritebackRefusedV1:
+    return ChannelShipmentWritebackRefusedV1(
+        order_id=shipment.order_id, writeback_id=shipment.writeback_id, channel=shipment.channel,
+        shop_id=shipment.shop_id, channel_order_id=shipment.channel_order_id, carrier=shipment.carrier,
+        company_code=company_code, tracking_no=shipment.tracking_no, reason=reason[:2000], refused_at=now,
+    )  # fmt: skip
 
 
 async def held_parcel(uow: Uow, shipment: Shipment, *, splits: bool) -> Transition | None:
