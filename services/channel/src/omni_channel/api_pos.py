@@ -5,10 +5,10 @@ map to ours. The use cases are in service/pos.py."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from omni_chassis.app import Uow
 from omni_chassis.errors import ProblemError, problem_response
@@ -22,15 +22,18 @@ from .service import pos
 log = get_logger(__name__)
 router = APIRouter(tags=["pos"])
 NodeCode = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+TenderId = Annotated[str, StringConstraints(pattern=pos.TENDER_ID.pattern)]  # payment_method_id:2
+Tender = Literal[pos.TENDERS]  # type: ignore[valid-type]
 
 
 class StoreIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     node_code: NodeCode = Field(description="the store node (fulfillment / inventory) the till sells from")
-    payment_methods: dict[Annotated[str, Field(max_length=64)], str] = Field(
+    payment_methods: dict[TenderId, Tender] = Field(
         default_factory=dict,
         max_length=100,
+        json_schema_extra={"additionalProperties": False},  # only the pattern's keys: the schema says it all
         description='the till\'s tenders to ours: {"payment_method_id:2": "wechat", "journal_id:5": "cash"}; '
         f"ours: {', '.join(pos.TENDERS)}",
     )

@@ -38,7 +38,7 @@ from .orders import Uow
 
 log = get_logger(__name__)
 CHANNEL = pos.CHANNEL
-_TENDER_ID = re.compile(r"^(payment_method_id|journal_id):[0-9]{1,12}$")
+TENDER_ID = re.compile(r"^(payment_method_id|journal_id):[0-9]{1,12}$")
 TENDERS = ("cash", "bank_card", "wechat", "alipay", "unionpay", "voucher", "other")
 
 
@@ -94,7 +94,7 @@ async def put_store(
     ] + [
         Problem(f"payment_methods.{k}", "must be a till tender like payment_method_id:2 or journal_id:5")
         for k in payment_methods
-        if not _TENDER_ID.match(k)
+        if not TENDER_ID.match(k)
     ]
     if bad:
         raise InvalidStore(bad)
