@@ -196,6 +196,19 @@ class HistoryEntry(_Out):
     at: AwareDatetime
 
 
+class WritebackProblem(_Out):
+    """A platform permanently refused to take this shipment (the channel's GET /shipment-writebacks/{id}
+    has the detail; POST .../retry there after fixing the cause)."""
+
+    writeback_id: str
+    channel: str
+    carrier: str
+    company_code: str | None
+    tracking_no: str
+    reason: str
+    refused_at: AwareDatetime
+
+
 class OrderDetail(_Out):
     order_id: str
     status: Status
@@ -208,6 +221,7 @@ class OrderDetail(_Out):
     money: Money
     invoice: Invoice | None
     history: list[HistoryEntry]
+    writeback_problems: list[WritebackProblem] = []
 
 
 class CancelRequest(BaseModel):

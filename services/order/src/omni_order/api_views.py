@@ -100,6 +100,11 @@ def order_view(o: dict[str, Any], children: dict[str, list[dict[str, Any]]]) -> 
             {k: h[k] for k in ("from_status", "to_status", "reason_code", "reason", "source", "at")}
             for h in children["history"]
         ],
+        "writeback_problems": [
+            {k: p[k] for k in ("writeback_id", "channel", "carrier", "company_code", "tracking_no", "reason",
+                               "refused_at")}
+            for p in children.get("writeback_problems", [])
+        ],
     }  # fmt: skip
 
 

@@ -52,5 +52,20 @@ def fulfillment_spec() -> ConsumerSpec:
     )
 
 
+async def on_writeback_refused(uow: UnitOfWork[Any], envs: list[Envelope[Any]]) -> None:
+    await service.record_writeback_refusals(uow, envs)
+
+
+def writeback_spec() -> ConsumerSpec:
+    """A platform's refusal of a shipment write-back, kept on the order (its own group: intake's batches
+    are channel orders only)."""
+    return ConsumerSpec(
+        group="order-writeback",
+        topics=[Topic.CHANNEL_ORDERS],
+        batch_handler=on_writeback_refused,
+        event_types={"channel.shipment-writeback.refused"},
+    )
+
+
 def specs() -> list[ConsumerSpec]:
-    return [catalog_spec(), intake_spec(), fulfillment_spec()]
+    return [catalog_spec(), intake_spec(), fulfillment_spec(), writeback_spec()]

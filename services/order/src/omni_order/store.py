@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omni_contracts.bundles import Component
 
 from .domain.intake import Catalog, Listing, Material, SalesProduct
+from .store_problems import WritebackProblems
 from .tables import (
     channel_listings,
     materials,
@@ -67,7 +68,7 @@ def newest(rows: Iterable[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     return list(best.values())
 
 
-class Repository:
+class Repository(WritebackProblems):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -355,6 +356,7 @@ class Repository:
             "shipments": await rows(s, s.c.at, s.c.task_id),
             "shipment_lines": await rows(sl, sl.c.task_id, sl.c.line_id),
             "history": await rows(order_status_history, order_status_history.c.id),
+            "writeback_problems": await self.writeback_problems(order_id),
         }
 
     async def list_orders(

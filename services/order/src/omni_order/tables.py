@@ -255,3 +255,22 @@ order_shipment_lines = Table(
     ),
     Index("order_shipment_lines_by_line", "line_id"),
 )
+
+
+# A platform's permanent refusal of a shipment write-back (channel.shipment-writeback.refused), shown on the
+# order until an operator retries it in the channel service; one row per refusal.
+order_writeback_problems = Table(
+    "order_writeback_problems",
+    metadata,
+    Column("writeback_id", Text, nullable=False),
+    Column("order_id", Text, ForeignKey("orders.order_id", ondelete="CASCADE"), nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("channel_order_id", Text, nullable=False),
+    Column("carrier", Text, nullable=False),
+    Column("company_code", Text, nullable=True),
+    Column("tracking_no", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("refused_at", DateTime(timezone=True), nullable=False),
+    PrimaryKeyConstraint("writeback_id", "refused_at", name="order_writeback_problems_pk"),
+    Index("order_writeback_problems_by_order", "order_id"),
+)

@@ -10,6 +10,7 @@ the consumers and the REST routes call only these.
   (partial) shipment and completion;
 - `operator`: `cancel`, `retry` (what an operator does through the API);
 - `queries`: `get_order`, `get_order_by_channel`, `list_orders`;
+- `problems`: `record_writeback_refusals` (a platform's refusal of a shipment write-back, kept on the order);
 - `journal`: the errors, and the journal of status transitions the use cases share.
 """
 
@@ -18,6 +19,7 @@ from .follow import FULFILLMENT_EVENTS, FULFILLMENT_TARGETS, follow_fulfillment
 from .intake import IntakeResult, intake
 from .journal import OrderNotFound, StatusJournal, StillBlocked
 from .operator import cancel, retry
+from .problems import record_writeback_refusals
 from .queries import OrderRecord, get_order, get_order_by_channel, list_orders
 
 __all__ = [
@@ -37,5 +39,6 @@ __all__ = [
     "intake",
     "list_orders",
     "project_catalog",
+    "record_writeback_refusals",
     "retry",
 ]
