@@ -5,6 +5,8 @@
   platform's own (docs/platforms/*.md).
 - JD and Pinduoduo orders are also pulled: the simulator holds a new order, and the channel service's durable
   sync finds it by modified time.
+- A store's till (Odoo POS) sells two bags of beans at STORE-SH-01: the store's stock goes down and finance
+  books the sale at once, with no order and no fulfillment task.
 
 Each platform gets a demo shop, with the same keys on the simulator, and a listing per sample SKU.
 Everything goes through the gateway.
@@ -12,6 +14,10 @@ Everything goes through the gateway.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +74,59 @@ async def pull(client: httpx.AsyncClient, sim: httpx.AsyncClient, platform: str,
     return str(made["first"])
 
 
+POS_SHOP, POS_SECRET, STORE, BEANS, TILL_ID = (
+    "DEMO-POS",
+    "demo-till-secret-0123",
+    "STORE-SH-01",
+    "BEAN-ETH-500",
+    501,
+)
+
+
+async def till_sale(client: httpx.AsyncClient, poll: Any) -> tuple[str, str, int, str]:
+    """Two bags of beans sold at the store's till, paid by WeChat: (sale uid, what it did, paid fen, node)."""
+    shop = {"name": "demo till", "app_key": "odoo", "secret": POS_SECRET}
+    check(await client.put(f"/api/channel/shops/pos/{POS_SHOP}", json=shop))
+    listing = {"listing_id": f"L-DEMO-POS-{BEANS}", "channel": "pos", "shop_id": POS_SHOP,
+               "channel_item_id": str(TILL_ID), "outer_id": BEANS, "sales_product_code": BEANS,
+               "price_cents": 9900}  # fmt: skip
+    check(await client.put(f"/api/product/channel-listings/{listing['listing_id']}", json=listing))
+    config = {"node_code": STORE, "payment_methods": {"payment_method_id:2": "wechat"}}
+    check(await client.put(f"/api/channel/channels/pos/stores/{POS_SHOP}", json=config))
+    before = check(await client.get(f"/api/inventory/stock/{STORE}/{BEANS}"))["on_hand"]
+    uid = f"00042-001-{uuid.uuid4().int % 10**4:04d}"
+    line = {"id": 1, "product_id": TILL_ID, "full_product_name": f"[{BEANS}] beans", "qty": 2,
+            "price_unit": 99.0, "discount": 0, "price_subtotal_incl": 198.0,
+            "tax_ids": [[6, False, [3]]]}  # fmt: skip
+    sale = {"id": uid, "to_invoice": False, "data": {
+        "name": f"Order {uid}", "uid": uid, "pos_session_id": 42, "date_order": "2026-12-03 02:15:30",
+        "amount_total": 198.0, "amount_tax": 22.78, "amount_paid": 198.0, "amount_return": 0.0,
+        "lines": [[0, 0, line]],
+        "statement_ids": [[0, 0, {"name": "2026-12-03 02:16:02", "payment_method_id": 2, "amount": 198.0}]],
+    }}  # fmt: skip
+    body = json.dumps([sale]).encode()
+    signature = hmac.new(POS_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    headers = {"X-Pos-Shop": POS_SHOP, "X-Pos-Signature": signature, "content-type": "application/json"}
+    check(await client.post("/channels/pos/orders", content=body, headers=headers))
+
+    async def booked() -> list[dict[str, Any]] | None:
+        r = await client.get("/api/finance/vouchers", params={"order_id": f"pos:{POS_SHOP}:{uid}"})
+        return check(r)["items"] or None
+
+    await poll(booked, bool, f"the till sale {uid} booked")
+    after = await poll(
+        lambda: client.get(f"/api/inventory/stock/{STORE}/{BEANS}"),
+        lambda r: r.json()["on_hand"] == before - 2,
+        f"{STORE}'s {BEANS} down by 2",
+    )
+    return (
+        uid,
+        f"till sale: {STORE} {BEANS} {before} → {after.json()['on_hand']}, voucher booked",
+        19800,
+        STORE,
+    )
+
+
 async def order_of(client: httpx.AsyncClient, platform: str, oid: str) -> dict[str, Any] | None:
     r = await client.get(f"/api/order/orders/by-channel/{platform}/{oid}")
     return check(r) if r.status_code != 404 else None
@@ -94,8 +153,13 @@ async def channels_act(client: httpx.AsyncClient, sim_url: str, poll: Any) -> Ta
             f"{platform} order {oid} allocated",
         )
         nodes = sorted({a["node_code"] for ln in o["stock"]["lines"] for a in ln["allocations"]})
-        paid = o["money"]["paid_cents"]
         table.add_row(
-            NAMES[platform], oid, how, o["status"], f"¥{paid // 100}.{paid % 100:02d}", ", ".join(nodes)
+            NAMES[platform], oid, how, o["status"], yuan(o["money"]["paid_cents"]), ", ".join(nodes)
         )
+    uid, what, paid, node = await till_sale(client, poll)
+    table.add_row("POS (Odoo)", uid, what, "booked", yuan(paid), node)
     return table
+
+
+def yuan(fen: int) -> str:
+    return f"¥{fen // 100}.{fen % 100:02d}"
