@@ -92,3 +92,29 @@ async def test_a_shipped_order_is_written_back_to_its_platform(gw, sim, platform
     assert [w["state"] for w in items].count("acknowledged") == 1
     # a later parcel is held as not sent (or, sent side by side with the first, refused as already shipped)
     assert all(w["last_error"] for w in items if w["state"] != "acknowledged")
+
+
+async def test_a_refused_write_back_shows_on_the_order(gw, sim):
+    """The platform closed the order before it shipped: the write-back is refused, and the order says so."""
+    platform = "pdd"
+    shop_id = await shop(gw, sim, platform)
+    doc, oid = sample_order(FIXTURES, platform, order_id=random.randint(10**11, 10**12 - 1))
+    query, body = signed_order(platform, shop_id, doc, f"{APP_KEY}-{platform}", SECRET)
+    r = await gw.post(f"/api/channel/channels/{platform}/orders", params=query, content=body,
+                      headers={"content-type": "application/json"})  # fmt: skip
+    assert r.status_code == 202, r.text
+    order = await wait_status(gw, oid, {"allocated"}, timeout=120, channel=platform)
+    (await sim.post(f"/_sim/{platform}/trades/{oid}/close")).raise_for_status()
+    for i, task in enumerate(await tasks_of(gw, order["order_id"])):
+        url = f"/api/fulfillment/tasks/{task['task_id']}"
+        assert (await gw.post(f"{url}/accept", json={"staff_id": "e2e"})).status_code == 200
+        r = await gw.post(f"{url}/ship", json={"carrier": "SF", "tracking_no": f"SFX{oid[-6:]}{i}"})
+        assert r.status_code == 200, r.text
+
+    async def shown() -> list[dict] | None:
+        o = (await gw.get(f"/api/order/orders/{order['order_id']}")).json()
+        return o.get("writeback_problems") or None
+
+    [problem, *_] = await until(shown, "the refusal shown on the order", timeout=60)
+    assert problem["channel"] == platform and problem["carrier"] == "SF" and "closed" in problem["reason"]
+    assert not (await sim.get(f"/_sim/{platform}/shipments", params={"tid": oid})).json()["shipments"]
