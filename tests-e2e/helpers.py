@@ -95,6 +95,17 @@ async def order_of(client: httpx.AsyncClient, tid: str, channel: str = "tmall") 
     return r.json() if r.status_code == 200 else None
 
 
+async def listings_known(client: httpx.AsyncClient, listing_ids: list[str], timeout: float = 60) -> None:
+    """The order service's catalog has each listing (projected from product's events): an order sent before
+    it does is held `unknown_listing`."""
+    for listing_id in listing_ids:
+
+        async def known(lid: str = listing_id) -> bool:
+            return (await client.get(f"/api/order/catalog/listings/{lid}")).status_code == 200
+
+        await until(known, f"the order service to know listing {listing_id}", timeout)
+
+
 async def wait_status(
     client: httpx.AsyncClient, tid: str, statuses: set[str], timeout: float = 60, channel: str = "tmall"
 ) -> dict:

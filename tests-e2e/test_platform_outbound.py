@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from helpers import tasks_of, until, wait_status
+from helpers import listings_known, tasks_of, until, wait_status
 
 from omni_channel.platforms import carriers
 from omni_tools.platform_orders import PLATFORMS, sample_order, signed_order
@@ -54,6 +54,7 @@ async def shop(gw: httpx.AsyncClient, sim: httpx.AsyncClient, platform: str) -> 
                    "price_cents": 1000}  # fmt: skip
         r = await gw.put(f"/api/product/channel-listings/{listing_id}", json=listing)
         assert r.status_code in (200, 201), r.text
+    await listings_known(gw, [f"L-E2E-OUT-{platform.upper()}-{shop_id}-{code}" for code in SKUS])
     return shop_id
 
 

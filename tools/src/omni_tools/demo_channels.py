@@ -93,8 +93,7 @@ async def till_sale(client: httpx.AsyncClient, poll: Any) -> tuple[str, str, int
     check(await client.put(f"/api/product/channel-listings/{listing['listing_id']}", json=listing))
     config = {"node_code": STORE, "payment_methods": {"payment_method_id:2": "wechat"}}
     check(await client.put(f"/api/channel/channels/pos/stores/{POS_SHOP}", json=config))
-    before = check(await client.get(f"/api/inventory/stock/{STORE}/{BEANS}"))["on_hand"]
-    uid = f"00042-001-{uuid.uuid4().int % 10**4:04d}"
+    uid = f"00042-001-{uuid.uuid4().hex[:12]}"
     line = {"id": 1, "product_id": TILL_ID, "full_product_name": f"[{BEANS}] beans", "qty": 2,
             "price_unit": 99.0, "discount": 0, "price_subtotal_incl": 198.0,
             "tax_ids": [[6, False, [3]]]}  # fmt: skip
@@ -107,21 +106,28 @@ async def till_sale(client: httpx.AsyncClient, poll: Any) -> tuple[str, str, int
     body = json.dumps([sale]).encode()
     signature = hmac.new(POS_SECRET.encode(), body, hashlib.sha256).hexdigest()
     headers = {"X-Pos-Shop": POS_SHOP, "X-Pos-Signature": signature, "content-type": "application/json"}
-    check(await client.post("/channels/pos/orders", content=body, headers=headers))
+    ref = f"pos:{POS_SHOP}:{uid}"
+
+    async def sent() -> httpx.Response | None:  # the channel learns the till's products from product's events
+        r = await client.post("/channels/pos/orders", content=body, headers=headers)
+        return None if r.status_code == 422 and "no on-sale pos listing" in r.text else r
+
+    check(await poll(sent, bool, "the till's products known to the channel"))
 
     async def booked() -> list[dict[str, Any]] | None:
-        r = await client.get("/api/finance/vouchers", params={"order_id": f"pos:{POS_SHOP}:{uid}"})
+        r = await client.get("/api/finance/vouchers", params={"order_id": ref})
+        return check(r)["items"] or None
+
+    async def taken() -> list[dict[str, Any]] | None:
+        r = await client.get("/api/inventory/movements", params={"reference": ref, "node_code": STORE})
         return check(r)["items"] or None
 
     await poll(booked, bool, f"the till sale {uid} booked")
-    after = await poll(
-        lambda: client.get(f"/api/inventory/stock/{STORE}/{BEANS}"),
-        lambda r: r.json()["on_hand"] == before - 2,
-        f"{STORE}'s {BEANS} down by 2",
-    )
+    (moved,) = await poll(taken, bool, f"the till sale {uid} taken from {STORE}'s stock")
     return (
         uid,
-        f"till sale: {STORE} {BEANS} {before} → {after.json()['on_hand']}, voucher booked",
+        f"till sale: {STORE} {moved['material_code']} {moved['delta_on_hand']:+d} ({moved['kind']}, "
+        f"on hand now {moved['on_hand_after']}), voucher booked",
         19800,
         STORE,
     )
@@ -139,6 +145,11 @@ async def channels_act(client: httpx.AsyncClient, sim_url: str, poll: Any) -> Ta
     async with httpx.AsyncClient(base_url=sim_url, timeout=httpx.Timeout(10, connect=3)) as sim:
         for platform in PLATFORMS:
             shop_id = await connect(client, sim, platform)
+            for code in SKUS:  # an order before the order service knows its listings is held unknown_listing
+                listing = f"/api/order/catalog/listings/L-DEMO-{platform.upper()}-{code}"
+                await poll(
+                    lambda u=listing: client.get(u), lambda r: r.status_code == 200, f"{listing} known"
+                )
             oid, _ = await push(client, platform, shop_id)
             rows.append((platform, oid, "pushed: signed webhook"))
             if platform in PULLED:
