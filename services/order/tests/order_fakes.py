@@ -9,6 +9,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from order_fakes_aftersales import FakeAfterSalesQueries
+from order_fakes_backorders import FakeBackorderQueries
+from order_fakes_rules import FakeRuleQueries
+
 from omni_chassis.uow import FakeUnitOfWork
 from omni_contracts.bundles import Component
 from omni_order.domain.intake import Catalog, Listing, Material, SalesProduct
@@ -20,7 +24,7 @@ STATE = (
 )  # fmt: skip
 
 
-class FakeRepository:
+class FakeRepository(FakeRuleQueries, FakeAfterSalesQueries, FakeBackorderQueries):
     def __init__(self) -> None:
         self.materials: dict[str, dict[str, Any]] = {}
         self.sales_products: dict[str, dict[str, Any]] = {}  # with their components
@@ -33,10 +37,15 @@ class FakeRepository:
         self.shipment_lines: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.history: list[dict[str, Any]] = []
         self._snapshot: dict[str, Any] | None = None
+        super().__init__()  # the mixins' own state (each Fake*Queries.__init__ calls super().__init__())
 
     # -- the unit of work's hooks --------------------------------------------------------------------------
+    def _state(self) -> tuple[str, ...]:
+        """STATE, and each mixin's own FAKE_STATE."""
+        return STATE + tuple(k for c in type(self).__mro__ for k in c.__dict__.get("FAKE_STATE", ()))
+
     def begin(self) -> None:
-        self._snapshot = copy.deepcopy({k: getattr(self, k) for k in STATE})
+        self._snapshot = copy.deepcopy({k: getattr(self, k) for k in self._state()})
 
     def commit(self) -> None:
         self._snapshot = None

@@ -18,7 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from omni_contracts.bundles import Component
 
 from .domain.intake import Catalog, Listing, Material, SalesProduct
+from .store_aftersales import AfterSalesQueries
+from .store_backorders import BackorderQueries
 from .store_problems import WritebackProblems
+from .store_rules import RuleQueries
 from .tables import (
     channel_listings,
     materials,
@@ -68,7 +71,7 @@ def newest(rows: Iterable[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     return list(best.values())
 
 
-class Repository(WritebackProblems):
+class Repository(WritebackProblems, RuleQueries, AfterSalesQueries, BackorderQueries):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 

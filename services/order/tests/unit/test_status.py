@@ -28,13 +28,24 @@ ALLOWED = {
     *((s, S.EXCEPTION) for s in (S.RECEIVED, S.ACCEPTED, S.SOURCING, S.ALLOCATED)),
     (S.EXCEPTION, S.ACCEPTED),
     (S.EXCEPTION, S.CANCELLED),
+    # review (held), merge, backorder
+    (S.RECEIVED, S.HELD),
+    (S.RECEIVED, S.MERGED),
+    (S.HELD, S.ACCEPTED),
+    (S.HELD, S.MERGED),
+    (S.HELD, S.CANCELLED),
+    (S.MERGED, S.HELD),  # unmerge
+    (S.SOURCING, S.BACKORDER),
+    (S.BACKORDER, S.ACCEPTED),  # re-sourced when stock arrives
+    (S.BACKORDER, S.HELD),  # escalated
+    (S.BACKORDER, S.CANCELLED),
 }
 ALL_PAIRS = list(itertools.product(Status, Status))
 
 
 def test_the_table_has_every_status():
-    assert len(ALL_PAIRS) == 81
-    assert len(ALLOWED) == 17
+    assert len(ALL_PAIRS) == 144
+    assert len(ALLOWED) == 27
 
 
 @pytest.mark.parametrize(("frm", "to"), ALL_PAIRS, ids=[f"{a}->{b}" for a, b in ALL_PAIRS])
@@ -53,7 +64,10 @@ def test_the_refusal_is_a_sentence_an_operator_understands():
     with pytest.raises(IllegalTransition, match=r"order O1 in status shipped cannot become cancelled") as err:
         check_transition(S.SHIPPED, S.CANCELLED, "O1")
     assert "from shipped it can only become completed" in str(err.value)
-    assert "cancelled only while received, accepted, sourcing, allocated or exception" in str(err.value)
+    assert (
+        "cancelled only while received, held, accepted, sourcing, allocated, backorder or exception"
+        in str(err.value)
+    )
     with pytest.raises(IllegalTransition, match="order O2 is already cancelled"):
         check_transition(S.CANCELLED, S.CANCELLED, "O2")
     with pytest.raises(IllegalTransition, match=r"\(completed is final\)"):
@@ -63,35 +77,47 @@ def test_the_refusal_is_a_sentence_an_operator_understands():
 # How an event from fulfillment that wants the order at `target` is treated, for every current status.
 REACTIONS = {
     S.SOURCING: {
+        S.HELD: Reaction.IGNORE, S.BACKORDER: Reaction.IGNORE, S.MERGED: Reaction.IGNORE,
         S.ACCEPTED: Reaction.APPLY, S.SOURCING: Reaction.IGNORE, S.ALLOCATED: Reaction.IGNORE,
         S.SHIPPED: Reaction.IGNORE, S.COMPLETED: Reaction.IGNORE, S.CANCELLED: Reaction.IGNORE,
         S.EXCEPTION: Reaction.IGNORE, S.RECEIVED: Reaction.CONFLICT, S.PARTIALLY_SHIPPED: Reaction.IGNORE,
     },
     S.ALLOCATED: {
+        S.HELD: Reaction.IGNORE, S.BACKORDER: Reaction.CONFLICT, S.MERGED: Reaction.IGNORE,
         S.SOURCING: Reaction.APPLY, S.ALLOCATED: Reaction.IGNORE, S.SHIPPED: Reaction.IGNORE,
         S.COMPLETED: Reaction.IGNORE, S.CANCELLED: Reaction.IGNORE, S.ACCEPTED: Reaction.CONFLICT,
         S.EXCEPTION: Reaction.CONFLICT, S.RECEIVED: Reaction.CONFLICT, S.PARTIALLY_SHIPPED: Reaction.IGNORE,
     },
     S.PARTIALLY_SHIPPED: {
+        S.HELD: Reaction.CONFLICT, S.BACKORDER: Reaction.CONFLICT, S.MERGED: Reaction.CONFLICT,
         S.ALLOCATED: Reaction.APPLY, S.PARTIALLY_SHIPPED: Reaction.IGNORE, S.SHIPPED: Reaction.IGNORE,
         S.COMPLETED: Reaction.IGNORE, S.CANCELLED: Reaction.CONFLICT, S.ACCEPTED: Reaction.CONFLICT,
         S.SOURCING: Reaction.CONFLICT, S.EXCEPTION: Reaction.CONFLICT, S.RECEIVED: Reaction.CONFLICT,
     },
     S.SHIPPED: {
+        S.HELD: Reaction.CONFLICT, S.BACKORDER: Reaction.CONFLICT, S.MERGED: Reaction.CONFLICT,
         S.ALLOCATED: Reaction.APPLY, S.SHIPPED: Reaction.IGNORE, S.COMPLETED: Reaction.IGNORE,
         S.CANCELLED: Reaction.CONFLICT, S.ACCEPTED: Reaction.CONFLICT, S.SOURCING: Reaction.CONFLICT,
         S.EXCEPTION: Reaction.CONFLICT, S.RECEIVED: Reaction.CONFLICT, S.PARTIALLY_SHIPPED: Reaction.APPLY,
     },
     S.COMPLETED: {
+        S.HELD: Reaction.CONFLICT, S.BACKORDER: Reaction.CONFLICT, S.MERGED: Reaction.CONFLICT,
         S.SHIPPED: Reaction.APPLY, S.COMPLETED: Reaction.IGNORE, S.CANCELLED: Reaction.CONFLICT,
         S.ALLOCATED: Reaction.CONFLICT, S.SOURCING: Reaction.CONFLICT, S.ACCEPTED: Reaction.CONFLICT,
         S.EXCEPTION: Reaction.CONFLICT, S.RECEIVED: Reaction.CONFLICT,
         S.PARTIALLY_SHIPPED: Reaction.CONFLICT,  # fulfillment's order-fulfilled makes it shipped first
     },
     S.EXCEPTION: {
+        S.HELD: Reaction.IGNORE, S.BACKORDER: Reaction.IGNORE, S.MERGED: Reaction.IGNORE,
         S.ACCEPTED: Reaction.APPLY, S.SOURCING: Reaction.APPLY, S.ALLOCATED: Reaction.APPLY,
         S.EXCEPTION: Reaction.IGNORE, S.CANCELLED: Reaction.IGNORE, S.SHIPPED: Reaction.IGNORE,
         S.COMPLETED: Reaction.IGNORE, S.RECEIVED: Reaction.APPLY, S.PARTIALLY_SHIPPED: Reaction.IGNORE,
+    },
+    S.BACKORDER: {
+        S.SOURCING: Reaction.APPLY, S.BACKORDER: Reaction.IGNORE, S.EXCEPTION: Reaction.IGNORE,
+        S.CANCELLED: Reaction.IGNORE, S.HELD: Reaction.IGNORE, S.MERGED: Reaction.IGNORE,
+        S.RECEIVED: Reaction.CONFLICT, S.ACCEPTED: Reaction.CONFLICT, S.ALLOCATED: Reaction.CONFLICT,
+        S.PARTIALLY_SHIPPED: Reaction.CONFLICT, S.SHIPPED: Reaction.CONFLICT, S.COMPLETED: Reaction.CONFLICT,
     },
 }  # fmt: skip
 REACTION_CASES = [(cur, target, want) for target, row in REACTIONS.items() for cur, want in row.items()]

@@ -2,7 +2,11 @@
 
     received -> accepted -> sourcing -> allocated -> shipped -> completed
     allocated -> partially_shipped -> shipped    (a split order: some of its tasks have shipped)
-    received | accepted | sourcing | allocated -> cancelled
+    received -> held -> accepted                  (review: a hold applies; released or approved)
+    received | held -> merged                     (folded into another order; unmerge: merged -> held)
+    sourcing -> backorder -> accepted             (no node can fill it today; re-sourced when stock comes)
+    backorder -> held                             (waited too long: escalated to an operator)
+    received | held | accepted | sourcing | allocated | backorder -> cancelled
     received | accepted | sourcing | allocated -> exception
     exception -> accepted (manual retry) | cancelled
 
@@ -24,14 +28,25 @@ class Status(StrEnum):
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     EXCEPTION = "exception"
+    HELD = "held"
+    BACKORDER = "backorder"
+    MERGED = "merged"
 
 
-_OPEN = (Status.RECEIVED, Status.ACCEPTED, Status.SOURCING, Status.ALLOCATED, Status.EXCEPTION)
+_OPEN = (
+    Status.RECEIVED, Status.HELD, Status.ACCEPTED, Status.SOURCING, Status.ALLOCATED, Status.BACKORDER,
+    Status.EXCEPTION,
+)  # fmt: skip
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
-    Status.RECEIVED: frozenset({Status.ACCEPTED, Status.CANCELLED, Status.EXCEPTION}),
+    Status.RECEIVED: frozenset(
+        {Status.HELD, Status.ACCEPTED, Status.MERGED, Status.CANCELLED, Status.EXCEPTION}
+    ),
+    Status.HELD: frozenset({Status.ACCEPTED, Status.MERGED, Status.CANCELLED}),
+    Status.MERGED: frozenset({Status.HELD}),
     Status.ACCEPTED: frozenset({Status.SOURCING, Status.CANCELLED, Status.EXCEPTION}),
-    Status.SOURCING: frozenset({Status.ALLOCATED, Status.CANCELLED, Status.EXCEPTION}),
+    Status.SOURCING: frozenset({Status.ALLOCATED, Status.BACKORDER, Status.CANCELLED, Status.EXCEPTION}),
+    Status.BACKORDER: frozenset({Status.ACCEPTED, Status.HELD, Status.CANCELLED}),
     Status.ALLOCATED: frozenset(
         {Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.CANCELLED, Status.EXCEPTION}
     ),
@@ -115,11 +130,15 @@ def react(current: Status, target: Status) -> Reaction:
         return Reaction.APPLY
     if current == target:
         return Reaction.IGNORE
-    planning = {Status.SOURCING, Status.ALLOCATED, Status.EXCEPTION}
+    planning = {Status.SOURCING, Status.ALLOCATED, Status.EXCEPTION, Status.BACKORDER}
     if current == Status.CANCELLED and target in planning:
         return Reaction.IGNORE
-    if current == Status.EXCEPTION and target == Status.SOURCING:
+    if current in (Status.EXCEPTION, Status.BACKORDER) and target in (Status.SOURCING, Status.EXCEPTION):
         return Reaction.IGNORE
+    if current == Status.EXCEPTION and target == Status.BACKORDER:
+        return Reaction.IGNORE
+    if current in (Status.HELD, Status.MERGED) and target in planning:
+        return Reaction.IGNORE  # a leftover planning outcome for an order since held (an escalated backorder)
     if (
         current in HAPPY_PATH
         and target in HAPPY_PATH
