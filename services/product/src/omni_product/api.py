@@ -1,4 +1,5 @@
-"""REST routes: thin. Validate, call the service, shape the answer.
+"""REST routes of sales products and channel listings (materials: api_materials.py): thin. Validate,
+call the service, shape the answer.
 
 POST creates (201, 409 when the id is taken); PUT creates (201) or replaces (200) and is idempotent: an
 identical PUT changes nothing (same version, no event). Domain errors: 404 / 409 / 422 with a sentence.
@@ -6,169 +7,40 @@ identical PUT changes nothing (same version, no event). Domain errors: 404 / 409
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Query, Response
 from fastapi import status as http
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from omni_chassis.app import Uow
-from omni_chassis.paging import JsonInt, Limit, Offset, PageInfo
+from omni_chassis.paging import JsonInt, Limit, Offset
 
 from . import service
-from .domain.model import (
-    ChannelListing,
-    Component,
-    Conflict,
-    Invalid,
-    Material,
-    NotFound,
-    SalesProduct,
+from .api_common import (
+    MAX_CENTS,
+    MAX_INT32,
+    PUT_422,
+    ChannelId,
+    Code,
+    In,
+    Page,
+    PathCode,
+    Text,
+    domain_errors,
+    put_status,
+    same_id,
 )
+from .domain.model import ChannelListing, Component, SalesProduct
 
 router = APIRouter()
-
-# Codes appear in URL paths and in every event: no whitespace, no slash, at most 64 characters.
-# `\x1c-\x1f`, `\x85` and `\ufeff` are spelled out: Python's str.strip (the domain's blank check), Rust's
-# regex (pydantic's) and ECMA-262's (OpenAPI tools') disagree on what whitespace they are.
-_WS = r"\s\x1c-\x1f\x85\ufeff"
-CODE_PATTERN = rf"^[^{_WS}/]+$"
-NOT_BLANK = rf"[^{_WS}]"
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=CODE_PATTERN)]
-ChannelId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=rf"^[^{_WS}]+$")]
-Text = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=200, pattern=NOT_BLANK),
-    AfterValidator(str.strip),
-]
-PathCode = Annotated[str, Path(min_length=1, max_length=64, pattern=CODE_PATTERN)]
-MAX_INT32 = 2**31 - 1
-MAX_CENTS = 10**15
-
-T = TypeVar("T")
-_PUT_422 = {"description": "invalid, or the body's id differs from the path's (problem details)"}
-
-
-class Page(PageInfo, Generic[T]):
-    items: list[T]
-    total: int
-    limit: int
-    offset: int
-
-
-class _In(BaseModel):
-    # constraints apply to the text as sent (what the schema states); names are trimmed after
-    model_config = ConfigDict(extra="forbid")
-
-
-@contextmanager
-def _domain_errors() -> Iterator[None]:
-    try:
-        yield
-    except NotFound as exc:
-        raise HTTPException(http.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except Conflict as exc:
-        raise HTTPException(http.HTTP_409_CONFLICT, str(exc)) from exc
-    except Invalid as exc:
-        raise HTTPException(http.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
-
-
-def _same_id(path_value: str, body_value: str | None, name: str) -> None:
-    if body_value is not None and body_value != path_value:
-        raise HTTPException(
-            http.HTTP_422_UNPROCESSABLE_ENTITY,
-            f"{name} in the body ({body_value}) differs from the one in the path ({path_value})",
-        )
-
-
-def _put_status(response: Response, created: bool) -> None:
-    response.status_code = http.HTTP_201_CREATED if created else http.HTTP_200_OK
-
-
-# --- materials -----------------------------------------------------------------------------------
-
-
-class MaterialFields(_In):
-    name: Text
-    barcode: ChannelId | None = None
-    unit: Annotated[
-        str,
-        StringConstraints(min_length=1, max_length=16, pattern=NOT_BLANK),
-        AfterValidator(str.strip),
-    ]
-    weight_g: JsonInt = Field(ge=0, le=MAX_INT32, description="grams")
-    high_value: StrictBool = False
-    active: StrictBool = True
-
-    def to_domain(self, code: str) -> Material:
-        return Material(code=code, **self.model_dump(exclude={"code"}))
-
-
-class MaterialCreate(MaterialFields):
-    code: Code
-
-
-class MaterialPut(MaterialFields):
-    code: Code | None = Field(None, description="optional; must equal the path's code")
-
-
-class MaterialOut(BaseModel):
-    code: str
-    name: str
-    barcode: str | None
-    unit: str
-    weight_g: int
-    high_value: bool
-    active: bool
-    version: int
-    updated_at: datetime | None
-
-    @classmethod
-    def of(cls, m: Material) -> MaterialOut:
-        return cls.model_validate(m, from_attributes=True)
-
-
-@router.post("/materials", status_code=http.HTTP_201_CREATED, tags=["materials"])
-async def create_material(body: MaterialCreate, uow: Uow) -> MaterialOut:
-    with _domain_errors():
-        return MaterialOut.of(await service.create_material(uow, body.to_domain(body.code)))
-
-
-@router.put("/materials/{code}", tags=["materials"], responses={201: {"model": MaterialOut}, 422: _PUT_422})
-async def put_material(code: PathCode, body: MaterialPut, uow: Uow, response: Response) -> MaterialOut:
-    _same_id(code, body.code, "code")
-    with _domain_errors():
-        written = await service.put_material(uow, body.to_domain(code))
-    _put_status(response, written.created)
-    return MaterialOut.of(written.entity)
-
-
-@router.get("/materials/{code}", tags=["materials"])
-async def get_material(code: str, uow: Uow) -> MaterialOut:
-    with _domain_errors():
-        return MaterialOut.of(await service.get_material(uow, code))
-
-
-@router.get("/materials", tags=["materials"])
-async def list_materials(
-    uow: Uow,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    q: Annotated[str | None, Query(max_length=100, description="code or name contains")] = None,
-    active: bool | None = None,
-) -> Page[MaterialOut]:
-    with _domain_errors():
-        page = await service.list_materials(uow, q=q, active=active, limit=limit, offset=offset)
-    return Page(items=[MaterialOut.of(m) for m in page.items], total=page.total, limit=limit, offset=offset)
 
 
 # --- sales products ------------------------------------------------------------------------------
 
 
-class ComponentIO(_In):
+class ComponentIO(In):
     material_code: Code
     qty: JsonInt = Field(gt=0, le=100_000, description="units of the material in one unit of the product")
     price_weight: JsonInt = Field(gt=0, le=MAX_INT32, description="relative share of the price")
@@ -180,7 +52,7 @@ _SINGLE_HAS_ONE = {  # stated in the schema as the domain checks it: a single is
 }
 
 
-class SalesProductFields(_In):
+class SalesProductFields(In):
     model_config = ConfigDict(json_schema_extra=_SINGLE_HAS_ONE)
 
     name: Text
@@ -236,7 +108,7 @@ class SalesProductOut(BaseModel):
         )
 
 
-class DecomposeIn(_In):
+class DecomposeIn(In):
     qty: JsonInt = Field(gt=0, le=1_000_000, description="units of the sales product")
     paid_cents: JsonInt = Field(ge=0, le=MAX_CENTS, description="what was paid for all of them, in cents")
 
@@ -257,28 +129,28 @@ class DecomposeOut(BaseModel):
 
 @router.post("/sales-products", status_code=http.HTTP_201_CREATED, tags=["sales products"])
 async def create_sales_product(body: SalesProductCreate, uow: Uow) -> SalesProductOut:
-    with _domain_errors():
+    with domain_errors():
         return SalesProductOut.of(await service.create_sales_product(uow, body.to_domain(body.code)))
 
 
 @router.put(
     "/sales-products/{code}",
     tags=["sales products"],
-    responses={201: {"model": SalesProductOut}, 422: _PUT_422},
+    responses={201: {"model": SalesProductOut}, 422: PUT_422},
 )
 async def put_sales_product(
     code: PathCode, body: SalesProductPut, uow: Uow, response: Response
 ) -> SalesProductOut:
-    _same_id(code, body.code, "code")
-    with _domain_errors():
+    same_id(code, body.code, "code")
+    with domain_errors():
         written = await service.put_sales_product(uow, body.to_domain(code))
-    _put_status(response, written.created)
+    put_status(response, written.created)
     return SalesProductOut.of(written.entity)
 
 
 @router.get("/sales-products/{code}", tags=["sales products"])
 async def get_sales_product(code: str, uow: Uow) -> SalesProductOut:
-    with _domain_errors():
+    with domain_errors():
         return SalesProductOut.of(await service.get_sales_product(uow, code))
 
 
@@ -291,7 +163,7 @@ async def list_sales_products(
     kind: Literal["single", "bundle"] | None = None,
     active: bool | None = None,
 ) -> Page[SalesProductOut]:
-    with _domain_errors():
+    with domain_errors():
         page = await service.list_sales_products(
             uow, q=q, kind=kind, active=active, limit=limit, offset=offset
         )
@@ -303,7 +175,7 @@ async def list_sales_products(
 @router.post("/sales-products/{code}/decompose", tags=["sales products"])
 async def decompose_sales_product(code: str, body: DecomposeIn, uow: Uow) -> DecomposeOut:
     """Preview how a channel line of this product splits into material lines (amounts add up to the cent)."""
-    with _domain_errors():
+    with domain_errors():
         sp, lines = await service.decompose_sales_product(uow, code, body.qty, body.paid_cents)
     return DecomposeOut(
         sales_product_code=sp.code,
@@ -320,7 +192,7 @@ async def decompose_sales_product(code: str, body: DecomposeIn, uow: Uow) -> Dec
 # --- channel listings ----------------------------------------------------------------------------
 
 
-class ListingFields(_In):
+class ListingFields(In):
     channel: Code = Field(description="e.g. tmall, jd, pdd, douyin")
     shop_id: Code
     channel_item_id: ChannelId = Field(description="num_iid on Taobao/Tmall")
@@ -365,26 +237,26 @@ class ListingOut(BaseModel):
 @router.post("/channel-listings", status_code=http.HTTP_201_CREATED, tags=["channel listings"])
 async def create_listing(body: ListingCreate, uow: Uow) -> ListingOut:
     listing_id = body.listing_id or service.new_listing_id()
-    with _domain_errors():
+    with domain_errors():
         return ListingOut.of(await service.create_listing(uow, body.to_domain(listing_id)))
 
 
 @router.put(
     "/channel-listings/{listing_id}",
     tags=["channel listings"],
-    responses={201: {"model": ListingOut}, 422: _PUT_422},
+    responses={201: {"model": ListingOut}, 422: PUT_422},
 )
 async def put_listing(listing_id: PathCode, body: ListingPut, uow: Uow, response: Response) -> ListingOut:
-    _same_id(listing_id, body.listing_id, "listing_id")
-    with _domain_errors():
+    same_id(listing_id, body.listing_id, "listing_id")
+    with domain_errors():
         written = await service.put_listing(uow, body.to_domain(listing_id))
-    _put_status(response, written.created)
+    put_status(response, written.created)
     return ListingOut.of(written.entity)
 
 
 @router.get("/channel-listings/{listing_id}", tags=["channel listings"])
 async def get_listing(listing_id: str, uow: Uow) -> ListingOut:
-    with _domain_errors():
+    with domain_errors():
         return ListingOut.of(await service.get_listing(uow, listing_id))
 
 
@@ -400,7 +272,7 @@ async def list_listings(
     channel_item_id: str | None = None,
     outer_id: str | None = None,
 ) -> Page[ListingOut]:
-    with _domain_errors():
+    with domain_errors():
         page = await service.list_listings(
             uow,
             channel=channel,

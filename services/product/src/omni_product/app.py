@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
-from . import api, consumers, store
+from . import api, api_materials, consumers, store
 
 
 class Settings(ServiceSettings):
@@ -20,7 +20,7 @@ def build(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings,
         title="Omni product (PIM)",
-        routers=[api.router],
+        routers=[api_materials.router, api.router],
         consumers=consumers.specs(),
         repository=store.Repository,
     )

@@ -20,6 +20,7 @@ from .domain.model import (
     ChannelListing,
     Conflict,
     Material,
+    MaterialFilters,
     NotFound,
     SalesProduct,
     check_channel_key_free,
@@ -113,9 +114,9 @@ async def get_material(uow: Uow, code: str) -> Material:
     return m
 
 
-async def list_materials(uow: Uow, *, q: str | None, active: bool | None, limit: int, offset: int) -> Page:
+async def list_materials(uow: Uow, filters: MaterialFilters, *, limit: int, offset: int) -> Page:
     async with uow:
-        return await uow.repo.list_materials(q=q, active=active, limit=limit, offset=offset)
+        return await uow.repo.list_materials(limit=limit, offset=offset, filters=filters)
 
 
 # --- sales products ------------------------------------------------------------------------------

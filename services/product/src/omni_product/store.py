@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .domain.model import ChannelListing, Component, Material, SalesProduct
+from .domain.model import ChannelListing, Component, Material, MaterialFilters, SalesProduct
 from .tables import (
     LISTING_KEY_INDEX,
     Base,
@@ -56,9 +56,12 @@ def _utc(ts: datetime | None) -> datetime | None:
     return ts.astimezone(UTC) if ts is not None else None
 
 
+def _escape_like(q: str) -> str:
+    return q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _contains(column: Any, q: str) -> Any:
-    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return column.ilike(f"%{escaped}%", escape="\\")
+    return column.ilike(f"%{_escape_like(q)}%", escape="\\")
 
 
 def _material(row: Any) -> Material:
@@ -70,6 +73,10 @@ def _material(row: Any) -> Material:
         weight_g=row["weight_g"],
         high_value=row["high_value"],
         active=row["active"],
+        category=row["category"],
+        tags=frozenset(row["tags"]),
+        handling=row["handling"],
+        tax_rate_bp=row["tax_rate_bp"],
         version=row["version"],
         updated_at=_utc(row["updated_at"]),
     )
@@ -83,8 +90,17 @@ def _material_values(m: Material) -> dict[str, Any]:
         "weight_g": m.weight_g,
         "high_value": m.high_value,
         "active": m.active,
+        "category": m.category,
+        "tags": sorted(m.tags),
+        "handling": m.handling,
+        "tax_rate_bp": m.tax_rate_bp,
         "version": m.version,
     }
+
+
+def _in_category(column: Any, category: str) -> Any:
+    """As `domain.model.in_category`: the category itself or anything under it (whole segments)."""
+    return or_(column == category, column.like(f"{_escape_like(category)}/%", escape="\\"))
 
 
 def _sales_product(row: Any, components: tuple[Component, ...]) -> SalesProduct:
@@ -187,12 +203,19 @@ class Repository:
             )
         return _material((await self._write(stmt)).mappings().one())
 
-    async def list_materials(self, *, q: str | None, active: bool | None, limit: int, offset: int) -> Page:
+    async def list_materials(self, *, limit: int, offset: int, filters: MaterialFilters) -> Page:
         query = select(materials)
-        if q:
-            query = query.where(or_(_contains(materials.c.code, q), _contains(materials.c.name, q)))
-        if active is not None:
-            query = query.where(materials.c.active == active)
+        f = filters
+        if f.q:
+            query = query.where(or_(_contains(materials.c.code, f.q), _contains(materials.c.name, f.q)))
+        if f.active is not None:
+            query = query.where(materials.c.active == f.active)
+        if f.category:
+            query = query.where(_in_category(materials.c.category, f.category))
+        if f.tag:
+            query = query.where(materials.c.tags.contains([f.tag]))
+        if f.handling:
+            query = query.where(materials.c.handling == f.handling)
         page = await self._page(query, [materials.c.code], limit, offset)
         return Page([_material(r) for r in page.items], page.total)
 

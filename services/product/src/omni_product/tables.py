@@ -17,8 +17,13 @@ from sqlalchemy import (
     Text,
     func,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import registry
 from sqlmodel import SQLModel
+
+from omni_contracts.events.product import HANDLING_CLASSES
+
+HANDLING_CHECK = "handling IN (" + ", ".join(f"'{h}'" for h in HANDLING_CLASSES) + ")"
 
 
 class Base(SQLModel, registry=registry()):
@@ -45,9 +50,18 @@ materials = Table(
     Column("weight_g", Integer, nullable=False),
     Column("high_value", Boolean, nullable=False),
     Column("active", Boolean, nullable=False),
+    # the facts order rules decide on (product0002): see services/product/docs/material-facts.md
+    Column("category", Text, nullable=False, server_default=""),
+    Column("tags", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("handling", Text, nullable=False, server_default="normal"),
+    Column("tax_rate_bp", Integer, nullable=False, server_default="1300"),
     Column("version", Integer, nullable=False),
     *_timestamps(),
     CheckConstraint("weight_g >= 0", name="materials_weight_nonneg"),
+    CheckConstraint(HANDLING_CHECK, name="materials_handling"),
+    CheckConstraint("tax_rate_bp BETWEEN 0 AND 10000", name="materials_tax_rate_bp"),
+    Index("materials_category", "category", postgresql_ops={"category": "text_pattern_ops"}),
+    Index("materials_tags", "tags", postgresql_using="gin"),
 )
 
 sales_products = Table(

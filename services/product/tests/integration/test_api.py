@@ -53,8 +53,15 @@ async def outbox(db, event_type: str | None = None) -> list[dict]:
         env = decode(r.value, [(k, v) for k, v in r.headers])
         assert env.event_type == r.event_type and env.key == r.key
         if event_type is None or r.event_type == event_type:
+            body = json.loads(r.value)
             out.append(
-                {"type": r.event_type, "topic": r.topic, "key": r.key, "data": json.loads(r.value)["data"]}
+                {
+                    "type": r.event_type,
+                    "topic": r.topic,
+                    "key": r.key,
+                    "version": body["event_version"],
+                    "data": body["data"],
+                }
             )
     return out
 
@@ -141,8 +148,45 @@ async def test_creating_a_material_stores_it_and_emits_exactly_one_upserted_even
         "weight_g": 321,
         "high_value": True,
         "active": True,
+        "category": "",
+        "tags": [],
+        "handling": "normal",
+        "tax_rate_bp": 1300,
         "version": 1,
     }
+    assert e["version"] == 2
+
+
+FACTS = {
+    "category": "food/coffee/beans",
+    "tags": ["new", "gift"],
+    "handling": "cold_chain",
+    "tax_rate_bp": 900,
+}
+
+
+async def test_a_material_keeps_its_facts_and_emits_them_in_v2(client, db):
+    code = uid("M")
+    created = await make_material(client, code, **FACTS)
+    expected = {**FACTS, "tags": ["gift", "new"]}
+    assert {k: created[k] for k in FACTS} == expected
+    got = (await client.get(f"/materials/{code}")).json()
+    assert {k: got[k] for k in FACTS} == expected
+    (e,) = await outbox(db)
+    assert e["version"] == 2 and {k: e["data"][k] for k in FACTS} == expected
+
+
+async def test_the_same_tags_in_another_order_change_nothing_and_a_new_tag_bumps_the_version(client, db):
+    code = uid("M")
+    await make_material(client, code, **FACTS)
+    same = await client.put(
+        f"/materials/{code}", json=material_body(code, **{**FACTS, "tags": ["gift", "new"]})
+    )
+    assert same.status_code == 200 and same.json()["version"] == 1
+    more = material_body(code, **{**FACTS, "tags": ["gift", "new", "fragile"]})
+    changed = (await client.put(f"/materials/{code}", json=more)).json()
+    assert changed["version"] == 2 and changed["tags"] == ["fragile", "gift", "new"]
+    assert len(await outbox(db)) == 2
 
 
 async def test_a_duplicate_material_code_is_409_and_changes_nothing(client, db):
@@ -205,6 +249,16 @@ async def test_a_barcode_belongs_to_one_material(client, db):
         ({"weight_g": 1.5}, "weight_g"),
         ({"code": "has space"}, "code"),
         ({"colour": "red"}, "colour"),
+        ({"category": "Food/Coffee"}, "category"),
+        ({"category": "food//beans"}, "category"),
+        ({"category": "food/"}, "category"),
+        ({"tags": ["Gift"]}, "tags[0]"),
+        ({"tags": ["ok", "has space"]}, "tags[1]"),
+        ({"tags": "gift"}, "tags"),
+        ({"handling": "fragile"}, "handling"),
+        ({"tax_rate_bp": 1700}, "tax_rate_bp"),
+        ({"tax_rate_bp": "1300"}, "tax_rate_bp"),
+        ({"tax_rate_bp": -1}, "tax_rate_bp"),
     ],
 )
 async def test_invalid_material_bodies_are_422_and_name_the_field(client, db, over, field):
@@ -246,6 +300,35 @@ async def test_material_list_paginates_and_filters(client):
     assert default["limit"] == 50 and default["offset"] == 0
     assert (await client.get("/materials", params={"limit": 501})).status_code == 422
     assert (await client.get("/materials", params={"offset": -1})).status_code == 422
+
+
+async def test_material_list_filters_by_category_prefix_tag_and_handling(client):
+    p = uid("F").lower()
+    made = {
+        "beans": dict(category=f"{p}/coffee/beans", tags=["gift", "new"]),
+        "ground": dict(category=f"{p}/coffee/ground", tags=["new"], handling="cold_chain"),
+        "maker": dict(category=f"{p}/coffeemaker", tags=["fragile"], handling="oversize"),
+        "voucher": dict(category=f"{p}/voucher", tags=["gift"], handling="virtual", tax_rate_bp=600),
+    }
+    for name, facts in made.items():
+        await make_material(client, f"{p}-{name}", **facts)
+
+    async def codes(**params) -> list[str]:
+        r = await client.get("/materials", params=params)
+        assert r.status_code == 200, r.text
+        return [m["code"].removeprefix(f"{p}-") for m in r.json()["items"]]
+
+    assert await codes(category=f"{p}/coffee") == ["beans", "ground"]  # whole segments: not coffeemaker
+    assert await codes(category=f"{p}/coffee/beans") == ["beans"]
+    assert await codes(category=p) == ["beans", "ground", "maker", "voucher"]
+    assert await codes(category=f"{p}/coffee", tag="gift") == ["beans"]
+    assert await codes(q=p, tag="gift") == ["beans", "voucher"]
+    assert await codes(q=p, handling="virtual") == ["voucher"]
+    assert await codes(q=p, handling="normal") == ["beans"]
+    assert await codes(q=p, tag="missing") == []
+    for bad in ({"category": "Food"}, {"tag": "a b"}, {"handling": "fragile"}):
+        r = await client.get("/materials", params=bad)
+        assert r.status_code == 422 and next(iter(bad)) in r.text, r.text
 
 
 async def test_concurrent_updates_of_one_material_get_distinct_versions(client, db):

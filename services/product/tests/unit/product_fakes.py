@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from omni_contracts import utcnow
-from omni_product.domain.model import ChannelListing, Material, SalesProduct
+from omni_product.domain.model import ChannelListing, Material, MaterialFilters, SalesProduct
 from omni_product.store import LISTING_KEY_INDEX, Duplicate, Page
 
 
@@ -60,13 +60,8 @@ class FakeRepository:
         self.materials[m.code] = dataclasses.replace(m, updated_at=utcnow())
         return self.materials[m.code]
 
-    async def list_materials(self, *, q: str | None, active: bool | None, limit: int, offset: int) -> Page:
-        found = [
-            m
-            for _, m in sorted(self.materials.items())
-            if (not q or q.lower() in m.code.lower() or q.lower() in m.name.lower())
-            and (active is None or m.active == active)
-        ]
+    async def list_materials(self, *, limit: int, offset: int, filters: MaterialFilters) -> Page:
+        found = [m for _, m in sorted(self.materials.items()) if filters.matches(m)]
         return self._page(found, limit, offset)
 
     # -- sales products -----------------------------------------------------------------------------------

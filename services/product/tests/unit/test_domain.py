@@ -232,6 +232,10 @@ def test_material_event_carries_every_field_and_is_keyed_by_code():
         "weight_g": 4200,
         "high_value": True,
         "active": True,
+        "category": "",
+        "tags": [],
+        "handling": "normal",
+        "tax_rate_bp": 1300,
         "version": 2,
     }
 

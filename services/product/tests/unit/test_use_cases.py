@@ -13,6 +13,7 @@ from omni_product.domain.model import (
     Conflict,
     Invalid,
     Material,
+    MaterialFilters,
     NotFound,
     SalesProduct,
 )
@@ -100,7 +101,7 @@ async def test_reads_say_what_is_missing(uow):
         await service.get_listing(uow, "NOPE")
     for code in ("B2", "A1", "C3"):
         await service.put_material(uow, material(code, active=code != "C3"))
-    page = await service.list_materials(uow, q=None, active=True, limit=10, offset=0)
+    page = await service.list_materials(uow, MaterialFilters(active=True), limit=10, offset=0)
     assert [m.code for m in page.items] == ["A1", "B2"] and page.total == 2
     assert (await service.get_material(uow, "A1")).version == 1
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 from omni_contracts.events.product import (
     BundleComponent,
     ChannelListingUpsertedV1,
-    MaterialUpsertedV1,
+    MaterialUpsertedV2,
     SalesProductUpsertedV1,
 )
 
 from .model import ChannelListing, Material, SalesProduct
 
 
-def material_upserted(m: Material) -> tuple[MaterialUpsertedV1, str]:
-    """The event and its key (the material code)."""
-    event = MaterialUpsertedV1(
+def material_upserted(m: Material) -> tuple[MaterialUpsertedV2, str]:
+    """The event and its key (the material code). Tags go out sorted."""
+    event = MaterialUpsertedV2(
         code=m.code,
         name=m.name,
         barcode=m.barcode,
@@ -22,6 +22,10 @@ def material_upserted(m: Material) -> tuple[MaterialUpsertedV1, str]:
         weight_g=m.weight_g,
         high_value=m.high_value,
         active=m.active,
+        category=m.category,
+        tags=sorted(m.tags),
+        handling=m.handling,
+        tax_rate_bp=m.tax_rate_bp,
         version=m.version,
     )
     return event, m.code

@@ -11,6 +11,7 @@ what is already stored (see `revise`). `updated_at` is bookkeeping and never par
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -18,9 +19,17 @@ from datetime import datetime
 from typing import Literal, TypeVar
 
 from omni_contracts import bundles
+from omni_contracts.events.product import CATEGORY_PATTERN, DEFAULT_TAX_RATE_BP, HANDLING_CLASSES, TAG_PATTERN
 
 Kind = Literal["single", "bundle"]
 ListingStatus = Literal["on_sale", "off_sale"]
+
+# The VAT rates (basis points) PIM accepts: China's general rates 13 %, 9 %, 6 % and 0 (zero-rated and
+# exempt goods). The contract itself takes 0..10000, so another rate is a change here, not a new version.
+VAT_RATES_BP = (1300, 900, 600, 0)
+MAX_TAGS = 32
+MAX_TAG_LENGTH = 32
+MAX_CATEGORY_LENGTH = 200
 
 
 class ProductError(Exception):
@@ -48,6 +57,10 @@ class Material:
     barcode: str | None = None
     high_value: bool = False
     active: bool = True
+    category: str = ""  # a code path (food/coffee/beans); "" is uncategorised
+    tags: frozenset[str] = frozenset()
+    handling: str = "normal"  # one of HANDLING_CLASSES
+    tax_rate_bp: int = DEFAULT_TAX_RATE_BP  # one of VAT_RATES_BP
     version: int = 0
     updated_at: datetime | None = field(default=None, compare=False)
 
@@ -122,8 +135,60 @@ def check_material(m: Material) -> None:
         problems.append(f"weight_g must not be negative, got {m.weight_g}")
     if m.barcode is not None and not m.barcode.strip():
         problems.append("barcode must be absent or not blank")
+    problems.extend(material_fact_problems(m))
     if problems:
         raise Invalid(f"material {m.code}: " + "; ".join(problems))
+
+
+def material_fact_problems(m: Material) -> list[str]:
+    """What is wrong with the facts order rules decide on: category, tags, handling, VAT rate."""
+    problems = []
+    if len(m.category) > MAX_CATEGORY_LENGTH or not re.fullmatch(CATEGORY_PATTERN, m.category):
+        problems.append(
+            f"category must be lowercase segments of a-z, 0-9, _ and - joined by / (e.g. food/coffee/beans), "
+            f"at most {MAX_CATEGORY_LENGTH} characters, got {m.category!r}"
+        )
+    bad_tags = sorted(t for t in m.tags if len(t) > MAX_TAG_LENGTH or not re.fullmatch(TAG_PATTERN, t))
+    if bad_tags:
+        got = ", ".join(map(repr, bad_tags))
+        problems.append(f"tags must be 1 to {MAX_TAG_LENGTH} characters of a-z, 0-9, _ and -, got {got}")
+    if len(m.tags) > MAX_TAGS:
+        problems.append(f"at most {MAX_TAGS} tags, got {len(m.tags)}")
+    if m.handling not in HANDLING_CLASSES:
+        problems.append(f"handling must be one of {', '.join(HANDLING_CLASSES)}, got {m.handling!r}")
+    if m.tax_rate_bp not in VAT_RATES_BP:
+        rates = ", ".join(str(r) for r in VAT_RATES_BP)
+        problems.append(
+            f"tax_rate_bp must be one of {rates} (basis points: 1300 = 13 %), got {m.tax_rate_bp}"
+        )
+    return problems
+
+
+def in_category(category: str, prefix: str) -> bool:
+    """Whether `category` is `prefix` or under it, by whole segments: food/coffee covers food/coffee/beans,
+    not food/coffeemaker."""
+    return category == prefix or category.startswith(prefix + "/")
+
+
+@dataclass(frozen=True)
+class MaterialFilters:
+    """What a materials list is narrowed to; None is no filter."""
+
+    q: str | None = None  # code or name contains (case-insensitive)
+    active: bool | None = None
+    category: str | None = None  # the category or anything under it (`in_category`)
+    tag: str | None = None  # has this tag
+    handling: str | None = None
+
+    def matches(self, m: Material) -> bool:
+        q = (self.q or "").lower()
+        return (
+            (not q or q in m.code.lower() or q in m.name.lower())
+            and (self.active is None or m.active == self.active)
+            and (not self.category or in_category(m.category, self.category))
+            and (not self.tag or self.tag in m.tags)
+            and (not self.handling or m.handling == self.handling)
+        )
 
 
 def check_material_code_free(code: str, sales_product_kind: str | None) -> None:
