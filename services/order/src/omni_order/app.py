@@ -3,26 +3,44 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from pydantic import Field
 
 from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
-from . import api, consumers, store
+from . import api, api_aftersales, api_backorders, api_rules, consumers, service, store
+from .domain.backorder import DEFAULT_MAX_AGE_S, BackorderPolicy, OnOverdue
 
 
 class Settings(ServiceSettings):
     service_name: str = "order"
     http_port: int = 8003
+    # backorders (docs/backorders.md): how long one may wait for stock, then hold it or cancel it
+    backorder_max_age_s: int = Field(DEFAULT_MAX_AGE_S, gt=0, alias="OMNI_BACKORDER_MAX_AGE_S")
+    backorder_on_overdue: OnOverdue = Field(OnOverdue.HOLD, alias="OMNI_BACKORDER_ON_OVERDUE")
+
+    @classmethod
+    def env_names(cls) -> set[str]:
+        return super().env_names() | {"OMNI_BACKORDER_MAX_AGE_S", "OMNI_BACKORDER_ON_OVERDUE"}
 
 
 def build(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    service.configure_defaults(BackorderPolicy(settings.backorder_max_age_s, settings.backorder_on_overdue))
     return create_app(
         settings,
         title="Omni order (OMS)",
-        routers=[api.router, api.catalog_router],
+        routers=[
+            api.router,
+            api.catalog_router,
+            api.actions_router,
+            api_rules.router,
+            api_backorders.router,
+            api_aftersales.router,
+        ],
         consumers=consumers.specs(),
         repository=store.Repository,
+        timers={service.OVERDUE_TIMER: service.on_overdue},
     )
 
 

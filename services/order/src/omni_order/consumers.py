@@ -67,5 +67,20 @@ def writeback_spec() -> ConsumerSpec:
     )
 
 
+async def on_stock(uow: UnitOfWork[Any], envs: list[Envelope[Any]]) -> None:
+    await service.resource_backorders(uow, envs)
+
+
+def stock_spec() -> ConsumerSpec:
+    """Receipts and transfers-in re-source the backorders waiting for their material (its own group: the
+    hot stock stream, of which it keeps only those movements)."""
+    return ConsumerSpec(
+        group="order-stock",
+        topics=[Topic.STOCK_CHANGED],
+        batch_handler=on_stock,
+        event_types=set(service.STOCK_EVENTS),
+    )
+
+
 def specs() -> list[ConsumerSpec]:
-    return [catalog_spec(), intake_spec(), fulfillment_spec(), writeback_spec()]
+    return [catalog_spec(), intake_spec(), fulfillment_spec(), writeback_spec(), stock_spec()]

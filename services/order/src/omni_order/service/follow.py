@@ -2,7 +2,8 @@
 
     fulfillment.sourcing-started    -> sourcing (fulfillment began sourcing the order; again on a retry)
     fulfillment.order-allocated     -> allocated (the allocation per order line and node is recorded)
-    fulfillment.order-unfulfillable -> exception (order.exception-raised)
+    fulfillment.order-unfulfillable -> backorder when stock is short (waits for stock, see backorder.py),
+                                       else exception (order.exception-raised)
     fulfillment.shipped / picked-up -> partially_shipped while some task of a split order has not shipped,
                                        then shipped (units recorded per order line, see domain/shipping.py)
     fulfillment.order-fulfilled     -> completed (order.completed)
@@ -27,6 +28,7 @@ from omni_contracts.events.order import OrderCompletedV1, OrderExceptionRaisedV1
 from ..domain.intake import UNFULFILLABLE, LineRef, TaskLine, assign_nodes
 from ..domain.shipping import ShippedLine, shipped_per_line, shipping_status
 from ..domain.status import Reaction, Status, react
+from . import backorder
 from .journal import OrderUow, StatusJournal
 
 log = get_logger(__name__)
@@ -62,6 +64,7 @@ class _Batch:
     allocations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     shipments: list[dict[str, Any]] = field(default_factory=list)
     shipment_lines: list[dict[str, Any]] = field(default_factory=list)
+    backorders: list[Envelope[Any]] = field(default_factory=list)  # the unfulfillable that made a backorder
 
 
 async def follow_fulfillment(uow: OrderUow, envs: Sequence[Envelope[Any]]) -> None:
@@ -91,6 +94,8 @@ async def follow_fulfillment(uow: OrderUow, envs: Sequence[Envelope[Any]]) -> No
                     f"{env.event_type} names order {env.data.order_id}, which this OMS does not know"
                 )
             _apply(uow, journal, batch, order, env)
+        if batch.backorders:
+            await backorder.record_backorders(uow, batch.backorders, journal.at)
 
         async def write() -> None:
             if batch.allocations:
@@ -114,6 +119,8 @@ def _apply(
         )
     else:
         target = FULFILLMENT_TARGETS[env.event_type]
+        if env.event_type == UNFULFILLABLE_EVENT and backorder.waits_for_stock(current, d):
+            target = Status.BACKORDER
     if env.event_type == FULFILLED and current == Status.PARTIALLY_SHIPPED:
         # fulfillment says every task has left: the order's own count missed one (an allocation line it
         # could not match); it is shipped, then completed
@@ -141,6 +148,9 @@ def _apply(
         journal.transition(order, Status.SOURCING, reason=f"sourcing started (attempt {attempt})", cause=env)
     elif env.event_type == ALLOCATED:
         _allocate(journal, batch, order, env)
+    elif env.event_type == UNFULFILLABLE_EVENT and target == Status.BACKORDER:
+        backorder.to_backorder(journal, order, env)  # waits for stock: no exception raised
+        batch.backorders.append(env)
     elif env.event_type == UNFULFILLABLE_EVENT:
         journal.transition(order, Status.EXCEPTION, reason_code=UNFULFILLABLE, reason=d.reason, cause=env)
         uow.emit(
