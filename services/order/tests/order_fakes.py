@@ -86,7 +86,7 @@ class FakeRepository(FakeRuleQueries, FakeAfterSalesQueries, FakeBackorderQuerie
         ]  # fmt: skip
         listings = [
             Listing(x["listing_id"], x["channel"], x["shop_id"], x["channel_item_id"], x["channel_sku_id"],
-                    x["outer_id"], x["sales_product_code"], x["status"])
+                    x["outer_id"], x["sales_product_code"], x["status"], x.get("price_cents", 0))
             for x in found
         ]  # fmt: skip
         products = [

@@ -130,7 +130,7 @@ class Repository(WritebackProblems, RuleQueries, AfterSalesQueries, BackorderQue
         ).all()
         listings = [
             Listing(r.listing_id, r.channel, r.shop_id, r.channel_item_id, r.channel_sku_id, r.outer_id,
-                    r.sales_product_code, r.status)
+                    r.sales_product_code, r.status, r.price_cents)
             for r in rows
         ]  # fmt: skip
         codes = {x.sales_product_code for x in listings}

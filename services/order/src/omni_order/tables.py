@@ -27,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import registry
 from sqlmodel import SQLModel
 
@@ -157,10 +157,18 @@ orders = Table(
     Column("invoice_kind", Text),
     Column("invoice_title", Text),
     Column("invoice_tax_id", Text),
+    # review (order0004): what the rules set on the order, the strategy chosen, the platform's merge key
+    Column("tags", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Column("priority", Integer, nullable=False, server_default=text("0")),
+    Column("strategy", Text),
+    Column("merge_key", Text),
+    Column("presale_stage", Text, nullable=False, server_default=text("'none'")),
+    Column("seller_memo", Text, nullable=False, server_default=text("''")),
     UniqueConstraint("channel", "channel_order_id", name="orders_channel_order_uq"),
     Index("orders_by_created", "created_at", "order_id"),
     Index("orders_by_status_created", "status", "created_at"),
     Index("orders_by_shop_created", "channel", "shop_id", "created_at"),
+    Index("orders_by_buyer", "channel", "shop_id", "buyer_id", "created_at"),
 )
 
 order_channel_lines = Table(

@@ -188,8 +188,8 @@ async def test_cancel_is_allowed_while_open_and_refused_after_shipping(make_data
         assert refused.status_code == 409
         assert refused.json()["detail"] == (
             f"order {shipped_id} in status shipped cannot become cancelled (from shipped it can only become "
-            "completed); an order can be cancelled only while received, accepted, sourcing, allocated "
-            "or exception"
+            "completed); an order can be cancelled only while received, held, accepted, sourcing, "
+            "allocated, backorder or exception"
         )
         assert (await c.get(f"/orders/{shipped_id}")).json()["status"] == "shipped"
 

@@ -37,6 +37,7 @@ class Listing:
     outer_id: str | None
     sales_product_code: str
     status: str = "on_sale"
+    price_cents: int = 0  # the listing's price per unit (the review's price floor compares with it)
 
 
 @dataclass(frozen=True)

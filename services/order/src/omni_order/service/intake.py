@@ -19,9 +19,11 @@ from omni_contracts.events.order import OrderExceptionRaisedV1
 
 from ..domain.ids import new_order_id
 from ..domain.intake import IntakePlan, plan_intake
+from ..domain.review import Review, hold_rows, merge_key, trace_rows
 from ..domain.status import Status, check_transition
 from .journal import OrderUow, StatusJournal, status_columns
 from .records import accepted_event, channel_line_rows, material_line_rows, order_row
+from .review import ToReview, balance_paid, review_batch
 
 log = get_logger(__name__)
 
@@ -41,10 +43,13 @@ class _Planned:
     plan: IntakePlan
     row: dict[str, Any]
     lines: list[dict[str, Any]]
+    review: Review | None = None
 
     @property
     def status(self) -> Status:
-        return Status.ACCEPTED if self.plan.accepted else Status.EXCEPTION
+        if not self.plan.accepted:
+            return Status.EXCEPTION
+        return Status.HELD if self.review and self.review.held else Status.ACCEPTED
 
 
 async def intake(
@@ -80,12 +85,13 @@ async def intake(
             plan = plan_intake(env.data, catalog)
             p = _Planned(order_id, key, env, plan, order_row(order_id, env.data, plan, now), [])
             p.lines = material_line_rows(order_id, plan)
-            check_transition(Status.RECEIVED, p.status, order_id)
-            if not plan.accepted:
-                p.row.update(status_columns(p.status, now, plan.reason_code, plan.reason))
-            else:
-                p.row.update(status_columns(p.status, now))
             planned.append(p)
+        reviews = await review_batch(
+            uow, [ToReview(p.order_id, p.env.data, p.plan) for p in planned if p.plan.accepted], catalog
+        )
+        for p in planned:
+            p.review = reviews.get(p.order_id)
+            _reviewed_columns(p, now)
 
         # the orders are written first: the unique (channel, channel order id) decides what is new
         inserted = await uow.repo.insert_new_orders([p.row for p in planned])
@@ -102,7 +108,15 @@ async def intake(
             [r for p in new for r in channel_line_rows(p.order_id, p.env.data, p.plan)]
         )
         await uow.repo.add_lines([r for p in new for r in p.lines])
+        await uow.repo.add_decisions(
+            [r for p in new if p.review for r in trace_rows(p.order_id, p.review.trace, now)]
+        )
+        await uow.repo.add_holds(
+            [r for p in new if p.review
+             for r in hold_rows(p.order_id, p.review.holds, p.review.ruleset_label, now)]
+        )  # fmt: skip
         await uow.repo.count_duplicates(dict(dupes), now)
+        await balance_paid(uow, journal, [e for k, e in _repeats(envs, firsts, inserted, planned)])
         result.duplicates = sum(dupes.values())
     log.info(
         "channel orders taken in",
@@ -112,10 +126,64 @@ async def intake(
     return result
 
 
+def _reviewed_columns(p: _Planned, now: Any) -> None:
+    """The order's status columns, and what review set on it (strategy, model, tags, priority)."""
+    check_transition(Status.RECEIVED, p.status, p.order_id)
+    d = p.env.data
+    p.row.update(
+        merge_key=merge_key(d) or None,
+        presale_stage=getattr(d, "presale_stage", "none"),
+        seller_memo=getattr(d, "seller_memo", ""),
+        strategy=None,
+        tags=[],
+        priority=0,
+    )
+    if not p.plan.accepted:
+        p.row.update(status_columns(p.status, now, p.plan.reason_code, p.plan.reason))
+        return
+    r = p.review
+    assert r is not None
+    if r.strategy is not None and r.strategy.doc.business_model:
+        p.row["business_model"] = r.strategy.doc.business_model
+    p.row.update(strategy=r.strategy_label, tags=r.outcome.tags, priority=r.outcome.priority or 0)
+    if r.held:
+        p.row.update(status_columns(p.status, now, r.holds[0].code, r.reason))
+    else:
+        p.row.update(status_columns(p.status, now))
+
+
+def _repeats(
+    envs: Sequence[Envelope[Any]],
+    firsts: dict[tuple[str, str], Envelope[Any]],
+    inserted: set[str],
+    planned: list[_Planned],
+) -> list[tuple[tuple[str, str], Envelope[Any]]]:
+    """Deliveries of orders that already existed, or repeated in the batch: the newest per order."""
+    new = {p.key for p in planned if p.order_id in inserted}
+    last: dict[tuple[str, str], Envelope[Any]] = {}
+    for env in envs:
+        k = (env.data.channel, env.data.channel_order_id)
+        if k not in new or env is not firsts[k]:
+            last[k] = env
+    return list(last.items())
+
+
 def _created(uow: OrderUow, journal: StatusJournal, p: _Planned) -> None:
     """History and events of a new order: received, then accepted or held in exception."""
     d: ChannelOrderReceivedV1 = p.env.data
     journal.created(p.order_id, f"received from {d.channel} shop {d.shop_id}", p.env)
+    if p.review is not None and p.review.held:
+        r = p.review
+        journal.record(
+            p.order_id,
+            Status.RECEIVED,
+            Status.HELD,
+            reason_code=r.holds[0].code,
+            reason=r.reason,
+            cause=p.env,
+        )
+        log.info("order held for review", order_id=p.order_id, holds=[h.code for h in r.holds])
+        return
     if p.plan.accepted:
         journal.record(p.order_id, Status.RECEIVED, Status.ACCEPTED, cause=p.env)
         uow.emit(accepted_event(p.row, p.lines), key=p.order_id, cause=p.env)

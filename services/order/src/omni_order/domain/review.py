@@ -1,0 +1,192 @@
+"""Review (审单): from a channel order understood by intake to its facts, its strategy and the holds that
+apply, with the trace of every decision. Pure: the service loads strategies, rule sets and the buyer's
+history, and writes what this answers.
+
+Holds come from three places, all in the trace:
+- the rule set's `hold`, `block` and `require_review` actions;
+- the strategy: `review.auto_approve: false` holds every order not approved by a rule (`manual_review`);
+- the flow itself: a presale order with only its deposit paid waits for the balance (`presale_balance`),
+  whatever the rules say (the strategy's `presale.hold_until_final_paid: false` lets it through).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from omni_contracts.events.channel import ChannelOrderReceivedV1
+
+from .intake import Catalog, IntakePlan
+from .rules.facts import ChannelLineFacts, LineFacts, OrderFacts
+from .rules.ruleset import (
+    HoldReason,
+    Outcome,
+    RuleSetDoc,
+    StrategyVersion,
+    TraceEntry,
+    choose_strategy,
+    run,
+)
+
+PRESALE_BALANCE = "presale_balance"
+MANUAL_REVIEW = "manual_review"
+
+
+@dataclass(frozen=True)
+class BuyerHistory:
+    """What the service found about the buyer: earlier orders in the shop, an open twin, the blacklist."""
+
+    order_count: int = 0
+    duplicate_of: str | None = None
+    blacklisted: bool = False
+
+
+def buyer_key(d: ChannelOrderReceivedV1) -> tuple[str, str, str]:
+    return (d.channel, d.shop_id, d.buyer_id)
+
+
+def merge_key(d: ChannelOrderReceivedV1) -> str:
+    pr = getattr(d, "protected_receiver", None)
+    return pr.merge_key if pr is not None else ""
+
+
+def goods_of(plan: IntakePlan) -> list[str]:
+    """The order's goods as sorted `material×qty` strings (how the store aggregates an open order's)."""
+    return sorted(f"{x.material_code}×{x.qty}" for x in plan.lines)
+
+
+def order_facts(
+    d: ChannelOrderReceivedV1, plan: IntakePlan, catalog: Catalog, history: BuyerHistory = BuyerHistory()
+) -> OrderFacts:
+    lines = []
+    for pl in plan.lines:
+        m = catalog.materials.get(pl.material_code)
+        lines.append(
+            LineFacts(
+                material_code=pl.material_code,
+                sales_product_code=pl.sales_product_code,
+                qty=pl.qty,
+                amount_cents=pl.amount_cents,
+                category=getattr(m, "category", ""),
+                tags=frozenset(getattr(m, "tags", ())),
+                handling=getattr(m, "handling", "normal"),
+                weight_g=getattr(m, "weight_g", 0),
+                high_value=getattr(m, "high_value", False),
+            )
+        )
+    prices = {}
+    for n, line in enumerate(d.lines):
+        listing = catalog.find_listing(d.channel, d.shop_id, line)
+        prices[n] = listing.price_cents if listing else 0
+    r = d.receiver
+    complete = all(x.strip() for x in (r.state, r.city, r.detail)) and bool(r.name.strip())
+    return OrderFacts(
+        channel=d.channel,
+        shop_id=d.shop_id,
+        business_model=d.business_model,
+        delivery=d.delivery,
+        paid_cents=d.paid_cents,
+        goods_paid_cents=plan.goods_paid_cents,
+        lines=tuple(lines),
+        created_at=d.created_at,
+        channel_lines=tuple(
+            ChannelLineFacts(x.channel_line_id, x.qty, x.paid_cents, prices[n]) for n, x in enumerate(d.lines)
+        ),
+        paid_at=d.paid_at,
+        buyer_nick=d.buyer_id,
+        merge_key=merge_key(d),
+        blacklisted=history.blacklisted,
+        buyer_message=d.buyer_message,
+        seller_memo=getattr(d, "seller_memo", ""),
+        state=r.state,
+        city=r.city,
+        district=r.district,
+        address_complete=complete,
+        address_located=True,
+        presale_stage=getattr(d, "presale_stage", "none"),
+        invoice_kind=d.invoice.kind if d.invoice else None,
+        duplicate_of=history.duplicate_of,
+        buyer_order_count=history.order_count,
+    )
+
+
+@dataclass
+class Review:
+    strategy: StrategyVersion | None
+    outcome: Outcome
+    holds: list[HoldReason] = field(default_factory=list)
+    trace: list[TraceEntry] = field(default_factory=list)
+    ruleset_label: str = ""
+
+    @property
+    def held(self) -> bool:
+        return bool(self.holds)
+
+    @property
+    def strategy_label(self) -> str | None:
+        return f"{self.strategy.strategy_id} v{self.strategy.version}" if self.strategy else None
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(h.reason for h in self.holds)
+
+
+def review(
+    facts: OrderFacts,
+    strategies: Iterable[StrategyVersion],
+    rulesets: Mapping[str, tuple[int, RuleSetDoc]],
+) -> Review:
+    """Choose the strategy, run its rule set, add the flow's own holds; every step in the trace."""
+    chosen, trace = choose_strategy(list(strategies), facts)
+    outcome = Outcome()
+    label = ""
+    if chosen is None:
+        trace.append(
+            TraceEntry("strategy", "no strategy", True, "no strategy matches: approve automatically")
+        )
+    elif chosen.doc.ruleset_id is None:
+        trace.append(TraceEntry("review", "no rule set", True, f"strategy {chosen.strategy_id} names none"))
+    elif chosen.doc.ruleset_id not in rulesets:  # deleted after the strategy was saved: say so, do not guess
+        trace.append(
+            TraceEntry("review", f"rule set {chosen.doc.ruleset_id}", False, "the rule set no longer exists")
+        )
+    else:
+        version, doc = rulesets[chosen.doc.ruleset_id]
+        label = f"{chosen.doc.ruleset_id} v{version}"
+        outcome = run(doc, facts, ruleset_label=label)
+        trace += outcome.trace
+    holds = list(outcome.holds)
+    if chosen is not None and not chosen.doc.review.auto_approve and outcome.approved_by is None:
+        reason = f"strategy {chosen.strategy_id} approves no order automatically"
+        holds.append(HoldReason(MANUAL_REVIEW, reason, ""))
+        trace.append(TraceEntry("review", f"strategy {chosen.strategy_id}", True, reason, "manual review"))
+    hold_presale = chosen.doc.presale.hold_until_final_paid if chosen else True
+    if facts.presale_stage == "deposit_paid" and hold_presale:
+        reason = "presale: the deposit is paid, the balance is not yet"
+        holds.append(HoldReason(PRESALE_BALANCE, reason, ""))
+        trace.append(TraceEntry("review", "presale", True, reason, "hold until the final payment"))
+    if holds:
+        verdict = f"held: {', '.join(dict.fromkeys(h.code for h in holds))}"
+    elif outcome.approved_by:
+        verdict = f"approved by rule {outcome.approved_by}"
+    else:
+        verdict = "no hold applies: approved automatically"
+    trace.append(TraceEntry("review", "outcome", not holds, verdict))
+    return Review(chosen, outcome, holds, trace, label)
+
+
+def trace_rows(order_id: str, entries: Iterable[TraceEntry], at: Any) -> list[dict[str, Any]]:
+    return [
+        {"order_id": order_id, "stage": e.stage, "subject": e.subject, "matched": e.matched, "why": e.why,
+         "effect": e.effect, "at": at}
+        for e in entries
+    ]  # fmt: skip
+
+
+def hold_rows(order_id: str, holds: Iterable[HoldReason], label: str, at: Any) -> list[dict[str, Any]]:
+    return [
+        {"order_id": order_id, "code": h.code, "reason": h.reason,
+         "rule": f"rule {h.rule_id} ({label})" if h.rule_id else None, "blocking": h.blocking, "held_at": at}
+        for h in holds
+    ]  # fmt: skip
