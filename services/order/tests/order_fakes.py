@@ -96,7 +96,12 @@ class FakeRepository(FakeRuleQueries, FakeAfterSalesQueries, FakeBackorderQuerie
             for code in {x.sales_product_code for x in listings} if (p := self.sales_products.get(code))
         ]  # fmt: skip
         codes = {c.material_code for p in products for c in p.components}
-        mats = [Material(m["code"], m["active"]) for code in codes if (m := self.materials.get(code))]
+        mats = [
+            Material(m["code"], m["active"], m.get("category", ""), frozenset(m.get("tags", ())),
+                     m.get("handling", "normal"), m.get("weight_g", 0), m.get("high_value", False),
+                     m.get("tax_rate_bp", 1300))
+            for code in codes if (m := self.materials.get(code))
+        ]  # fmt: skip
         return Catalog(listings, products, mats)
 
     async def get_listing(self, listing_id: str) -> dict[str, Any] | None:

@@ -158,11 +158,13 @@ class Repository(WritebackProblems, RuleQueries, AfterSalesQueries, BackorderQue
         mats: list[Material] = []
         if material_codes:
             mrow = (
-                await self.session.execute(
-                    select(materials.c.code, materials.c.active).where(materials.c.code.in_(material_codes))
-                )
+                await self.session.execute(select(materials).where(materials.c.code.in_(material_codes)))
             ).all()
-            mats = [Material(r.code, r.active) for r in mrow]
+            mats = [
+                Material(r.code, r.active, r.category, frozenset(r.tags), r.handling, r.weight_g,
+                         r.high_value, r.tax_rate_bp)
+                for r in mrow
+            ]  # fmt: skip
         return Catalog(listings, products, mats)
 
     async def get_listing(self, listing_id: str) -> dict[str, Any] | None:

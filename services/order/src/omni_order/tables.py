@@ -51,6 +51,11 @@ materials = Table(
     Column("weight_g", Integer, nullable=False),
     Column("high_value", Boolean, nullable=False),
     Column("active", Boolean, nullable=False),
+    # product.material.upserted v2 (order0007): the facts order rules decide on
+    Column("category", Text, nullable=False, server_default=text("''")),
+    Column("tags", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Column("handling", Text, nullable=False, server_default=text("'normal'")),
+    Column("tax_rate_bp", Integer, nullable=False, server_default=text("1300")),
     Column("version", Integer, nullable=False),
     Column("updated_at", TS, nullable=False),
 )

@@ -52,6 +52,13 @@ class SalesProduct:
 class Material:
     code: str
     active: bool
+    # the facts order rules decide on (product.material.upserted v2; defaults: what v1 meant)
+    category: str = ""
+    tags: frozenset[str] = frozenset()
+    handling: str = "normal"
+    weight_g: int = 0
+    high_value: bool = False
+    tax_rate_bp: int = 1300
 
 
 class Catalog:
