@@ -8,7 +8,7 @@ from pydantic import Field
 from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
-from . import api, api_backorders, consumers, service, store
+from . import api, api_backorders, api_rules, consumers, service, store
 from .domain.backorder import DEFAULT_MAX_AGE_S, BackorderPolicy, OnOverdue
 
 
@@ -30,7 +30,13 @@ def build(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings,
         title="Omni order (OMS)",
-        routers=[api.router, api.catalog_router, api_backorders.router],
+        routers=[
+            api.router,
+            api.catalog_router,
+            api.actions_router,
+            api_rules.router,
+            api_backorders.router,
+        ],
         consumers=consumers.specs(),
         repository=store.Repository,
         timers={service.OVERDUE_TIMER: service.on_overdue},

@@ -32,6 +32,7 @@ from .journal import OrderNotFound, StatusJournal, StillBlocked
 from .operator import cancel, retry
 from .problems import record_writeback_refusals
 from .queries import OrderRecord, get_order, get_order_by_channel, list_orders
+from .review import StillHeld, bulk, release, trace
 
 __all__ = [
     "FULFILLMENT_EVENTS",
@@ -44,7 +45,9 @@ __all__ = [
     "OrderRecord",
     "StatusJournal",
     "StillBlocked",
+    "StillHeld",
     "backorder_policy",
+    "bulk",
     "cancel",
     "configure_defaults",
     "follow_fulfillment",
@@ -57,6 +60,8 @@ __all__ = [
     "on_overdue",
     "project_catalog",
     "record_writeback_refusals",
+    "release",
     "resource_backorders",
     "retry",
+    "trace",
 ]
