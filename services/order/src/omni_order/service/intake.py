@@ -21,8 +21,9 @@ from ..domain.ids import new_order_id
 from ..domain.intake import IntakePlan, plan_intake
 from ..domain.review import Review, hold_rows, merge_key, trace_rows
 from ..domain.status import Status, check_transition
+from .dispatch import send_to_fulfillment
 from .journal import OrderUow, StatusJournal, status_columns
-from .records import accepted_event, channel_line_rows, material_line_rows, order_row
+from .records import channel_line_rows, material_line_rows, order_row
 from .review import ToReview, balance_paid, review_batch
 
 log = get_logger(__name__)
@@ -186,7 +187,7 @@ def _created(uow: OrderUow, journal: StatusJournal, p: _Planned) -> None:
         return
     if p.plan.accepted:
         journal.record(p.order_id, Status.RECEIVED, Status.ACCEPTED, cause=p.env)
-        uow.emit(accepted_event(p.row, p.lines), key=p.order_id, cause=p.env)
+        send_to_fulfillment(uow, p.row, p.lines, cause=p.env)
         return
     plan = p.plan
     journal.record(

@@ -30,8 +30,8 @@ from ..domain.review import (
 )
 from ..domain.rules.ruleset import TraceEntry, condition_types
 from ..domain.status import DomainError, Status, check_transition
+from .dispatch import send_to_fulfillment
 from .journal import OrderNotFound, OrderUow, StatusJournal
-from .records import accepted_event
 from .rules import active_config
 
 log = get_logger(__name__)
@@ -111,7 +111,7 @@ async def release(uow: OrderUow, order_id: str, reason: str, *, approve: bool = 
         lines = (await repo.material_lines([order_id]))[order_id]
         codes = ", ".join(dict.fromkeys(h["code"] for h in holds)) or order["status_reason_code"] or "held"
         journal.transition(order, Status.ACCEPTED, reason=f"{how}d by an operator ({codes}): {reason}")
-        uow.emit(accepted_event(order, lines), key=order_id)
+        send_to_fulfillment(uow, order, lines)
     log.info("held order continued", order_id=order_id, how=how)
 
 
@@ -150,7 +150,7 @@ async def balance_paid(uow: OrderUow, journal: StatusJournal, envs: Sequence[Env
             continue
         journal.transition(order, Status.ACCEPTED, reason="presale: the balance is paid", cause=env)
         lines = (await repo.material_lines([order_id]))[order_id]
-        uow.emit(accepted_event(order, lines), key=order_id, cause=env)
+        send_to_fulfillment(uow, order, lines, cause=env)
         log.info("presale order continues: balance paid", order_id=order_id)
 
 
