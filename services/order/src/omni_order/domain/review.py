@@ -31,6 +31,7 @@ from .rules.ruleset import (
 
 PRESALE_BALANCE = "presale_balance"
 MANUAL_REVIEW = "manual_review"
+MERGE_WINDOW = "merge_window"
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,12 @@ def review(
         reason = "presale: the deposit is paid, the balance is not yet"
         holds.append(HoldReason(PRESALE_BALANCE, reason, ""))
         trace.append(TraceEntry("review", "presale", True, reason, "hold until the final payment"))
+    merge = chosen.doc.merge if chosen else None
+    presale_ok = facts.presale_stage == "none" or (chosen is not None and chosen.doc.presale.merge)
+    if merge is not None and merge.enabled and merge.window_s > 0 and presale_ok:
+        reason = f"waiting {merge.window_s} s for the buyer's other orders to merge"
+        holds.append(HoldReason(MERGE_WINDOW, reason, ""))
+        trace.append(TraceEntry("merge", f"strategy {chosen.strategy_id}", True, reason, "merge window"))
     if holds:
         verdict = f"held: {', '.join(dict.fromkeys(h.code for h in holds))}"
     elif outcome.approved_by:

@@ -59,7 +59,20 @@ class StrategyMatch(_Doc):
 
 class ReviewSettings(_Doc):
     auto_approve: StrictBool = Field(True, description="false: every order waits for an operator")
-    merge_window_s: Annotated[JsonInt, Field(ge=0, le=86_400)] = 0
+
+
+class MergeSettings(_Doc):
+    """Merge (合单): orders of the same buyer and address wait `window_s` for each other (0: no wait; an
+    order still merges with a held one of the same buyer), up to the caps."""
+
+    enabled: StrictBool = False
+    window_s: Annotated[JsonInt, Field(ge=0, le=86_400)] = 0
+    shops: list[Annotated[str, StringConstraints(pattern=r"^[^\s:]+:[^\s]+$")]] = Field(
+        [], max_length=100, description="other shops whose orders may merge with this strategy's"
+    )
+    max_lines: Annotated[JsonInt, Field(ge=1, le=1000)] = 50
+    max_amount_cents: Annotated[JsonInt, Field(ge=1, le=10**12)] | None = None
+    max_weight_g: Annotated[JsonInt, Field(ge=1, le=10**9)] | None = None
 
 
 class BackorderSettings(_Doc):
@@ -84,6 +97,7 @@ class StrategyDoc(_Doc):
         None, description="the business model its orders carry (None: as the channel sent it)"
     )
     review: ReviewSettings = ReviewSettings()
+    merge: MergeSettings = MergeSettings()
     backorder: BackorderSettings = BackorderSettings()
     presale: PresaleSettings = PresaleSettings()
 
@@ -203,6 +217,8 @@ def strategy_problems(doc: StrategyDoc, known: Known) -> list[Problem]:
            for i, c in enumerate(doc.match.channels) if c not in known.channels]  # fmt: skip
     out += [Problem(f"body.match.shops[{i}]", f"unknown shop {s}")
             for i, s in enumerate(doc.match.shops) if s not in known.shops]  # fmt: skip
+    out += [Problem(f"body.merge.shops[{i}]", f"unknown shop {s}")
+            for i, s in enumerate(doc.merge.shops) if s not in known.shops]  # fmt: skip
     if doc.ruleset_id is not None and doc.ruleset_id not in known.rulesets:
         out.append(Problem("body.ruleset_id", f"no rule set {doc.ruleset_id}"))
     return out
