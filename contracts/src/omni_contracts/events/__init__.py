@@ -1,5 +1,15 @@
 """Every event payload of Omni. Importing this package registers them all."""
 
-from . import channel, diagnostics, finance, fulfillment, inventory, order, product, store_sales
+from . import aftersales, channel, diagnostics, finance, fulfillment, inventory, order, product, store_sales
 
-__all__ = ["channel", "diagnostics", "finance", "fulfillment", "inventory", "order", "product", "store_sales"]
+__all__ = [
+    "aftersales",
+    "channel",
+    "diagnostics",
+    "finance",
+    "fulfillment",
+    "inventory",
+    "order",
+    "product",
+    "store_sales",
+]

@@ -8,7 +8,7 @@ from pydantic import Field
 from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
-from . import api, api_backorders, api_rules, consumers, service, store
+from . import api, api_aftersales, api_backorders, api_rules, consumers, service, store
 from .domain.backorder import DEFAULT_MAX_AGE_S, BackorderPolicy, OnOverdue
 
 
@@ -36,6 +36,7 @@ def build(settings: Settings | None = None) -> FastAPI:
             api.actions_router,
             api_rules.router,
             api_backorders.router,
+            api_aftersales.router,
         ],
         consumers=consumers.specs(),
         repository=store.Repository,

@@ -82,5 +82,27 @@ def stock_spec() -> ConsumerSpec:
     )
 
 
+async def on_aftersales(uow: UnitOfWork[Any], env: Envelope[Any]) -> None:
+    await service.apply_channel_aftersales(uow, env)
+
+
+def aftersales_spec() -> ConsumerSpec:
+    """Platform refunds and closures (service/aftersales.py), one event per transaction: an event whose
+    order has not arrived yet is parked (WaitingFor) on its own, never dropped."""
+    return ConsumerSpec(
+        group="order-aftersales",
+        topics=[Topic.CHANNEL_ORDERS],
+        handler=on_aftersales,
+        event_types=set(service.AFTERSALES_EVENTS),
+    )
+
+
 def specs() -> list[ConsumerSpec]:
-    return [catalog_spec(), intake_spec(), fulfillment_spec(), writeback_spec(), stock_spec()]
+    return [
+        catalog_spec(),
+        intake_spec(),
+        fulfillment_spec(),
+        writeback_spec(),
+        stock_spec(),
+        aftersales_spec(),
+    ]

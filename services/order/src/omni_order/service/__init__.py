@@ -13,9 +13,13 @@ the consumers and the REST routes call only these.
 - `problems`: `record_writeback_refusals` (a platform's refusal of a shipment write-back, kept on the order);
 - `backorder`: `resource_backorders` (receipts re-source waiting backorders), `on_overdue` (the escalation
   timer), `list_backorders`, `backorder_policy`; `follow` makes the backorders;
+- `aftersales` (platform refunds and closures), `aftersales_ops` (reship, repair, compensation, a return's
+  inspection, the case reads), `aftersales_cases` (what they share): see docs/aftersales.md;
 - `journal`: the errors, and the journal of status transitions the use cases share.
 """
 
+from .aftersales import EVENTS as AFTERSALES_EVENTS
+from .aftersales import apply_channel_aftersales
 from .backorder import (
     OVERDUE_TIMER,
     STOCK_EVENTS,
@@ -35,6 +39,7 @@ from .queries import OrderRecord, get_order, get_order_by_channel, list_orders
 from .review import StillHeld, bulk, release, trace
 
 __all__ = [
+    "AFTERSALES_EVENTS",
     "FULFILLMENT_EVENTS",
     "FULFILLMENT_TARGETS",
     "OVERDUE_TIMER",
@@ -46,6 +51,7 @@ __all__ = [
     "StatusJournal",
     "StillBlocked",
     "StillHeld",
+    "apply_channel_aftersales",
     "backorder_policy",
     "bulk",
     "cancel",

@@ -7,12 +7,14 @@ re-sources an order it had given up on); the order then follows fulfillment's ev
 
 from __future__ import annotations
 
+from typing import Any
+
 from omni_chassis.logging import get_logger
 from omni_contracts.events.order import OrderCancelledV1
 
 from ..domain.intake import plan_intake
 from ..domain.status import Status, check_transition
-from .journal import OrderNotFound, OrderUow, StatusJournal, StillBlocked
+from .journal import Cause, OrderNotFound, OrderUow, StatusJournal, StillBlocked
 from .records import accepted_event, material_line_rows, trade_from_rows
 
 log = get_logger(__name__)
@@ -23,11 +25,24 @@ async def cancel(uow: OrderUow, order_id: str, reason: str) -> None:
         order = await uow.repo.get_order(order_id, for_update=True)
         if order is None:
             raise OrderNotFound(f"no order {order_id}")
-        journal = StatusJournal(uow, "api")
-        journal.transition(order, Status.CANCELLED, reason_code="cancelled", reason=reason)
-        journal.set(order_id, cancelled_at=journal.at)
-        uow.emit(OrderCancelledV1(order_id=order_id, reason=reason), key=order_id)
+        cancel_order(StatusJournal(uow, "api"), order, reason)
     log.info("order cancelled", order_id=order_id)
+
+
+def cancel_order(
+    journal: StatusJournal,
+    order: dict[str, Any],
+    reason: str,
+    *,
+    reason_code: str = "cancelled",
+    cause: Cause = None,
+) -> None:
+    """Cancel a locked order row: the transition, cancelled_at, and order.cancelled (fulfillment stops its
+    tasks, inventory releases the stock, finance reverses the sale). Shared with after-sales' intercept."""
+    order_id = order["order_id"]
+    journal.transition(order, Status.CANCELLED, reason_code=reason_code, reason=reason, cause=cause)
+    journal.set(order_id, cancelled_at=journal.at)
+    journal.uow.emit(OrderCancelledV1(order_id=order_id, reason=reason), key=order_id, cause=cause)
 
 
 async def retry(uow: OrderUow, order_id: str) -> None:
