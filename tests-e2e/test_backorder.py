@@ -1,6 +1,7 @@
-"""An operator's retry, end to end: an order for more stock than exists ends in exception (unfulfillable);
-stock is received; `POST /api/order/orders/{id}/retry` re-sends its acceptance, fulfillment sources it again
-against the stock of the day, and it ends allocated, with its reservation and its task."""
+"""A backorder, end to end: an order for more stock than exists waits as a backorder (its shortfall listed by
+`GET /api/order/backorders`, not an exception); stock is received; inventory's stock-changed event re-sources
+it by itself (no operator), fulfillment sources it again against the stock of the day, and it ends allocated,
+with its reservation and its task, and leaves the backorder list."""
 
 from __future__ import annotations
 
@@ -26,8 +27,6 @@ from helpers import (
     wait_status,
 )
 
-from omni_tools.waits import wait_for_stock
-
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 ADMIN = "dev-admin-key"
@@ -42,37 +41,41 @@ async def gw(e2e_stack):
         yield c
 
 
-async def test_a_retried_order_is_allocated_once_new_stock_has_arrived(gw):
+async def test_a_backorder_is_re_sourced_by_a_receipt_and_allocated(gw):
     sku = await new_sku(gw, {NODE: 2})
     doc = trade([sku_line(sku, 5)], address=0)
     assert (await send(gw, doc)).status_code == 202
-    held = await wait_status(gw, tid_of(doc), {"exception", "allocated"})
-    assert (held["status"], held["status_reason_code"]) == ("exception", "unfulfillable"), held
-    order_id = held["order_id"]
+    waiting = await wait_status(gw, tid_of(doc), {"backorder", "exception", "allocated"})
+    assert (waiting["status"], waiting["status_reason_code"]) == ("backorder", "backorder"), waiting
+    order_id = waiting["order_id"]
     assert not await tasks_of(gw, order_id) and not await reservations(gw, order_id)
+    listed = (await gw.get("/api/order/backorders", params={"material_code": sku["code"]})).json()
+    (entry,) = listed["items"]
+    assert entry["order_id"] == order_id and entry["times"] == 1
+    assert entry["shortfall"] == [
+        {"material_code": sku["code"], "requested": 5, "available": 2, "missing": 3}
+    ], entry
 
-    # Operations receive stock at the node, and fulfillment's projection learns it.
+    # Operations receive stock at the node; nobody touches the order.
     receipt = {
-        "receipt_id": f"e2e-retry-{uuid.uuid4().hex[:8]}",
+        "receipt_id": f"e2e-backorder-{uuid.uuid4().hex[:8]}",
         "node_code": NODE,
         "lines": [{"material_code": sku["code"], "qty": 5}],
     }
     r = await gw.post("/api/inventory/receipts", json=receipt)
     assert r.status_code == 201, r.text
-    await wait_for_stock(gw, NODE, sku["code"], 7)
-
-    r = await gw.post(f"/api/order/orders/{order_id}/retry")
-    assert r.status_code == 200, r.text
-    assert r.json()["status"] in {"accepted", "sourcing", "allocated"}, r.json()["status"]
 
     async def settled() -> dict | None:
         o = await order_of(gw, tid_of(doc))
-        return o if o and o["status"] in {"allocated", "exception", "cancelled"} else None
+        return o if o and o["status"] in {"allocated", "exception", "cancelled", "held"} else None
 
-    final = await until(settled, f"order {order_id} to be sourced again after its retry", timeout=90)
+    final = await until(settled, f"order {order_id} to be re-sourced by the receipt", timeout=90)
     assert final["status"] == "allocated", (final["status"], final.get("status_reason"))
     steps = [h["to_status"] for h in final["history"]]
-    assert steps.count("exception") == 1 and steps[-1] == "allocated", steps
+    assert steps.count("backorder") == 1 and steps[-1] == "allocated", steps
+    assert "exception" not in steps, steps
+    after = (await gw.get("/api/order/backorders", params={"material_code": sku["code"]})).json()
+    assert after["total"] == 0, after
 
     # Sourcing started again at the next attempt number, with no node excluded, and was reserved at once.
     sourcing = (await gw.get(f"/api/fulfillment/sourcing/{order_id}")).json()
