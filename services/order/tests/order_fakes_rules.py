@@ -35,8 +35,8 @@ class FakeRuleQueries:
         if head is None:
             head = self.docs[(kind, doc_id)] = {"id": doc_id, "version": 0, "created_at": at}
         head.update(version=head["version"] + 1, name=name, updated_at=at)
-        self.doc_rows.append({"kind": kind, "id": doc_id, "version": head["version"], "doc": copy.deepcopy(doc),
-                              "comment": comment, "created_at": at})  # fmt: skip
+        row = {"kind": kind, "id": doc_id, "version": head["version"], "doc": copy.deepcopy(doc)}
+        self.doc_rows.append({**row, "comment": comment, "created_at": at})
         return head["version"]
 
     def _row(self, kind: str, doc_id: str, version: int) -> dict[str, Any] | None:

@@ -64,6 +64,14 @@ def _json_int(value: Any) -> Any:
 # A strict integer as JSON Schema means it: no strings or booleans, but 3.0 is 3.
 JsonInt = Annotated[int, BeforeValidator(_json_int), Strict()]
 
+
+def json_int(ge: int | None = None, le: int | None = None) -> Any:
+    """A JsonInt with bounds the OpenAPI schema states as `minimum` / `maximum`: the bounds come before the
+    validator. `Annotated[JsonInt, Field(ge=1)]` validates the same but publishes `"ge": 1`, which no client
+    or fuzzer understands, and a `JsonInt | None = Field(ge=1)` loses them; use `json_int(1) | None`."""
+    return Annotated[int, Field(ge=ge, le=le), Strict(), BeforeValidator(_json_int)]
+
+
 T = TypeVar("T")
 
 

@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from omni_chassis.app import Uow
 from omni_chassis.errors import ProblemError, problem_response
-from omni_chassis.paging import JsonInt, Limit, Offset, PageInfo
+from omni_chassis.paging import Limit, Offset, PageInfo, json_int
 
 from .domain.rules import RuleDocument, RuleProblem
 from .service import rules
@@ -25,8 +25,8 @@ router = APIRouter(tags=["allocation rules"])
 
 
 class RulesIn(RuleDocument):
-    expected_version: JsonInt | None = Field(
-        None, ge=0, description="the version this change is based on (0: none yet); a 409 when it moved on"
+    expected_version: json_int(0) | None = Field(
+        None, description="the version this change is based on (0: none yet); a 409 when it moved on"
     )
     note: str = Field("", max_length=500, description="why the rules changed")
 

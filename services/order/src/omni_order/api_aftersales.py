@@ -11,7 +11,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from omni_chassis.app import Uow
 from omni_chassis.errors import ProblemError
-from omni_chassis.paging import Code, JsonInt, Limit, Offset, PageInfo
+from omni_chassis.paging import Code, JsonInt, Limit, Offset, PageInfo, json_int
 
 from .domain.aftersales import AfterSalesError, IllegalCaseTransition, Inspected, Kind, State
 from .service import aftersales_ops as ops
@@ -26,7 +26,7 @@ class _In(BaseModel):
 
 class CaseLineIn(_In):
     line_id: Code = Field(description="the order's material line (GET /orders/{id} goods.lines[].line_id)")
-    qty: JsonInt | None = Field(None, ge=1, description="units; omitted: every unit of the line")
+    qty: json_int(1) | None = Field(None, description="units; omitted: every unit of the line")
 
 
 class OpenCaseIn(_In):

@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from omni_chassis.app import Uow
 from omni_chassis.errors import ProblemError
-from omni_chassis.paging import JsonInt, Limit, Offset, PageInfo
+from omni_chassis.paging import JsonInt, Limit, Offset, PageInfo, json_int
 
 from .domain.rules.ruleset import RuleSetDoc, StrategyDoc
 from .service import dryrun, rules
@@ -76,7 +76,7 @@ class DryRunIn(BaseModel):
     last: JsonInt = Field(100, ge=1, le=5000)
     from_: AwareDatetime | None = Field(None, alias="from")
     to: AwareDatetime | None = None
-    version: JsonInt | None = Field(None, ge=1, le=1_000_000)
+    version: json_int(1, 1_000_000) | None = None
     draft: RuleSetDoc | None = None
 
     @model_validator(mode="after")

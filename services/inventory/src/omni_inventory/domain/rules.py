@@ -20,13 +20,13 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, model_validator
 
-from omni_chassis.paging import JsonInt
+from omni_chassis.paging import json_int
 
 from .model import MAX_QTY
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\s\x85]+$")]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\s\x85]+$")]
-Qty = Annotated[JsonInt, Field(ge=0, le=MAX_QTY)]
+Qty = json_int(0, MAX_QTY)
 
 # The channels Omni has adapters (or will have, issue #9) for; a channel seen on a listing is known too.
 KNOWN_CHANNELS = frozenset({"tmall", "taobao", "jd", "pdd", "douyin", "xhs", "own_mall", "store", "wechat"})
@@ -60,8 +60,8 @@ class Allocation(_Rule):
     )
     mode: Literal["shared", "quota", "ratio"] = "shared"
     quota: Qty | None = None
-    ratio_pct: Annotated[JsonInt, Field(ge=0, le=100)] | None = None
-    priority: Annotated[JsonInt, Field(ge=0, le=1000)] = 0
+    ratio_pct: json_int(0, 100) | None = None
+    priority: json_int(0, 1000) = 0
     core: StrictBool = False
 
     @model_validator(mode="after")
@@ -114,8 +114,8 @@ class ListingRule(_Rule):
     what the share holds); `supply_nodes` sells only from those nodes (专用供货仓), outside every pool."""
 
     listing_id: Id
-    percent: Annotated[JsonInt, Field(ge=0, le=1000)] = 100
-    plus: Annotated[JsonInt, Field(ge=-MAX_QTY, le=MAX_QTY)] = 0
+    percent: json_int(0, 1000) = 100
+    plus: json_int(-MAX_QTY, MAX_QTY) = 0
     min_qty: Qty | None = None
     max_qty: Qty | None = None
     supply_nodes: list[Code] | None = Field(None, min_length=1, max_length=500)

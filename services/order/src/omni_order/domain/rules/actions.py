@@ -16,12 +16,12 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from omni_chassis.paging import JsonInt
+from omni_chassis.paging import json_int
 
 from .conditions import Code, Codes
 
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=r"\S")]
-Units = Annotated[JsonInt, Field(ge=1, le=100_000)]
+Units = json_int(1, 100_000)
 
 
 class _Action(BaseModel):
@@ -92,7 +92,7 @@ class TagOrder(_Action):
 
 class Priority(_Action):
     type: Literal["priority"]
-    value: Annotated[JsonInt, Field(ge=-1000, le=1000)]
+    value: json_int(-1000, 1000)
 
 
 class RouteHint(_Action):

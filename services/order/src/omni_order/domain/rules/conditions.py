@@ -29,14 +29,14 @@ from pydantic import (
     model_validator,
 )
 
-from omni_chassis.paging import JsonInt
+from omni_chassis.paging import json_int
 
 from ..intake import yuan
 from .facts import LineFacts, OrderFacts
 
 Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\s\x85\x00]+$")]
-Cents = Annotated[JsonInt, Field(ge=0, le=10**13)]
-Count = Annotated[JsonInt, Field(ge=0, le=10**9)]
+Cents = json_int(0, 10**13)
+Count = json_int(0, 10**9)
 Codes = Annotated[list[Code], Field(min_length=1, max_length=1000)]
 Words = Annotated[
     list[Annotated[str, StringConstraints(min_length=1, max_length=200)]], Field(max_length=100)
@@ -409,7 +409,7 @@ class FirstOrders(_Cond):
     """The buyer's first `n` orders in this shop (this one included)."""
 
     type: Literal["first_orders"]
-    n: Annotated[JsonInt, Field(ge=1, le=1000)]
+    n: json_int(1, 1000)
 
     def check(self, f: OrderFacts, env: Env) -> Verdict:
         ok = f.buyer_order_count < self.n
@@ -429,7 +429,7 @@ class PriceBelowFloor(_Cond):
     """A line paid less per unit than `floor_pct` % of its listing's price (a mispriced or abused coupon)."""
 
     type: Literal["price_below_floor"]
-    floor_pct: Annotated[JsonInt, Field(ge=1, le=100)]
+    floor_pct: json_int(1, 100)
 
     def check(self, f: OrderFacts, env: Env) -> Verdict:
         for x in f.channel_lines:

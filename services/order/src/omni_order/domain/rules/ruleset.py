@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
-from omni_chassis.paging import JsonInt
+from omni_chassis.paging import json_int
 
 from . import actions as A
 from . import conditions as C
@@ -66,17 +66,17 @@ class MergeSettings(_Doc):
     order still merges with a held one of the same buyer), up to the caps."""
 
     enabled: StrictBool = False
-    window_s: Annotated[JsonInt, Field(ge=0, le=86_400)] = 0
+    window_s: json_int(0, 86_400) = 0
     shops: list[Annotated[str, StringConstraints(pattern=r"^[^\s:]+:[^\s]+$")]] = Field(
         [], max_length=100, description="other shops whose orders may merge with this strategy's"
     )
-    max_lines: Annotated[JsonInt, Field(ge=1, le=1000)] = 50
-    max_amount_cents: Annotated[JsonInt, Field(ge=1, le=10**12)] | None = None
-    max_weight_g: Annotated[JsonInt, Field(ge=1, le=10**9)] | None = None
+    max_lines: json_int(1, 1000) = 50
+    max_amount_cents: json_int(1, 10**12) | None = None
+    max_weight_g: json_int(1, 10**9) | None = None
 
 
 class BackorderSettings(_Doc):
-    max_age_s: Annotated[JsonInt, Field(ge=60, le=90 * 86_400)] = 7 * 86_400
+    max_age_s: json_int(60, 90 * 86_400) = 7 * 86_400
     on_overdue: Literal["hold", "cancel"] = "hold"
 
 
@@ -87,7 +87,7 @@ class PresaleSettings(_Doc):
 
 class StrategyDoc(_Doc):
     name: Name
-    priority: Annotated[JsonInt, Field(ge=-1000, le=1000)] = 0
+    priority: json_int(-1000, 1000) = 0
     enabled: StrictBool = True
     match: StrategyMatch = StrategyMatch()
     ruleset_id: C.Code | None = Field(
