@@ -1,4 +1,7 @@
-"""The demo catalog, nodes, stock and shop (the seed's coffee set), shared by `make up`, demo, bench, e2e."""
+"""The demo catalog, nodes, stock and shop (the seed's coffee set), shared by `make up`, demo, bench, e2e.
+
+Each material carries the facts the OMS rules decide on (category, tags, handling, VAT rate in basis points;
+PIM's defaults when absent: uncategorised, no tags, normal, 1300)."""
 
 from __future__ import annotations
 
@@ -17,6 +20,8 @@ MATERIALS = [
         "barcode": "6900000000011",
         "unit": "bag",
         "weight_g": 260,
+        "category": "food/coffee/beans",
+        "tags": ["single_origin"],
     },
     {
         "code": "BEAN-ETH-250",
@@ -24,6 +29,8 @@ MATERIALS = [
         "barcode": "6900000000028",
         "unit": "bag",
         "weight_g": 260,
+        "category": "food/coffee/beans",
+        "tags": ["single_origin"],
     },
     {
         "code": "BEAN-COL-250",
@@ -31,6 +38,8 @@ MATERIALS = [
         "barcode": "6900000000035",
         "unit": "bag",
         "weight_g": 260,
+        "category": "food/coffee/beans",
+        "tags": ["single_origin"],
     },
     {
         "code": "MACHINE-AUTO-01",
@@ -39,6 +48,8 @@ MATERIALS = [
         "unit": "pcs",
         "weight_g": 9800,
         "high_value": True,
+        "category": "appliance/coffee/machine",
+        "tags": ["fragile"],
     },
     {
         "code": "BEAN-ETH-500",
@@ -46,6 +57,29 @@ MATERIALS = [
         "barcode": "6900000000059",
         "unit": "bag",
         "weight_g": 510,
+        "category": "food/coffee/beans",
+        "tags": ["new", "single_origin"],
+    },
+    # Not sold on the demo shop yet: they show the handling classes the OMS rules split and complete by.
+    {
+        "code": "COLD-BREW-1L",
+        "name": "冷萃咖啡液 1L（冷链）",
+        "barcode": "6900000000066",
+        "unit": "bottle",
+        "weight_g": 1100,
+        "category": "food/coffee/cold_brew",
+        "tags": ["new"],
+        "handling": "cold_chain",
+    },
+    {
+        "code": "VOUCHER-CLASS",
+        "name": "手冲咖啡体验课 电子券",
+        "unit": "pcs",
+        "weight_g": 0,
+        "category": "service/coffee/class",
+        "tags": ["gift"],
+        "handling": "virtual",
+        "tax_rate_bp": 600,
     },
 ]
 
