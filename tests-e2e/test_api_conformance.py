@@ -24,6 +24,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -59,6 +60,28 @@ def test_docs_are_served_without_a_cdn(e2e_stack):
 async def _reseed(gateway: str) -> None:
     async with httpx.AsyncClient(base_url=gateway, headers={"X-API-Key": "dev-admin-key"}, timeout=30) as c:
         await seed(c)  # idempotent PUTs: what the run replaced is put back
+        await _undo_order_rules(c)
+
+
+async def _undo_order_rules(c: httpx.AsyncClient) -> None:
+    """The run saved random strategies (one may hold every order for manual review or a merge window) and
+    blacklisted random buyers: disable each strategy (a new version, history kept) and empty the blacklist,
+    so the tests after this one see the stack's own rules only."""
+    offset = 0
+    while True:
+        page = (await c.get("/api/order/strategies", params={"limit": 200, "offset": offset})).json()
+        for x in page["items"]:
+            if x["doc"]["enabled"]:
+                put = await c.put(f"/api/order/strategies/{x['id']}", json={**x["doc"], "enabled": False},
+                                  params={"comment": "disabled after the conformance run"})  # fmt: skip
+                assert put.status_code == 200, put.text
+        offset += len(page["items"])
+        if not page["items"] or offset >= page["total"]:
+            break
+    while items := (await c.get("/api/order/buyer-blacklist", params={"limit": 200})).json()["items"]:
+        for x in items:
+            r = await c.delete(f"/api/order/buyer-blacklist/{quote(x['buyer_key'], safe='')}")
+            assert r.status_code == 204, r.text
 
 
 def test_schemathesis_finds_nothing(e2e_stack, tmp_path):

@@ -8,7 +8,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from order_factories import channel_order, envelope
+from order_factories import channel_order, envelope, product_events
+from order_fakes import fake_uow
 from order_journeys import accepted_order, follow, one_task, started, statuses
 
 from omni_contracts import utcnow
@@ -17,7 +18,9 @@ from omni_contracts.events.fulfillment import OrderUnfulfillableV1
 from omni_contracts.events.inventory import StockChangedV4
 from omni_order import service
 from omni_order.domain.backorder import BackorderPolicy, OnOverdue
+from omni_order.domain.rules.ruleset import StrategyDoc
 from omni_order.service import backorder as backorder_uc
+from omni_order.service import rules
 from omni_order.service.records import accepted_event
 
 BAGS = "BEAN-ETH-500"  # the reference order asks for 3
@@ -216,3 +219,26 @@ async def test_the_policy_is_asked_in_one_place_and_defaults_to_the_settings(mon
     service.configure_defaults(BackorderPolicy(s.backorder_max_age_s, s.backorder_on_overdue))
     uow, oid = await accepted_order()
     assert await service.backorder_policy(uow, uow.repo.orders[oid]) == BackorderPolicy(90, OnOverdue.CANCEL)
+
+
+async def test_the_strategy_that_reviewed_the_order_decides_its_backorder_policy(policy):
+    """The strategy's `backorder` settings (in the version that reviewed the order) win over the service's
+    default; a strategy without them leaves the default; a later edit applies to new orders only."""
+    policy(BackorderPolicy(max_age_s=600))
+    uow = fake_uow()
+    await service.project_catalog(uow, [envelope(e) for e in product_events()])
+    strict = {"name": "cancel fast", "match": {"channels": ["tmall"]},
+              "backorder": {"max_age_s": 3600, "on_overdue": "cancel"}}  # fmt: skip
+    await rules.save(uow, "strategy", "tmall", StrategyDoc.model_validate(strict))
+    (first,) = (await service.intake(uow, [envelope(channel_order())])).accepted
+    await rules.save(uow, "strategy", "tmall", StrategyDoc.model_validate({**strict, "backorder": None}))
+    (second,) = (await service.intake(uow, [envelope(channel_order())])).accepted
+    assert (uow.repo.orders[first]["strategy"], uow.repo.orders[second]["strategy"]) == (
+        "tmall v1",
+        "tmall v2",
+    )
+    for oid in (first, second):
+        await follow(uow, started(oid), short(oid))
+    one, two = uow.repo.backorder_rows[first], uow.repo.backorder_rows[second]
+    assert (one["on_overdue"], one["due_at"] - one["since"]) == ("cancel", timedelta(seconds=3600))
+    assert (two["on_overdue"], two["due_at"] - two["since"]) == ("hold", timedelta(seconds=600))

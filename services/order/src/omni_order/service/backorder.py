@@ -12,8 +12,9 @@
     backorder -> held       the timer fired and the policy says hold (reason code backorder_overdue);
     backorder -> cancelled  ... or cancel (order.cancelled, saying that a refund is due).
 
-The policy comes from ONE place, `backorder_policy(uow, order_row)` (today the service's settings, set by
-`app.build` through `configure_defaults`; later the strategy per channel, shop and business model).
+The policy comes from ONE place, `backorder_policy(uow, order_row)`: the order's strategy (its `backorder`
+settings, per channel, shop and business model), else the service's settings (`app.build` through
+`configure_defaults`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from ..domain.backorder import (
     pick_for_receipt,
     stock_shortfall,
 )
+from ..domain.rules.ruleset import StrategyDoc
 from ..domain.status import Status, can_transition
 from .journal import OrderUow, StatusJournal
 from .records import accepted_event
@@ -58,7 +60,14 @@ def configure_defaults(policy: BackorderPolicy) -> None:
 
 
 async def backorder_policy(uow: OrderUow, order_row: dict[str, Any]) -> BackorderPolicy:
-    """The backorder policy of this order (the one place to ask; `uow` for a policy stored as data)."""
+    """The backorder policy of this order: its strategy's, in the version that reviewed it (`orders.strategy`
+    is "<id> v<n>"; a later edit applies to new orders only), else the service's default."""
+    sid, _, version = (order_row.get("strategy") or "").rpartition(" v")
+    if sid and version.isdigit():
+        row = await uow.repo.doc_version("strategy", sid, int(version))
+        settings = StrategyDoc.model_validate(row["doc"]).backorder if row else None
+        if settings is not None:
+            return BackorderPolicy(settings.max_age_s, OnOverdue(settings.on_overdue))
     return _defaults
 
 

@@ -98,7 +98,9 @@ class StrategyDoc(_Doc):
     )
     review: ReviewSettings = ReviewSettings()
     merge: MergeSettings = MergeSettings()
-    backorder: BackorderSettings = BackorderSettings()
+    backorder: BackorderSettings | None = Field(
+        None, description="how long its backorders wait, then hold or cancel (None: the service's default)"
+    )
     presale: PresaleSettings = PresaleSettings()
 
 
