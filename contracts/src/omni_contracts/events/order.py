@@ -34,6 +34,9 @@ class OrderLine(Value):
     material_code: Code
     qty: Qty
     amount_cents: NonNegCents = Field(description="allocated paid amount; the lines add up to goods paid")
+    gift_id: str | None = Field(
+        None, description="a gift the OMS rules added (0 paid; finance books its cost): the rule's gift id"
+    )
 
 
 @event("order.accepted", 1, Topic.ORDER)

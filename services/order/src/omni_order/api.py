@@ -106,6 +106,7 @@ class MaterialLine(_Out):
     material_code: str
     qty: int
     amount_cents: int
+    gift_id: str | None = Field(None, description="a gift the rules added (0 paid): its gift id")
 
 
 class Goods(_Out):
@@ -400,6 +401,21 @@ class TraceOut(_Out):
 @router.get("/{order_id}/trace", response_model=TraceOut, summary="Why: every strategy and rule considered")
 async def get_trace(uow: Uow, order_id: str) -> dict[str, Any]:
     return await _call(service.trace, uow, order_id)
+
+
+class GiftOut(_Out):
+    gift_id: str
+    rule: str = Field(description="the rule (and rule set version) that gave it")
+    material_code: str = Field(description="the gift's material, or the substitute given")
+    qty: int
+    sets: int
+    granted_at: AwareDatetime
+
+
+@router.get("/{order_id}/gifts", response_model=list[GiftOut], summary="The gifts the rules gave this order",
+            responses={404: {"description": "no such order"}})  # fmt: skip
+async def get_gifts(uow: Uow, order_id: str) -> Any:
+    return await _call(service.gifts_of, uow, order_id)
 
 
 _HELD = {404: {"description": "no such order"}, 409: {"description": "the order is not held, or is blocked"}}

@@ -27,20 +27,8 @@ def order_view(o: dict[str, Any], children: dict[str, list[dict[str, Any]]]) -> 
     shipped: dict[str, int] = {}
     for x in children.get("shipment_lines", []):
         shipped[x["line_id"]] = shipped.get(x["line_id"], 0) + x["qty"]
-    lines = [
-        {
-            k: x[k]
-            for k in (
-                "line_id",
-                "channel_line_id",
-                "sales_product_code",
-                "material_code",
-                "qty",
-                "amount_cents",
-            )
-        }
-        for x in children["lines"]
-    ]
+    keys = ("line_id", "channel_line_id", "sales_product_code", "material_code", "qty", "amount_cents")
+    lines = [{k: x[k] for k in keys} | {"gift_id": x.get("gift_id")} for x in children["lines"]]
     return {
         "order_id": o["order_id"],
         "status": o["status"],

@@ -68,12 +68,13 @@ def writeback_spec() -> ConsumerSpec:
 
 
 async def on_stock(uow: UnitOfWork[Any], envs: list[Envelope[Any]]) -> None:
+    await service.project_stock(uow, envs)  # what gifts check their stock against
     await service.resource_backorders(uow, envs)
 
 
 def stock_spec() -> ConsumerSpec:
-    """Receipts and transfers-in re-source the backorders waiting for their material (its own group: the
-    hot stock stream, of which it keeps only those movements)."""
+    """Receipts and transfers-in re-source the backorders waiting for their material, and the available
+    quantity per node is kept for gifts' stock fallback (its own group: the hot stock stream)."""
     return ConsumerSpec(
         group="order-stock",
         topics=[Topic.STOCK_CHANGED],

@@ -20,6 +20,7 @@ from omni_contracts.bundles import Component
 from .domain.intake import Catalog, Listing, Material, SalesProduct
 from .store_aftersales import AfterSalesQueries
 from .store_backorders import BackorderQueries
+from .store_gifts import GiftQueries
 from .store_problems import WritebackProblems
 from .store_rules import RuleQueries
 from .tables import (
@@ -71,7 +72,7 @@ def newest(rows: Iterable[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     return list(best.values())
 
 
-class Repository(WritebackProblems, RuleQueries, AfterSalesQueries, BackorderQueries):
+class Repository(WritebackProblems, RuleQueries, AfterSalesQueries, BackorderQueries, GiftQueries):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 

@@ -207,6 +207,7 @@ order_lines = Table(
     Column("material_code", Text, nullable=False),
     Column("qty", Integer, nullable=False),
     Column("amount_cents", BigInteger, nullable=False),
+    Column("gift_id", Text),  # a gift the rules added (0 paid): tables_gifts.gift_grants
     UniqueConstraint("order_id", "position", name="order_lines_position_uq"),
 )
 

@@ -15,6 +15,8 @@ the consumers and the REST routes call only these.
   timer), `list_backorders`, `backorder_policy`; `follow` makes the backorders;
 - `aftersales` (platform refunds and closures), `aftersales_ops` (reship, repair, compensation, a return's
   inspection, the case reads), `aftersales_cases` (what they share): see docs/aftersales.md;
+- `gifts`: `decide_gifts` (intake's gift lines within caps and stock), `project_stock` (the order-stock
+  group's view of available stock, for gifts), `gifts_of`;
 - `journal`: the errors, and the journal of status transitions the use cases share.
 """
 
@@ -31,6 +33,7 @@ from .backorder import (
 )
 from .catalog import PRODUCT_EVENTS, get_catalog_listing, project_catalog
 from .follow import FULFILLMENT_EVENTS, FULFILLMENT_TARGETS, follow_fulfillment
+from .gifts import gifts_of, project_stock
 from .intake import IntakeResult, intake
 from .journal import OrderNotFound, StatusJournal, StillBlocked
 from .operator import cancel, retry
@@ -60,11 +63,13 @@ __all__ = [
     "get_catalog_listing",
     "get_order",
     "get_order_by_channel",
+    "gifts_of",
     "intake",
     "list_backorders",
     "list_orders",
     "on_overdue",
     "project_catalog",
+    "project_stock",
     "record_writeback_refusals",
     "release",
     "resource_backorders",

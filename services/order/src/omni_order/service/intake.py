@@ -22,6 +22,7 @@ from ..domain.intake import IntakePlan, plan_intake
 from ..domain.review import Review, hold_rows, merge_key, trace_rows
 from ..domain.status import Status, check_transition
 from .dispatch import send_to_fulfillment
+from .gifts import ToGift, buyer_key, decide_gifts, gift_line_rows, grant_rows
 from .journal import OrderUow, StatusJournal, status_columns
 from .records import channel_line_rows, material_line_rows, order_row
 from .review import ToReview, balance_paid, review_batch
@@ -92,6 +93,13 @@ async def intake(
         )
         for p in planned:
             p.review = reviews.get(p.order_id)
+        gifts = await decide_gifts(uow, [
+            ToGift(p.order_id, buyer_key(p.env.data.channel, p.env.data.buyer_id), p.plan.lines, p.review)
+            for p in planned if p.review is not None
+        ], now)  # fmt: skip
+        for p in planned:
+            if p.order_id in gifts:
+                p.lines += gift_line_rows(p.order_id, len(p.plan.lines) + 1, gifts[p.order_id])
             _reviewed_columns(p, now)
 
         # the orders are written first: the unique (channel, channel order id) decides what is new
@@ -115,6 +123,11 @@ async def intake(
         await uow.repo.add_holds(
             [r for p in new if p.review
              for r in hold_rows(p.order_id, p.review.holds, p.review.ruleset_label, now)]
+        )  # fmt: skip
+        await uow.repo.add_gift_grants(
+            [r for p in new if p.order_id in gifts and p.review
+             for r in grant_rows(p.order_id, buyer_key(p.env.data.channel, p.env.data.buyer_id),
+                                 p.review.ruleset_label, gifts[p.order_id], now)], now,
         )  # fmt: skip
         await uow.repo.count_duplicates(dict(dupes), now)
         await balance_paid(uow, journal, [e for k, e in _repeats(envs, firsts, inserted, planned)])

@@ -115,7 +115,7 @@ def material_line_rows(order_id: str, plan: IntakePlan) -> list[dict[str, Any]]:
     return [
         {"line_id": line_id(order_id, pl.position), "order_id": order_id, "position": pl.position,
          "channel_line_id": pl.channel_line_id, "sales_product_code": pl.sales_product_code,
-         "material_code": pl.material_code, "qty": pl.qty, "amount_cents": pl.amount_cents}
+         "material_code": pl.material_code, "qty": pl.qty, "amount_cents": pl.amount_cents, "gift_id": None}
         for pl in plan.lines
     ]  # fmt: skip
 
