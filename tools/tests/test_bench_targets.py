@@ -193,9 +193,9 @@ def test_oversold_rows():
 
 # -- phases -----------------------------------------------------------------------------------------------
 def test_select_phases_keeps_the_fixed_order():
-    assert select_phases() == ["idle", "bus", "hot", "kafka", "webhook", "paced", "rss"]
+    assert select_phases() == ["idle", "bus", "hot", "kafka", "webhook", "paced", "rules", "rss"]
     assert select_phases("rss, idle,kafka") == ["idle", "kafka", "rss"]
-    assert select_phases("all", bus=False, via="kafka") == ["idle", "hot", "kafka", "rss"]
+    assert select_phases("all", bus=False, via="kafka") == ["idle", "hot", "kafka", "rules", "rss"]
     assert select_phases("all", via="webhook") == ["idle", "bus", "hot", "webhook", "paced", "rss"]
     with pytest.raises(ValueError):
         select_phases("idle,warp")

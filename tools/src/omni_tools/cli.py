@@ -61,6 +61,7 @@ def bench(
     ),
     kafka_orders: int = typer.Option(10_000, help="orders put straight onto omni.channel.orders"),
     hot_orders: int = typer.Option(1_000, help="reservations of the hot-SKU phase (each scenario)"),
+    rules_orders: int = typer.Option(5_000, help="rules phase: orders without and with the 50-rule strategy"),
     paced_seconds: float = typer.Option(0, help="the paced phase's length (0: min(--seconds, 60))"),
     rate: float = typer.Option(0, help="paced phase: orders/s (0: half the sustained maximum measured)"),
     idle_seconds: float = typer.Option(20, help="the quiet window of the idle-CPU phase"),
@@ -69,7 +70,9 @@ def bench(
         1_250, help="webhook maximum phase: pre-signs max-rate × seconds requests"
     ),
     concurrency: int = typer.Option(64, help="webhook requests in flight (the connection pool's size)"),
-    phases: str = typer.Option("all", help="all, or some of idle,bus,hot,kafka,webhook,paced,rss (in order)"),
+    phases: str = typer.Option(
+        "all", help="all, or some of idle,bus,hot,kafka,webhook,paced,rules,rss (in order)"
+    ),
     bus: bool = typer.Option(True, help="measure the bus baseline in the same run"),
     via: str = typer.Option("", help="only this load path: webhook (and paced) or kafka; default both"),
     url: str = typer.Option(DEFAULT_GATEWAY, envvar="OMNI_GATEWAY_URL"),
@@ -91,6 +94,7 @@ def bench(
             orders=orders,
             kafka_orders=kafka_orders,
             hot_orders=hot_orders,
+            rules_orders=rules_orders,
             paced_seconds=paced_seconds,
             rate=rate,
             idle_seconds=idle_seconds,

@@ -6,7 +6,8 @@
 4. kafka    orders straight onto omni.channel.orders → allocated;
 5. webhook  signed webhooks through the gateway as fast as possible for `seconds` (or `orders`) → voucher;
 6. paced    webhooks paced at half the sustained maximum of (5): latency to allocated, the webhook's answer;
-7. rss      every service's RSS after the load.
+7. rules    the Kafka load of (4) twice: no strategy, then a 50-rule strategy on the shop; orders/s and ratio;
+8. rss      every service's RSS after the load.
 
 Every request of a load phase is built and signed before the phase starts. It asserts nothing: it prints.
 """
@@ -30,18 +31,19 @@ from .hot import run_hot
 from .orders import kafka_pool, signed_pool, top_up
 from .procs import idle_cpu, own_cpu, rss_of_services
 from .push import publish, push_webhook
+from .rules_phase import run_rules
 from .stats import MAX_PHASE_SECONDS, half_rate, pool_size, sign_at
 from .table import Results, render
 from .watch import follow
 
 console = Console()
-PHASES = ("idle", "bus", "hot", "kafka", "webhook", "paced", "rss")
+PHASES = ("idle", "bus", "hot", "kafka", "webhook", "paced", "rules", "rss")
 FIRST = {"kafka": 0, "webhook": 1_000_000_000, "paced": 2_000_000_000}  # each phase's own tids
 
 
 def select_phases(spec: str = "all", bus: bool = True, via: str | None = None) -> list[str]:
     """The phases to run, always in their fixed order. `spec`: all, or names separated by commas;
-    `bus=False` leaves the baseline out; `via` webhook or kafka keeps only that load path."""
+    `bus=False` leaves the baseline out; `via` webhook or kafka keeps only that load path (rules: Kafka's)."""
     names = set(PHASES) if spec.strip() in ("", "all") else {p.strip() for p in spec.split(",") if p.strip()}
     unknown = names - set(PHASES)
     if unknown:
@@ -51,7 +53,7 @@ def select_phases(spec: str = "all", bus: bool = True, via: str | None = None) -
     if via == "kafka":
         names -= {"webhook", "paced"}
     elif via == "webhook":
-        names.discard("kafka")
+        names -= {"kafka", "rules"}
     elif via is not None:
         raise ValueError("via is webhook or kafka")
     return [p for p in PHASES if p in names]
@@ -65,6 +67,7 @@ class Config:
     orders: int = 0  # instead of seconds: exactly this many orders (half as many paced, all if paced alone)
     kafka_orders: int = 10_000
     hot_orders: int = 1_000
+    rules_orders: int = 5_000  # the rules phase: this many orders without, and as many with, the 50 rules
     paced_seconds: float = 0  # 0: min(seconds, 60)
     rate: float = 0  # paced rate; 0: half the measured maximum
     idle_seconds: float = 20
@@ -107,7 +110,7 @@ async def _webhook_phase(cfg: Config, tag: str, phase: str, n: int, seconds: flo
 
 
 async def _phase(res: Results, cfg: Config, tag: str, phase: str) -> None:
-    if phase in ("hot", "kafka", "webhook", "paced"):
+    if phase in ("hot", "kafka", "webhook", "paced", "rules"):
         with own_cpu() as clock:  # the load generator over the whole phase: building, sending, following
             await _load(res, cfg, tag, phase)
         if getattr(res, phase) is not None:
@@ -148,6 +151,9 @@ async def _load(res: Results, cfg: Config, tag: str, phase: str) -> None:
         count = cfg.orders if alone else max(cfg.orders // 2, 1)
         n = count if cfg.orders else pool_size(seconds, rate, 0.05) + cfg.concurrency
         res.paced = await _webhook_phase(cfg, tag, phase, n, seconds, rate)
+    elif phase == "rules":
+        async with gateway(cfg.url, cfg.api_key) as client:
+            res.rules = await run_rules(client, tag, cfg.rules_orders, bootstrap())
 
 
 async def run_bench(cfg: Config) -> Results:
@@ -157,10 +163,11 @@ async def run_bench(cfg: Config) -> Results:
     console.print(
         f"[bold]omni bench[/] run {tag}: phases {', '.join(cfg.phases)}; webhook maximum {size}, "
         f"{cfg.concurrency} in flight; {cfg.kafka_orders:,} via Kafka; hot SKU {cfg.hot_orders:,}; "
+        f"rules {cfg.rules_orders:,} × 2; "
         f"gateway {cfg.url}"
     )
     console.print(machine())
-    if {"hot", "kafka", "webhook", "paced"} & set(cfg.phases):
+    if {"hot", "kafka", "webhook", "paced", "rules"} & set(cfg.phases):
         try:
             async with gateway(cfg.url, cfg.api_key) as client:
                 check(await client.get("/health/ready"))

@@ -11,6 +11,7 @@ from rich.table import Table
 from .bus import Bus
 from .hot import Hot
 from .procs import IdleCpu, Rss
+from .rules_phase import RulesRun
 from .stats import Goal, fmt_met, fmt_ratio, met, percentile, ratio
 from .watch import Flow
 
@@ -37,6 +38,7 @@ class Results:
     kafka: Flow | None = None
     webhook: Flow | None = None
     paced: Flow | None = None
+    rules: RulesRun | None = None
     rss: Rss | None = None
     rss_idle: Rss | None = None  # before the load, to see growth
     skipped: dict[str, str] = field(default_factory=dict)  # phase -> why it has no numbers
@@ -101,6 +103,30 @@ def _answers(p) -> str:
     return (
         f"{len(p.tids):,} in {p.seconds:,.1f} s = {_n(accept, '/s')}; answer p50 {_n(p50)} / p99 {_n(p99)} ms"
     )
+
+
+def _rules_rows(r: _Rows, x: RulesRun) -> None:
+    others = f" (other strategies match the shop: {', '.join(x.others)})" if x.others else ""
+    r.section = f"rules engine: {x.n:,} orders onto omni.channel.orders, no strategy, then 50 rules{others}"
+    halves = (
+        ("no strategy: published → allocated", x.without),
+        ("50 rules: published → allocated", x.with_rules),
+    )
+    for name, f in halves:
+        if f is not None:
+            r.target(name, f.to_allocated, _rate(f.to_allocated), None, vs=True)
+    if x.ratio is not None:
+        r.target("50 rules ÷ none (orders/s)", x.ratio, f"{x.ratio:.2f}×", None)
+    if x.with_rules is not None:
+        held = f"; {x.held:,} held" if x.held else ""
+        r.info("  reviewed by the 50 rules", f"{x.applied:,} of {len(x.with_rules.pushed.tids):,}{held}")
+    for name, f in (("none", x.without), ("50 rules", x.with_rules)):
+        if f is not None and f.exceptions:
+            r.info(
+                f"  exceptions ({name})", ", ".join(f"{c:,} × {w}" for w, c in f.exceptions.most_common(2))
+            )
+        if f is not None and f.unfinished:
+            r.info(f"  unfinished ({name})", f.unfinished)
 
 
 def rows(res: Results) -> list[Row]:
@@ -196,6 +222,8 @@ def rows(res: Results) -> list[Row]:
         r.target("webhook answer p99 (client side)", answer, _n(answer, "ms", 1), GOALS["answer_p99"])
         r.info("accepted by the webhook (client side)", _answers(p.pushed))
         _flow_notes(r, p)
+    if res.rules:
+        _rules_rows(r, res.rules)
     if res.rss:
         r.section = "memory after the load (VmRSS)"
         idle = res.rss_idle or Rss()
