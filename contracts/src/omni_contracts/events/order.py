@@ -39,6 +39,15 @@ class OrderLine(Value):
     )
 
 
+class RouteHint(Value):
+    """A preference the OMS rules set for sourcing: a node, a pool or a carrier (fulfillment decides)."""
+
+    node: Code | None = None
+    pool: Code | None = None
+    carrier: Code | None = None
+    ruleset: str = Field("", description="the rule set and version that set it (\"<id> v<n>\"), for the trace")
+
+
 @event("order.accepted", 1, Topic.ORDER)
 class OrderAcceptedV1(EventPayload):
     """An order passed its checks and awaits sourcing."""
@@ -57,6 +66,9 @@ class OrderAcceptedV1(EventPayload):
     paid_cents: NonNegCents
     currency: Currency = "CNY"
     paid_at: AwareDatetime | None = None
+    priority: int = Field(0, description="set by the OMS rules: higher is sourced and picked first")
+    tags: list[str] = Field(default_factory=list, description="set by the OMS rules")
+    route_hints: list[RouteHint] = Field(default_factory=list, description="the OMS rules' preferences")
 
 
 @event("order.exception-raised", 1, Topic.ORDER)

@@ -27,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import registry
 from sqlmodel import SQLModel
 
@@ -165,6 +165,7 @@ orders = Table(
     # review (order0004): what the rules set on the order, the strategy chosen, the platform's merge key
     Column("tags", ARRAY(Text), nullable=False, server_default=text("'{}'")),
     Column("priority", Integer, nullable=False, server_default=text("0")),
+    Column("route_hints", JSONB, nullable=False, server_default=text("'[]'::jsonb")),  # order.accepted's
     Column("strategy", Text),
     Column("merge_key", Text),
     Column("presale_stage", Text, nullable=False, server_default=text("'none'")),

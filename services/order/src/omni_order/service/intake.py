@@ -151,6 +151,7 @@ def _reviewed_columns(p: _Planned, now: Any) -> None:
         strategy=None,
         tags=[],
         priority=0,
+        route_hints=[],
     )
     if not p.plan.accepted:
         p.row.update(status_columns(p.status, now, p.plan.reason_code, p.plan.reason))
@@ -159,7 +160,11 @@ def _reviewed_columns(p: _Planned, now: Any) -> None:
     assert r is not None
     if r.strategy is not None and r.strategy.doc.business_model:
         p.row["business_model"] = r.strategy.doc.business_model
-    p.row.update(strategy=r.strategy_label, tags=r.outcome.tags, priority=r.outcome.priority or 0)
+    p.row.update(
+        strategy=r.strategy_label, tags=r.outcome.tags, priority=r.outcome.priority or 0,
+        route_hints=[h.model_dump(exclude={"type"}, exclude_none=True) | {"ruleset": r.ruleset_label}
+                     for h in r.outcome.route_hints],
+    )  # fmt: skip
     if r.held:
         p.row.update(status_columns(p.status, now, r.holds[0].code, r.reason))
     else:

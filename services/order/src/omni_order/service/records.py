@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from omni_contracts.events.channel import ChannelOrderReceivedV1
-from omni_contracts.events.order import OrderAcceptedV1, OrderLine, ShipTo
+from omni_contracts.events.order import OrderAcceptedV1, OrderLine, RouteHint, ShipTo
 
 from ..domain.geo import geocode
 from ..domain.intake import IntakePlan, roles_for
@@ -137,6 +137,9 @@ def accepted_event(row: dict[str, Any], lines: list[dict[str, Any]]) -> OrderAcc
         paid_cents=row["paid_cents"],
         currency=row["currency"],
         paid_at=row["paid_at"],
+        priority=row.get("priority") or 0,
+        tags=list(row.get("tags") or []),
+        route_hints=[RouteHint.model_validate(h) for h in row.get("route_hints") or []],
     )
 
 
