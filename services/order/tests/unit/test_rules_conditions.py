@@ -182,3 +182,22 @@ def test_facts_from_the_flow():
     assert check(
         {"type": "tag", "tags": ["vip"], "on": "order"}, facts(extra_tags=frozenset({"vip"}))
     ).matched
+
+
+@pytest.mark.parametrize(
+    ("match", "order_tags", "matched"),
+    [
+        ("only", {"vip"}, True),
+        ("only", {"vip", "big"}, False),  # a tag outside the list
+        ("only", set(), False),  # no tag at all is not "only these"
+        ("all", {"vip", "big"}, False),
+        ("none", {"big"}, True),
+        ("any", {"big"}, False),
+    ],
+)
+def test_order_tags_honour_every_match_mode(match, order_tags, matched):
+    """ONEX §13 #2 (options silently ignored): `only` on the order's tags meant `any` before."""
+    cond = {"type": "tag", "tags": ["vip"], "on": "order", "match": match}
+    if match == "all":
+        cond["tags"] = ["vip", "gift"]
+    assert check(cond, facts(extra_tags=frozenset(order_tags))).matched is matched

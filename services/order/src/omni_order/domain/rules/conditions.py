@@ -215,7 +215,8 @@ class Tag(_Cond):
         want = set(self.tags)
         if self.on == "order":
             has = sorted(want & f.extra_tags)
-            ok = {"any": bool(has), "all": len(has) == len(want), "none": not has}.get(self.match, bool(has))
+            only = bool(f.extra_tags) and f.extra_tags <= want  # every tag on the order is one of these
+            ok = {"any": bool(has), "all": len(has) == len(want), "none": not has, "only": only}[self.match]
             return Verdict(ok, f"order tags {', '.join(sorted(f.extra_tags)) or 'none'}: {self.match}")
         return _lines_match(
             f.lines, lambda x: bool(x.tags & want), self.match, f"tagged {', '.join(self.tags)}"
