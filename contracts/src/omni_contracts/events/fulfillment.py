@@ -145,3 +145,40 @@ class SourcingStartedV1(EventPayload):
         "for a new order, the next number after the last attempt when a retry starts it again",
     )
     started_at: AwareDatetime
+
+
+class NodeConsidered(Value):
+    """One node sourcing looked at for a plan, and what became of it."""
+
+    node_code: Code
+    outcome: Literal["chosen", "lost", "excluded", "unusable"] = Field(
+        description="chosen: in the plan; lost: could have served (some or all of the lines) but another "
+        "won; excluded: not considered (it refused this order earlier, or already holds its other lines); "
+        "unusable: cannot serve these lines (no stock, not the pickup node, the order is short everywhere)"
+    )
+    lines: list[MaterialQty] = Field(default=[], description="what it was chosen for (chosen only)")
+    distance_km: float | None = Field(
+        default=None, description="to the destination, when the order has coordinates"
+    )
+    why: str = Field(description="a sentence an operator reads")
+
+
+@event("fulfillment.sourcing-decided", 1, Topic.FULFILLMENT)
+class SourcingDecidedV1(EventPayload):
+    """Why sourcing planned what it did (or could not plan at all): every node considered, winners and
+    losers with the reason, for the order's decision trace. Staged with each plan (the first, and each
+    re-plan after a refusal) and with each give-up."""
+
+    order_id: str
+    attempt: int = Field(
+        ge=1,
+        description="the attempt this decision planned (its reservation requests carry it); on a give-up "
+        "the attempt that could not be planned",
+    )
+    decided_at: AwareDatetime
+    result: Literal["planned", "unfulfillable"]
+    reason: str = Field(default="", description="why there is no plan (unfulfillable only)")
+    lines: list[MaterialQty] = Field(
+        default=[], description="what this decision sourced: every line first, a refused node's on a re-plan"
+    )
+    nodes: list[NodeConsidered] = []

@@ -34,7 +34,11 @@ async def test_an_accepted_order_starts_sourcing_and_requests_its_reservation():
     await seed(uow, [node("N1", 1), node("N2", 5)], [("N1", "A", 5), ("N2", "A", 5), ("N2", "B", 5)])
     await service.on_order_events(uow, [accepted("O1", {"A": 2, "B": 1})])
 
-    assert types(uow, "O1") == ["fulfillment.sourcing-started", "fulfillment.reservation-requested"]
+    assert types(uow, "O1") == [
+        "fulfillment.sourcing-started",
+        "fulfillment.sourcing-decided",
+        "fulfillment.reservation-requested",
+    ]
     (started,) = [e.data for e in uow.of_type("fulfillment.sourcing-started")]
     assert (started.order_id, started.attempt) == ("O1", 1) and started.started_at.tzinfo is not None
     (request,) = requests(uow)
@@ -99,7 +103,11 @@ async def test_unfulfillable_at_once_still_says_sourcing_started():
     uow = new_uow()
     await seed(uow, [node("N1", 1)], [("N1", "A", 2)])
     await service.on_order_events(uow, [accepted("O1", {"A": 5})])
-    assert types(uow, "O1") == ["fulfillment.sourcing-started", "fulfillment.order-unfulfillable"]
+    assert types(uow, "O1") == [
+        "fulfillment.sourcing-started",
+        "fulfillment.sourcing-decided",
+        "fulfillment.order-unfulfillable",
+    ]
     (verdict,) = [e.data for e in uow.of_type("fulfillment.order-unfulfillable")]
     assert (
         verdict.reason
@@ -165,7 +173,11 @@ async def test_a_retry_given_up_at_once_is_unfulfillable_again():
     await seed(uow, [node("N1", 1)], [("N1", "A", 1)])
     await service.on_order_events(uow, [accepted("O1", {"A": 3})])
     await service.on_order_events(uow, [accepted("O1", {"A": 3})])
-    assert types(uow, "O1") == ["fulfillment.sourcing-started", "fulfillment.order-unfulfillable"] * 2
+    assert (
+        types(uow, "O1")
+        == ["fulfillment.sourcing-started", "fulfillment.sourcing-decided", "fulfillment.order-unfulfillable"]
+        * 2
+    )
     assert [e.data.attempts for e in uow.of_type("fulfillment.order-unfulfillable")] == [1, 1]
 
 

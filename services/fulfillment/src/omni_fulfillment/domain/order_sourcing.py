@@ -13,9 +13,10 @@ and no excluded node. Attempt numbers go on from the last one, so that every res
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
+from .explain import Decision, explain, explain_without_plan
 from .lines import OrderLine
 from .sourcing import Line, Plan, Point, Shortfall, Unfulfillable, source
 from .stock_view import StockView
@@ -54,6 +55,7 @@ class Reservation:
 @dataclass(frozen=True)
 class Requested:
     reservations: tuple[Reservation, ...]
+    decision: Decision | None = field(default=None, compare=False)  # why this plan (explain.py)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ class GaveUp:
     reason: str
     shortfall: tuple[Shortfall, ...]
     attempts: int
+    decision: Decision | None = field(default=None, compare=False)  # why each node could not serve
 
 
 @dataclass(frozen=True)
@@ -194,24 +197,34 @@ class OrderSourcing:
         if r.node_code not in self.excluded:
             self.excluded.append(r.node_code)
         refusal = f"node {r.node_code} refused the reservation ({reason})"
-        if self.attempts_used >= max_attempts:
-            return self._give_up(
-                f"{refusal}; no attempt left ({self.attempts_used} of {max_attempts} used)", shortfall
-            )
         held = {x.node_code for x in self.reservations if x.status in _OPEN}
+        candidates = view.candidates(_materials(r.lines), [self.pickup_node] if self.pickup_node else [])
+        shut = self._exclusions(held)
+        if self.attempts_used >= max_attempts:
+            left = f"no attempt left ({self.attempts_used} of {max_attempts} used)"
+            why = f"{refusal}; {left}"
+            decision = explain_without_plan(
+                r.lines, candidates, why, left, attempt=self.attempt + 1, destination=self.destination,
+                excluded=shut,
+            )  # fmt: skip
+            return self._give_up(why, shortfall, decision)
         result = source(
             r.lines,
-            view.candidates(_materials(r.lines), [self.pickup_node] if self.pickup_node else []),
+            candidates,
             destination=self.destination,
             excluded=[*self.excluded, *held],
             pickup_node=self.pickup_node,
         )
+        decision = explain(
+            r.lines, candidates, result, attempt=self.attempt + 1, destination=self.destination,
+            excluded=shut, pickup_node=self.pickup_node,
+        )  # fmt: skip
         if isinstance(result, Unfulfillable):
             return self._give_up(
-                f"{refusal}; re-planning its lines failed: {result.reason}", result.shortfall
+                f"{refusal}; re-planning its lines failed: {result.reason}", result.shortfall, decision
             )
         self.attempt += 1
-        return self._request(result, view)
+        return self._request(result, view, decision)
 
     def cancel(self) -> Outcome:
         if self.status in (SourcingStatus.CANCELLED, SourcingStatus.UNFULFILLABLE, SourcingStatus.FULFILLED):
@@ -228,16 +241,35 @@ class OrderSourcing:
     def _plan(self, view: StockView, store_pickup: bool) -> Requested | GaveUp:
         """The first plan of a sourcing: every line."""
         if store_pickup and not self.pickup_node:
-            return self._give_up("a store pickup order needs a pickup node and has none", ())
-        result = source(
-            self.lines,
-            view.candidates(_materials(self.lines), [self.pickup_node] if self.pickup_node else []),
-            destination=self.destination,
+            why = "a store pickup order needs a pickup node and has none"
+            return self._give_up(
+                why, (), explain_without_plan(self.lines, (), why, why, attempt=self.attempt)
+            )
+        candidates = view.candidates(_materials(self.lines), [self.pickup_node] if self.pickup_node else [])
+        result = source(self.lines, candidates, destination=self.destination, pickup_node=self.pickup_node)
+        decision = explain(
+            self.lines, candidates, result, attempt=self.attempt, destination=self.destination,
             pickup_node=self.pickup_node,
-        )
+        )  # fmt: skip
         if isinstance(result, Unfulfillable):
-            return self._give_up(result.reason, result.shortfall)
-        return self._request(result, view)
+            return self._give_up(result.reason, result.shortfall, decision)
+        return self._request(result, view, decision)
+
+    def _exclusions(self, held: set[str]) -> dict[str, str]:
+        """Why each node kept out of a re-plan is: it refused, or it holds the order's other lines."""
+        current = [x for x in self.reservations if x.attempt >= self.first_attempt]
+        out: dict[str, str] = {}
+        for code in self.excluded:
+            attempts = [
+                x.attempt for x in current if x.node_code == code and x.status is ReservationStatus.REFUSED
+            ]
+            out[code] = (
+                f"refused a reservation in attempt {max(attempts)}" if attempts else "refused a reservation"
+            )
+        for code in sorted(held - out.keys()):
+            attempt = max(x.attempt for x in current if x.node_code == code and x.status in _OPEN)
+            out[code] = f"already holds this order's other lines (attempt {attempt})"
+        return out
 
     def _pending(self, reservation_id: str) -> Reservation | Ignored:
         r = next((x for x in self.reservations if x.reservation_id == reservation_id), None)
@@ -251,7 +283,7 @@ class OrderSourcing:
             return Ignored(f"reservation {reservation_id} is {r.status.value}, not pending")
         return r
 
-    def _request(self, plan: Plan, view: StockView) -> Requested:
+    def _request(self, plan: Plan, view: StockView, decision: Decision | None = None) -> Requested:
         new = tuple(
             Reservation(
                 reservation_id(self.order_id, self.attempt, a.node_code), a.node_code, self.attempt, a.lines
@@ -261,13 +293,17 @@ class OrderSourcing:
         for r in new:
             view.take(r.node_code, r.lines)
         self.reservations.extend(new)
-        return Requested(new)
+        return Requested(new, decision)
 
-    def _give_up(self, reason: str, shortfall: Sequence[Shortfall]) -> GaveUp:
+    def _give_up(
+        self, reason: str, shortfall: Sequence[Shortfall], decision: Decision | None = None
+    ) -> GaveUp:
         self.status = SourcingStatus.UNFULFILLABLE
         self.reason = reason
         self._abandon()
-        return GaveUp(reason, tuple(shortfall), self.attempts_used)
+        if decision is not None and decision.reason != reason:
+            decision = replace(decision, reason=reason)
+        return GaveUp(reason, tuple(shortfall), self.attempts_used, decision)
 
     def _abandon(self) -> tuple[Reservation, ...]:
         gone = tuple(x for x in self.reservations if x.status in _OPEN)

@@ -11,12 +11,15 @@ from omni_chassis.logging import get_logger
 from omni_contracts import Envelope, utcnow
 from omni_contracts.events.common import Shortfall as ShortfallV
 from omni_contracts.events.fulfillment import (
+    NodeConsidered,
     OrderAllocatedV1,
     OrderUnfulfillableV1,
     ReservationRequestedV1,
+    SourcingDecidedV1,
     TaskRef,
 )
 
+from ..domain.explain import Decision
 from ..domain.lines import split_by_order_line
 from ..domain.order_sourcing import Allocated, GaveUp, Ignored, OrderSourcing, Outcome, Requested
 from ..domain.tasks import Task
@@ -53,6 +56,8 @@ class Batch:
 def apply(batch: Batch, order: OrderSourcing, outcome: Outcome, cause: Envelope[Any]) -> None:
     """Stage the events of a decision; new tasks for an allocation."""
     uow, oid = batch.uow, order.order_id
+    if isinstance(outcome, Requested | GaveUp) and outcome.decision is not None:
+        uow.emit(decided(oid, outcome.decision), key=oid, cause=cause)
     if isinstance(outcome, Requested):
         for r in outcome.reservations:
             event = ReservationRequestedV1(
@@ -114,3 +119,25 @@ def apply(batch: Batch, order: OrderSourcing, outcome: Outcome, cause: Envelope[
         log.info("order unfulfillable", order_id=oid, reason=outcome.reason, attempts=outcome.attempts)
     elif isinstance(outcome, Ignored):
         log.info("reply ignored", order_id=oid, why=outcome.why)
+
+
+def decided(order_id: str, d: Decision) -> SourcingDecidedV1:
+    """The decision trace of one plan (or give-up), for the order's GET /orders/{id}/trace."""
+    return SourcingDecidedV1(
+        order_id=order_id,
+        attempt=d.attempt,
+        decided_at=utcnow(),
+        result="planned" if d.planned else "unfulfillable",
+        reason=d.reason,
+        lines=mq(d.lines),
+        nodes=[
+            NodeConsidered(
+                node_code=n.node_code,
+                outcome=n.outcome,  # type: ignore[arg-type]
+                lines=mq(n.lines),
+                distance_km=n.distance_km,
+                why=n.why,
+            )
+            for n in d.nodes
+        ],
+    )
