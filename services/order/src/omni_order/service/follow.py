@@ -30,6 +30,7 @@ from ..domain.shipping import ShippedLine, shipped_per_line, shipping_status
 from ..domain.status import Reaction, Status, react
 from . import backorder
 from .journal import OrderUow, StatusJournal
+from .sourcing_trace import SOURCING_DECIDED, record_sourcing_decisions
 
 log = get_logger(__name__)
 
@@ -50,7 +51,7 @@ FULFILLMENT_TARGETS: dict[str, Status] = {
     PICKED_UP: Status.SHIPPED,
     FULFILLED: Status.COMPLETED,
 }
-FULFILLMENT_EVENTS = frozenset(FULFILLMENT_TARGETS)
+FULFILLMENT_EVENTS = frozenset(FULFILLMENT_TARGETS) | {SOURCING_DECIDED}  # the trace: sourcing_trace.py
 
 
 @dataclass
@@ -69,6 +70,7 @@ class _Batch:
 
 async def follow_fulfillment(uow: OrderUow, envs: Sequence[Envelope[Any]]) -> None:
     """Apply a batch of fulfillment events, in order, to the orders they name (locked once each)."""
+    await record_sourcing_decisions(uow, envs)  # fulfillment.sourcing-decided: trace rows, no status
     envs = [e for e in envs if e.event_type in FULFILLMENT_TARGETS]
     if not envs:
         return
