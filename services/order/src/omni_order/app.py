@@ -40,7 +40,7 @@ def build(settings: Settings | None = None) -> FastAPI:
         ],
         consumers=consumers.specs(),
         repository=store.Repository,
-        timers={service.OVERDUE_TIMER: service.on_overdue},
+        timers={service.OVERDUE_TIMER: service.on_overdue, **service.PRESALE_TIMERS},
     )
 
 

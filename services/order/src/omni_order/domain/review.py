@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from omni_contracts.events.channel import ChannelOrderReceivedV1
@@ -30,6 +31,7 @@ from .rules.ruleset import (
 )
 
 PRESALE_BALANCE = "presale_balance"
+PRESALE_SHIP_FROM = "presale_ship_from"
 MANUAL_REVIEW = "manual_review"
 MERGE_WINDOW = "merge_window"
 
@@ -119,6 +121,8 @@ class Review:
     holds: list[HoldReason] = field(default_factory=list)
     trace: list[TraceEntry] = field(default_factory=list)
     ruleset_label: str = ""
+    ship_from: datetime | None = None  # held presale_ship_from until then (a timer ends it)
+    balance_due: datetime | None = None  # held presale_balance: closed when still unpaid then (a timer)
 
     @property
     def held(self) -> bool:
@@ -167,6 +171,19 @@ def review(
         reason = "presale: the deposit is paid, the balance is not yet"
         holds.append(HoldReason(PRESALE_BALANCE, reason, ""))
         trace.append(TraceEntry("review", "presale", True, reason, "hold until the final payment"))
+    presale = chosen.doc.presale if chosen else None
+    balance_due = None
+    if facts.presale_stage == "deposit_paid" and hold_presale and presale and presale.balance_due_h:
+        balance_due = (facts.paid_at or facts.created_at) + timedelta(hours=presale.balance_due_h)
+        trace.append(TraceEntry("review", "presale", True, f"the balance is due by {_utc(balance_due)}",
+                                "closed if still unpaid then"))  # fmt: skip
+    ship_from = presale.ship_from if presale else None
+    if facts.presale_stage != "none" and ship_from is not None and ship_from > facts.created_at:
+        reason = f"presale: ships from {_utc(ship_from)}"
+        holds.append(HoldReason(PRESALE_SHIP_FROM, reason, ""))
+        trace.append(TraceEntry("review", "presale", True, reason, "hold until the ship-from date"))
+    else:
+        ship_from = None
     merge = chosen.doc.merge if chosen else None
     presale_ok = facts.presale_stage == "none" or (chosen is not None and chosen.doc.presale.merge)
     if merge is not None and merge.enabled and merge.window_s > 0 and presale_ok:
@@ -180,7 +197,11 @@ def review(
     else:
         verdict = "no hold applies: approved automatically"
     trace.append(TraceEntry("review", "outcome", not holds, verdict))
-    return Review(chosen, outcome, holds, trace, label)
+    return Review(chosen, outcome, holds, trace, label, ship_from, balance_due)
+
+
+def _utc(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def trace_rows(order_id: str, entries: Iterable[TraceEntry], at: Any) -> list[dict[str, Any]]:

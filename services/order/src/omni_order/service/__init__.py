@@ -17,6 +17,7 @@ the consumers and the REST routes call only these.
   inspection, the case reads), `aftersales_cases` (what they share): see docs/aftersales.md;
 - `gifts`: `decide_gifts` (intake's gift lines within caps and stock), `project_stock` (the order-stock
   group's view of available stock, for gifts), `gifts_of`;
+- `presale`: the ship-from date and balance deadline timers (`PRESALE_TIMERS`);
 - `journal`: the errors, and the journal of status transitions the use cases share.
 """
 
@@ -37,6 +38,7 @@ from .gifts import gifts_of, project_stock
 from .intake import IntakeResult, intake
 from .journal import OrderNotFound, StatusJournal, StillBlocked
 from .operator import cancel, retry
+from .presale import TIMERS as PRESALE_TIMERS
 from .problems import record_writeback_refusals
 from .queries import OrderRecord, get_order, get_order_by_channel, list_orders
 from .review import StillHeld, bulk, release, trace
@@ -46,6 +48,7 @@ __all__ = [
     "FULFILLMENT_EVENTS",
     "FULFILLMENT_TARGETS",
     "OVERDUE_TIMER",
+    "PRESALE_TIMERS",
     "PRODUCT_EVENTS",
     "STOCK_EVENTS",
     "IntakeResult",

@@ -25,7 +25,7 @@ from .dispatch import send_to_fulfillment
 from .gifts import ToGift, buyer_key, decide_gifts, gift_line_rows, grant_rows
 from .journal import OrderUow, StatusJournal, status_columns
 from .records import channel_line_rows, material_line_rows, order_row
-from .review import ToReview, balance_paid, review_batch
+from .review import BALANCE_DUE_TIMER, SHIP_FROM_TIMER, ToReview, balance_paid, review_batch
 
 log = get_logger(__name__)
 
@@ -201,6 +201,10 @@ def _created(uow: OrderUow, journal: StatusJournal, p: _Planned) -> None:
             reason=r.reason,
             cause=p.env,
         )
+        if r.ship_from is not None:
+            uow.schedule_timer(SHIP_FROM_TIMER, p.order_id, r.ship_from)
+        if r.balance_due is not None:
+            uow.schedule_timer(BALANCE_DUE_TIMER, p.order_id, r.balance_due)
         log.info("order held for review", order_id=p.order_id, holds=[h.code for h in r.holds])
         return
     if p.plan.accepted:

@@ -37,6 +37,8 @@ from .rules import active_config
 log = get_logger(__name__)
 
 DUPLICATE_WINDOW = timedelta(days=3)
+BALANCE_DUE_TIMER = "order.presale-balance-due"  # key: the order id
+SHIP_FROM_TIMER = "order.presale-ship-from"  # key: the order id
 
 
 class StillHeld(DomainError):
@@ -115,43 +117,57 @@ async def release(uow: OrderUow, order_id: str, reason: str, *, approve: bool = 
     log.info("held order continued", order_id=order_id, how=how)
 
 
+async def end_flow_hold(
+    uow: OrderUow,
+    journal: StatusJournal,
+    order: dict[str, Any],
+    code: str,
+    how: str,
+    why: str,
+    cause: Envelope[Any] | None = None,
+) -> bool:
+    """The flow ends hold `code` of a held (locked) order (a payment, a date): an order with no other hold
+    continues to fulfillment, else it stays held on the rest. Traced. False when that hold was not open."""
+    order_id = order["order_id"]
+    open_ = (await uow.repo.open_holds([order_id])).get(order_id, [])
+    if order["status"] != Status.HELD.value or not any(h["code"] == code for h in open_):
+        return False
+    await uow.repo.end_holds(order_id, how, why, journal.at, [code])
+    rest = [h for h in open_ if h["code"] != code]
+    effect = "still held: " + ", ".join(h["code"] for h in rest) if rest else "continues to sourcing"
+    await uow.repo.add_decisions(
+        trace_rows(order_id, [TraceEntry("review", code, True, why, effect)], journal.at)
+    )
+    if rest:
+        journal.set(
+            order_id, status_reason_code=rest[0]["code"], status_reason="; ".join(h["reason"] for h in rest)
+        )
+        return True
+    journal.transition(order, Status.ACCEPTED, reason=f"{code} ended: {why}", cause=cause)
+    lines = (await uow.repo.material_lines([order_id]))[order_id]
+    send_to_fulfillment(uow, order, lines, cause=cause)
+    log.info("held order continues", order_id=order_id, hold=code)
+    return True
+
+
 async def balance_paid(uow: OrderUow, journal: StatusJournal, envs: Sequence[Envelope[Any]]) -> None:
-    """Repeated deliveries of presale orders now final-paid: their `presale_balance` hold ends, and an order
-    with no other hold continues (order.accepted). Anything else in a repeated delivery changes nothing."""
+    """Repeated deliveries of presale orders now final-paid: their `presale_balance` hold ends (and the
+    balance deadline's timer), and an order with no other hold continues (order.accepted). Anything else in
+    a repeated delivery changes nothing."""
     paid = [e for e in envs if getattr(e.data, "presale_stage", "none") == "final_paid"]
     if not paid:
         return
-    repo = uow.repo
-    rows = await repo.orders_by_channel_keys({(e.data.channel, e.data.channel_order_id) for e in paid})
+    rows = await uow.repo.orders_by_channel_keys({(e.data.channel, e.data.channel_order_id) for e in paid})
     found = {(o["channel"], o["channel_order_id"]): o for o in rows}
-    holds = await repo.open_holds([o["order_id"] for o in rows if o["status"] == Status.HELD.value])
     for env in paid:
         order = found.get((env.data.channel, env.data.channel_order_id))
-        if order is None or order["status"] != Status.HELD.value:
+        if order is None:
             continue
-        open_ = holds.get(order["order_id"], [])
-        if not any(h["code"] == PRESALE_BALANCE for h in open_):
-            continue
-        order_id = order["order_id"]
-        await repo.end_holds(
-            order_id, "balance_paid", "the final payment arrived", journal.at, [PRESALE_BALANCE]
-        )
-        journal.set(order_id, presale_stage="final_paid")
-        rest = [h for h in open_ if h["code"] != PRESALE_BALANCE]
-        effect = "still held: " + ", ".join(h["code"] for h in rest) if rest else "continues to sourcing"
-        entry = TraceEntry("review", "presale", True, "the balance is paid", effect)
-        await repo.add_decisions(trace_rows(order_id, [entry], journal.at))
-        if rest:
-            journal.set(
-                order_id,
-                status_reason_code=rest[0]["code"],
-                status_reason="; ".join(h["reason"] for h in rest),
-            )
-            continue
-        journal.transition(order, Status.ACCEPTED, reason="presale: the balance is paid", cause=env)
-        lines = (await repo.material_lines([order_id]))[order_id]
-        send_to_fulfillment(uow, order, lines, cause=env)
-        log.info("presale order continues: balance paid", order_id=order_id)
+        if await end_flow_hold(
+            uow, journal, order, PRESALE_BALANCE, "balance_paid", "the balance is paid", env
+        ):
+            journal.set(order["order_id"], presale_stage="final_paid")
+            uow.cancel_timer(BALANCE_DUE_TIMER, order["order_id"])
 
 
 BULK_ACTIONS = ("approve", "release", "cancel")

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 from omni_chassis.paging import json_int
 
@@ -83,6 +83,12 @@ class BackorderSettings(_Doc):
 class PresaleSettings(_Doc):
     hold_until_final_paid: StrictBool = True
     merge: StrictBool = Field(False, description="presale orders merge with others (by default they do not)")
+    ship_from: AwareDatetime | None = Field(
+        None, description="presale orders wait until then before sourcing (the campaign's ship-from date)"
+    )
+    balance_due_h: json_int(1, 90 * 24) | None = Field(
+        None, description="a deposit-only order not paid in full this many hours after its payment is closed"
+    )
 
 
 class StrategyDoc(_Doc):
