@@ -25,6 +25,7 @@ from rich.table import Table
 from .catalog import LISTINGS
 from .client import GatewayError, check, gateway
 from .demo_channels import channels_act
+from .demo_rules import RULESET, rules_act, trace_table
 from .seed import SIM_URL, seed_platform
 from .tmall import Line, signed_request, trade
 
@@ -272,6 +273,34 @@ async def stock_act(client: httpx.AsyncClient, sim_url: str) -> None:
         )
 
 
+async def rules_act_shown(client: httpx.AsyncClient) -> None:
+    console.rule(
+        f"[bold]the rules: rule set {RULESET} holds a buyer who asks for a call, gives buy-2-get-1 beans"
+    )
+    seen = await rules_act(client, poll)
+    dry = seen["dry_run"]
+    say(
+        f"dry-run over the shop's last {dry['orders']} orders: would hold {dry['would_hold']}, "
+        f"would gift {dry['would_gift']} (nothing changed)",
+        "POST /api/order/rulesets/demo-review/dry-run",
+    )
+    held = seen["held"]
+    say(
+        f"order {held['order_id']} → [bold]{held['status']}[/]: {escape(held['status_reason'] or '')}", "held"
+    )
+    console.print(trace_table(seen["trace"]))
+    gifts = ", ".join(f"{g['qty']} × {g['material_code']} (0 paid)" for g in seen["gifts"]) or "none"
+    final = seen["final"]
+    say(
+        f"released by the operator → [bold]{final['status']}[/]; gift lines: {gifts}; the task carries "
+        f"{', '.join(f'{q} × {m}' for m, q in seen['task_lines'])}",
+        "POST /api/order/orders/{id}/release",
+        final["status"] == "allocated",
+    )
+    if final["status"] != "allocated":
+        raise DemoError(f"order {final['order_id']} did not reach allocated: {final['status_reason']}")
+
+
 async def run_demo(url: str, api_key: str, sim_url: str = SIM_URL) -> None:
     say(
         f"Omni demo through the gateway at [bold]{url}[/]: 3 Tmall orders, from the signed webhook to the "
@@ -291,6 +320,7 @@ async def run_demo(url: str, api_key: str, sim_url: str = SIM_URL) -> None:
                 "refused" if r.status_code == 401 else "NOT refused",
                 r.status_code == 401,
             )
+            await rules_act_shown(client)
             await stock_act(client, sim_url)
             console.rule(
                 "[bold]every channel: JD, Pinduoduo, Douyin, Xiaohongshu and Youzan, pushed and pulled"
@@ -307,7 +337,7 @@ async def run_demo(url: str, api_key: str, sim_url: str = SIM_URL) -> None:
         )
         raise SystemExit(1) from None
     say(
-        "3 orders received, allocated, shipped, completed and booked; a forged one refused; a receipt at a "
-        "store pushed to Tmall; an order from each of JD, Pinduoduo, Douyin, Xiaohongshu and Youzan "
-        "allocated (JD and Pinduoduo pulled too)."
+        "3 orders received, allocated, shipped, completed and booked; a forged one refused; an order held "
+        "by the demo rule set, gifted and released; a receipt at a store pushed to Tmall; an order from "
+        "each of JD, Pinduoduo, Douyin, Xiaohongshu and Youzan allocated (JD and Pinduoduo pulled too)."
     )

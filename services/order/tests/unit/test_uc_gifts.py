@@ -113,3 +113,18 @@ async def test_no_gift_when_the_rule_does_not_match_and_a_duplicate_delivery_gra
     again = await service.intake(uow, [envelope(doc)])
     assert (again.accepted, again.duplicates) == ([], 1)
     assert len(await service.gifts_of(uow, oid)) == 1 and uow.repo.gift_counter_rows[("mug-2026", "*")] == 1
+
+
+async def test_a_dry_run_compares_the_gifts_asked_with_those_given():
+    from omni_order.service import dryrun
+
+    uow = await shop_with(gift_rules(min_cents=329_601))  # v1 gives nothing to the reference order
+    before = await take(uow)
+    await rules.save(uow, "ruleset", "gifts", gift_rules())  # v2 gives the mug
+    after = await take(uow)
+    report = await dryrun.dry_run(uow, "gifts", version=None, draft=None, last=10, since=None, until=None)
+    changes = {x["order_id"]: x["changes"] for x in report["items"]}
+    assert changes[before] == ["would add gift 1 × BEAN-YUNNAN-250G (mug-2026)"]
+    assert changes[after] == []
+    old = await dryrun.dry_run(uow, "gifts", version=1, draft=None, last=10, since=None, until=None)
+    assert {x["order_id"]: x["changes"] for x in old["items"]}[after] == ["would not add gift mug-2026"]

@@ -65,6 +65,7 @@ async def _one(uow: OrderUow, o: dict[str, Any], doc: RuleSetDoc, label: str) ->
         "strategy": o.get("strategy"),
         "holds": sorted({h["code"] for h in holds if h["rule"]}),  # what rules held (not the flow)
         "tags": list(o.get("tags") or []),
+        "gifts": sorted({g["gift_id"] for g in await repo.gift_grants_of(order_id)}),
     }
     base = {"order_id": order_id, "channel": o["channel"], "channel_order_id": o["channel_order_id"],
             "created_at": o["created_at"], "actual": actual}  # fmt: skip
@@ -92,7 +93,9 @@ async def _one(uow: OrderUow, o: dict[str, Any], doc: RuleSetDoc, label: str) ->
     }
     changes = [f"would hold {c}" for c in would["holds"] if c not in actual["holds"]]
     changes += [f"would not hold {c}" for c in actual["holds"] if c not in would["holds"]]
-    changes += [f"would add gift {g}" for g in would["gifts"]]
+    asked = {a.gift_id: g for (_, a), g in zip(outcome.gifts, would["gifts"], strict=True)}
+    changes += [f"would add gift {g}" for gid, g in asked.items() if gid not in actual["gifts"]]
+    changes += [f"would not add gift {gid}" for gid in actual["gifts"] if gid not in asked]
     changes += [f"would split {k}" for k in would["split"]]
     changes += [f"would tag {t}" for t in would["tags"] if t not in actual["tags"]]
     changes += [f"would route {h}" for h in would["route_hints"]]
