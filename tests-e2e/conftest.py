@@ -10,7 +10,7 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -112,3 +112,12 @@ def e2e_stack(e2e_env: dict[str, str], pg_server_url: str) -> Iterator[dict[str,
     finally:
         subprocess.run([services_sh, "stop"], env=e2e_env, cwd=ROOT, capture_output=True)
         subprocess.run([sim_sh, "stop"], env=e2e_env, cwd=ROOT, capture_output=True)
+
+
+@pytest.fixture
+async def gw(e2e_stack: dict[str, object]) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the e2e stack's gateway with the admin key (what most tests act as)."""
+    async with httpx.AsyncClient(
+        base_url=str(e2e_stack["gateway"]), headers={"X-API-Key": "dev-admin-key"}, timeout=30
+    ) as c:
+        yield c

@@ -9,7 +9,6 @@ import sys
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -31,14 +30,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 ADMIN = "dev-admin-key"
 NODE = "WH-HZ"
-
-
-@pytest.fixture
-async def gw(e2e_stack):
-    async with httpx.AsyncClient(
-        base_url=e2e_stack["gateway"], headers={"X-API-Key": ADMIN}, timeout=30
-    ) as c:
-        yield c
 
 
 async def test_a_backorder_is_re_sourced_by_a_receipt_and_allocated(gw):

@@ -9,21 +9,12 @@ import sys
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from helpers import new_sku, send, sku_line, tasks_of, tid_of, trade, wait_status
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
-
-
-@pytest.fixture
-async def gw(e2e_stack):
-    async with httpx.AsyncClient(
-        base_url=e2e_stack["gateway"], headers={"X-API-Key": "dev-admin-key"}, timeout=30
-    ) as c:
-        yield c
 
 
 def with_buyer(doc: dict, buyer: str, message: str) -> dict:

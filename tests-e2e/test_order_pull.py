@@ -20,13 +20,6 @@ SESSION = "e2e-pull-session"
 COUNT = 3
 
 
-@pytest.fixture
-async def gw(e2e_stack):
-    headers = {"X-API-Key": "dev-admin-key"}
-    async with httpx.AsyncClient(base_url=e2e_stack["gateway"], headers=headers, timeout=30) as c:
-        yield c
-
-
 @pytest.mark.parametrize("platform", ["jd", "pdd"])
 async def test_orders_pulled_from_the_platform_are_allocated(e2e_stack, gw, platform):
     shop_id = await shop_with_listings(gw, platform)

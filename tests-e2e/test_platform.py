@@ -35,14 +35,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 ADMIN, OPS, STORE, FINANCE = "dev-admin-key", "dev-ops-key", "dev-store-sh01-key", "dev-finance-key"
 
 
-@pytest.fixture
-async def gw(e2e_stack):
-    async with httpx.AsyncClient(
-        base_url=e2e_stack["gateway"], headers={"X-API-Key": ADMIN}, timeout=30
-    ) as c:
-        yield c
-
-
 def as_key(client: httpx.AsyncClient, key: str) -> dict[str, str]:
     return {"X-API-Key": key}
 

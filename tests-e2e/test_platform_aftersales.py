@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
@@ -26,13 +25,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 SIM_NAME = {"tmall": "taobao"}
 CLOSE = {"jd": ("orderState", "TRADE_CANCELED"), "douyin": ("order_status", 4),
          "xiaohongshu": ("orderStatus", 9), "youzan": ("status", "TRADE_CLOSED")}  # fmt: skip
-
-
-@pytest.fixture
-async def gw(e2e_stack):
-    headers = {"X-API-Key": "dev-admin-key"}
-    async with httpx.AsyncClient(base_url=e2e_stack["gateway"], headers=headers, timeout=30) as c:
-        yield c
 
 
 @pytest.fixture

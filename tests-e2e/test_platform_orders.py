@@ -23,13 +23,6 @@ APP_KEY, SECRET = "e2e-app-key", "e2e-platform-secret-0123"
 SKUS = ("SET-COFFEE-PRO", "BEAN-ETH-500")  # the samples' merchant codes: seeded sales products
 
 
-@pytest.fixture
-async def gw(e2e_stack):
-    headers = {"X-API-Key": "dev-admin-key"}
-    async with httpx.AsyncClient(base_url=e2e_stack["gateway"], headers=headers, timeout=30) as c:
-        yield c
-
-
 async def shop_with_listings(gw: httpx.AsyncClient, platform: str) -> str:
     """A shop of the platform (its credentials) and a listing per sample SKU, found by merchant code."""
     shop_id = str(random.randint(10**7, 10**8)) if platform == "youzan" else f"E2E-{platform.upper()}"

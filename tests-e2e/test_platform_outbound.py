@@ -26,13 +26,6 @@ SKUS = ("SET-COFFEE-PRO", "BEAN-ETH-500")  # the samples' merchant codes: seeded
 
 
 @pytest.fixture
-async def gw(e2e_stack):
-    async with httpx.AsyncClient(base_url=e2e_stack["gateway"], headers={"X-API-Key": "dev-admin-key"},
-                                 timeout=30) as c:  # fmt: skip
-        yield c
-
-
-@pytest.fixture
 async def sim(e2e_stack):
     async with httpx.AsyncClient(base_url=e2e_stack["sim"], timeout=30) as c:
         yield c

@@ -29,14 +29,6 @@ STORE_EVENTS = {"channel.store-sale.recorded", "channel.store-return.recorded"}
 
 
 @pytest.fixture
-async def gw(e2e_stack):
-    async with httpx.AsyncClient(
-        base_url=e2e_stack["gateway"], headers={"X-API-Key": "dev-admin-key"}, timeout=30
-    ) as c:
-        yield c
-
-
-@pytest.fixture
 async def store(gw) -> dict[str, Any]:
     """A fresh store node with two fresh singles in stock, a POS shop selling there, their POS listings."""
     tag = uuid.uuid4().hex[:8].upper()

@@ -10,21 +10,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from helpers import new_sku, order_of, send, sku_line, tasks_of, tid_of, trade, until, wait_status
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
-
-
-@pytest.fixture
-async def gw(e2e_stack):
-    async with httpx.AsyncClient(
-        base_url=e2e_stack["gateway"], headers={"X-API-Key": "dev-admin-key"}, timeout=30
-    ) as c:
-        yield c
 
 
 async def test_a_presale_waits_for_its_balance_and_its_ship_from_date_then_ships(gw):

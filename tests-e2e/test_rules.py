@@ -27,14 +27,6 @@ NODE = "WH-HZ"
 HOLD = {"type": "hold", "code": "buyer_message", "reason": "the buyer asks for a call before shipping"}
 
 
-@pytest.fixture
-async def gw(e2e_stack):
-    async with httpx.AsyncClient(
-        base_url=e2e_stack["gateway"], headers={"X-API-Key": ADMIN}, timeout=30
-    ) as c:
-        yield c
-
-
 def ruleset_doc(token: str, rule_id: str) -> dict:
     return {
         "name": f"e2e rules {token}",

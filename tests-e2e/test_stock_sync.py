@@ -23,13 +23,6 @@ STORE_NODE, WAREHOUSE = "STORE-SH-01", "WH-HZ"
 
 
 @pytest.fixture
-async def gw(e2e_stack):
-    headers = {"X-API-Key": ADMIN}
-    async with httpx.AsyncClient(base_url=e2e_stack["gateway"], headers=headers, timeout=30) as c:
-        yield c
-
-
-@pytest.fixture
 async def sim(e2e_stack):
     async with httpx.AsyncClient(base_url=e2e_stack["sim"], timeout=30) as c:
         yield c

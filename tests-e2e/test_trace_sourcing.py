@@ -7,21 +7,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 from helpers import new_sku, send, sku_line, tid_of, trade, until, wait_status
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
-
-
-@pytest.fixture
-async def gw(e2e_stack):
-    async with httpx.AsyncClient(
-        base_url=e2e_stack["gateway"], headers={"X-API-Key": "dev-admin-key"}, timeout=30
-    ) as c:
-        yield c
 
 
 async def test_the_trace_names_the_chosen_node_and_why_the_other_lost(gw):
