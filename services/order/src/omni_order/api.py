@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, Depends, Header, HTTPException, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from omni_chassis.app import Uow
@@ -14,7 +14,7 @@ from omni_chassis.errors import ProblemError
 from omni_chassis.paging import Limit, Offset, PageInfo
 
 from . import service
-from .api_views import present
+from .api_views import Viewer, present
 from .domain.status import DomainError, IllegalTransition, Status
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -134,15 +134,18 @@ class Stock(_Out):
 
 
 class Address(_Out):
-    name: str
-    phone: str
+    name: str = Field(description="masked (张*) unless the caller may see it in full (docs/buyer-data.md)")
+    phone: str = Field(description="masked (138****8000) unless the caller may see it in full")
     country: str
     state: str
     city: str
     district: str
     town: str
-    detail: str
+    detail: str = Field(description="masked (its first 4 characters and ****) unless seen in full")
     zip: str
+    masked: bool = Field(
+        description="name, phone and detail are masks: the caller's view, or all the platform sent"
+    )
 
 
 class Geo(_Out):
@@ -286,6 +289,19 @@ async def _call(fn: Any, uow: Uow, *args: Any, **kwargs: Any) -> Any:
         raise HTTPException(422, str(exc)) from None
 
 
+def _viewer(
+    x_omni_role: Annotated[str | None, Header(description="the caller's role (set by the gateway)")] = None,
+    x_omni_node_scope: Annotated[
+        str | None, Header(description="a store's node (set by the gateway)")
+    ] = None,
+) -> Viewer:
+    """Who asks, as the gateway forwards it (it drops any X-Omni-* a client sent): decides the masking."""
+    return Viewer(role=x_omni_role, node_scope=x_omni_node_scope)
+
+
+Caller = Annotated[Viewer, Depends(_viewer)]
+
+
 # -- routes --------------------------------------------------------------------------------------
 @router.get("", response_model=OrderPage, summary="List orders, newest first")
 async def list_orders(
@@ -329,13 +345,13 @@ async def list_orders(
 @router.get(
     "/by-channel/{channel}/{channel_order_id}", response_model=OrderDetail, summary="Find by channel order id"
 )
-async def get_by_channel(uow: Uow, channel: str, channel_order_id: str) -> dict[str, Any]:
-    return present(await _call(service.get_order_by_channel, uow, channel, channel_order_id))
+async def get_by_channel(uow: Uow, channel: str, channel_order_id: str, caller: Caller) -> dict[str, Any]:
+    return present(await _call(service.get_order_by_channel, uow, channel, channel_order_id), caller)
 
 
 @router.get("/{order_id}", response_model=OrderDetail, summary="One order: six dimensions, lines and history")
-async def get_order(uow: Uow, order_id: str) -> dict[str, Any]:
-    return present(await _call(service.get_order, uow, order_id))
+async def get_order(uow: Uow, order_id: str, caller: Caller) -> dict[str, Any]:
+    return present(await _call(service.get_order, uow, order_id), caller)
 
 
 @router.post(
@@ -347,9 +363,9 @@ async def get_order(uow: Uow, order_id: str) -> dict[str, Any]:
         409: {"description": "the order can no longer be cancelled"},
     },
 )
-async def cancel(uow: Uow, order_id: str, body: CancelRequest) -> dict[str, Any]:
+async def cancel(uow: Uow, order_id: str, body: CancelRequest, caller: Caller) -> dict[str, Any]:
     await _call(service.cancel, uow, order_id, body.reason)
-    return present(await _call(service.get_order, uow, order_id))
+    return present(await _call(service.get_order, uow, order_id), caller)
 
 
 @router.post(
@@ -361,9 +377,9 @@ async def cancel(uow: Uow, order_id: str, body: CancelRequest) -> dict[str, Any]
         409: {"description": "the order is not in exception, or still cannot be accepted (reasons given)"},
     },
 )
-async def retry(uow: Uow, order_id: str) -> dict[str, Any]:
+async def retry(uow: Uow, order_id: str, caller: Caller) -> dict[str, Any]:
     await _call(service.retry, uow, order_id)
-    return present(await _call(service.get_order, uow, order_id))
+    return present(await _call(service.get_order, uow, order_id), caller)
 
 
 class ReleaseRequest(CancelRequest):
@@ -424,19 +440,19 @@ _HELD = {404: {"description": "no such order"}, 409: {"description": "the order 
 @router.post(
     "/{order_id}/release", response_model=OrderDetail, responses=_HELD, summary="Release a held order"
 )
-async def release(uow: Uow, order_id: str, body: ReleaseRequest) -> dict[str, Any]:
+async def release(uow: Uow, order_id: str, body: ReleaseRequest, caller: Caller) -> dict[str, Any]:
     """Ends its holds (not a block) and continues the flow: the order goes to sourcing."""
     await _call(service.release, uow, order_id, body.reason)
-    return present(await _call(service.get_order, uow, order_id))
+    return present(await _call(service.get_order, uow, order_id), caller)
 
 
 @router.post(
     "/{order_id}/approve", response_model=OrderDetail, responses=_HELD, summary="Approve a held order"
 )
-async def approve(uow: Uow, order_id: str, body: ReleaseRequest) -> dict[str, Any]:
+async def approve(uow: Uow, order_id: str, body: ReleaseRequest, caller: Caller) -> dict[str, Any]:
     """Ends every hold, a block included, and continues the flow."""
     await _call(service.release, uow, order_id, body.reason, approve=True)
-    return present(await _call(service.get_order, uow, order_id))
+    return present(await _call(service.get_order, uow, order_id), caller)
 
 
 actions_router = APIRouter(tags=["orders"])

@@ -1,19 +1,65 @@
 """The order view: an order as the API presents it, in its six dimensions (trade, goods, stock,
-logistics, money, invoice), plus its history. Pure: rows in, a dict shaped like `api.OrderDetail` out."""
+logistics, money, invoice), plus its history. Pure: rows in, a dict shaped like `api.OrderDetail` out.
+
+Who sees the receiver's name, phone and address detail in full (docs/buyer-data.md): `admin`, and a store's
+staff for a pickup order at their own store (`X-Omni-Node-Scope` = its pickup node). Everyone else
+(operations, finance, a caller without a role) sees the masks."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from .domain import buyer_data
 from .service import OrderRecord
+from .service.records import masked_receiver, receiver
+
+FULL_VIEW_ROLE = "admin"
+STORE_STAFF = "store_staff"
 
 
-def present(record: OrderRecord) -> dict[str, Any]:
-    return order_view(record.order, record.children)
+@dataclass(frozen=True)
+class Viewer:
+    """The caller, as the gateway names it (X-Omni-Role, X-Omni-Node-Scope); nothing: masked."""
+
+    role: str | None = None
+    node_scope: str | None = None
 
 
-def order_view(o: dict[str, Any], children: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """The order in its six dimensions (trade, goods, stock, logistics, money, invoice), plus its history."""
+def sees_receiver_in_full(viewer: Viewer, o: dict[str, Any]) -> bool:
+    if viewer.role == FULL_VIEW_ROLE:
+        return True
+    return (
+        viewer.role == STORE_STAFF
+        and bool(viewer.node_scope)
+        and o["delivery"] == "store_pickup"
+        and o["pickup_node"] == viewer.node_scope
+    )
+
+
+def receiver_view(o: dict[str, Any], viewer: Viewer) -> dict[str, Any]:
+    """name, phone, detail as this viewer may see them, and `masked`: whether they are masks (the viewer's
+    view, or all the platform sent)."""
+    full = sees_receiver_in_full(viewer, o)
+    r = receiver(o) if full else masked_receiver(o)
+    masked = not full or any(buyer_data.kind(o[c]) == "masked" for c in buyer_data.FIELDS)
+    return {
+        "name": r[buyer_data.NAME],
+        "phone": r[buyer_data.PHONE],
+        "detail": r[buyer_data.DETAIL],
+        "masked": masked,
+    }
+
+
+def present(record: OrderRecord, viewer: Viewer = Viewer()) -> dict[str, Any]:
+    return order_view(record.order, record.children, viewer)
+
+
+def order_view(
+    o: dict[str, Any], children: dict[str, list[dict[str, Any]]], viewer: Viewer = Viewer()
+) -> dict[str, Any]:
+    """The order in its six dimensions (trade, goods, stock, logistics, money, invoice), plus its history;
+    the receiver masked unless `viewer` may see it in full."""
     allocations: dict[str, list[dict[str, Any]]] = {}
     for a in children["allocations"]:
         allocations.setdefault(a["line_id"], []).append(
@@ -63,10 +109,9 @@ def order_view(o: dict[str, Any], children: dict[str, list[dict[str, Any]]]) -> 
             "delivery": o["delivery"],
             "pickup_node": o["pickup_node"],
             "address": {
-                "name": o["receiver_name"], "phone": o["receiver_phone"], "country": o["country"],
-                "state": o["state"], "city": o["city"], "district": o["district"], "town": o["town"],
-                "detail": o["address_detail"], "zip": o["zip"],
-            },
+                "country": o["country"], "state": o["state"], "city": o["city"], "district": o["district"],
+                "town": o["town"], "zip": o["zip"],
+            } | receiver_view(o, viewer),
             "geo": {"lat": o["lat"], "lng": o["lng"]} if o["lat"] is not None else None,
             "shipments": [_without_order_id(x) for x in children["shipments"]],
         },

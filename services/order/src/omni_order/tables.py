@@ -140,6 +140,8 @@ orders = Table(
     # logistics
     Column("delivery", Text, nullable=False),
     Column("pickup_node", Text),
+    # the receiver's personal data (order0010, docs/buyer-data.md): enc:v1:... ciphertext (or masked:<the
+    # platform's mask>; a legacy plain value before order0010), and its mask for display
     Column("receiver_name", Text, nullable=False),
     Column("receiver_phone", Text, nullable=False),
     Column("country", Text, nullable=False),
@@ -151,6 +153,9 @@ orders = Table(
     Column("zip", Text, nullable=False),
     Column("lat", Double),
     Column("lng", Double),
+    Column("receiver_name_masked", Text, nullable=False),
+    Column("receiver_phone_masked", Text, nullable=False),
+    Column("address_detail_masked", Text, nullable=False),
     # money
     Column("currency", Text, nullable=False),
     Column("goods_cents", BigInteger, nullable=False),

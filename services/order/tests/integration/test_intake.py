@@ -163,7 +163,10 @@ async def test_intake_over_kafka_accepts_the_order_and_emits_order_accepted(
         329_600,
         10_000,
     )
-    assert (o.receiver_phone, o.city) == ("13800000000", "杭州市")
+    assert o.receiver_phone.startswith("enc:v1:") and (o.receiver_phone_masked, o.city) == (
+        "138****0000",
+        "杭州市",
+    )
     assert abs(o.lat - 30.27) < 0.1 and abs(o.lng - 120.16) < 0.1
     assert len(o.order_id) == 21 and o.order_id.startswith("O")
 
@@ -196,6 +199,7 @@ async def test_intake_over_kafka_accepts_the_order_and_emits_order_accepted(
     assert data["goods_paid_cents"] == 329_600 == sum(x["amount_cents"] for x in data["lines"])
     assert [x["line_id"] for x in data["lines"]] == [f"{o.order_id}-00{i}" for i in range(1, 6)]
     assert data["ship_to"]["city"] == "杭州市" and data["ship_to"]["lat"] == o.lat
+    assert data["ship_to"]["phone"] == "13800000000"  # fulfillment ships: the receiver in full
     (changed,) = await outbox(db, "order.status-changed", key=o.order_id)
     assert (changed["data"]["from_status"], changed["data"]["to_status"]) == ("received", "accepted")
     # the duplicate created nothing: two orders in all (the trade and the marker), one order.accepted each

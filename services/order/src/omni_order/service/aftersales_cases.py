@@ -17,7 +17,7 @@ from ..domain.aftersales import Kind, State
 from ..domain.ids import new_order_id
 from ..domain.status import Status
 from .journal import OrderUow, StatusJournal
-from .records import accepted_event
+from .records import accepted_event, receiver_moved
 
 SHIPPED = (Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.COMPLETED)
 
@@ -148,6 +148,7 @@ async def outbound_order(
         updated_at=case.now, completed_at=None, cancelled_at=None, duplicate_deliveries=0,
         last_duplicate_at=None, goods_cents=0, discount_cents=0, post_fee_cents=0, paid_cents=0,
         goods_paid_cents=0, buyer_message=f"{what} of order {order['order_id']} (after-sales {case.id})",
+        **receiver_moved(order, new_id),  # sealed with the order id as associated data: bound to the new one
     )  # fmt: skip
     await uow.repo.insert_new_orders([row])
     new_lines = [

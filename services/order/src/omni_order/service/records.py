@@ -1,6 +1,9 @@
 """The order's rows and events, built from a channel order and its intake plan (and back again).
 
 Shared by intake and the operator's retry: what is stored for an order, and the order.accepted it emits.
+The receiver's name, phone and address detail are stored sealed (domain/buyer_data.py, docs/buyer-data.md)
+under the process's key ring (`use_buyer_keys`, set by app.build from ORDER_BUYER_DATA_KEYS), with masks for
+display; `ship_to` and `trade_from_rows` open them (fulfillment ships to the full address).
 """
 
 from __future__ import annotations
@@ -11,9 +14,59 @@ from typing import Any
 from omni_contracts.events.channel import ChannelOrderReceivedV1
 from omni_contracts.events.order import OrderAcceptedV1, OrderLine, RouteHint, ShipTo
 
+from ..domain import buyer_data
+from ..domain.buyer_data import BuyerDataError, KeyRing
 from ..domain.geo import geocode
 from ..domain.intake import IntakePlan, roles_for
 from ..domain.status import Status
+
+_keys: KeyRing | None = None
+
+
+def use_buyer_keys(ring: KeyRing | None) -> None:
+    """The key ring this process seals and opens receivers with (app.build; tests). None: none."""
+    global _keys
+    _keys = ring
+
+
+def buyer_keys() -> KeyRing:
+    if _keys is None:
+        raise BuyerDataError(
+            f"no buyer data key ring in this process: the order service sets it at start from "
+            f"{buyer_data.KEYS_ENV} (records.use_buyer_keys)"
+        )
+    return _keys
+
+
+def sealed_receiver(order_id: str, name: str, phone: str, detail: str) -> dict[str, str]:
+    """The receiver columns to store: sealed name, phone and detail, and their masks."""
+    values = {buyer_data.NAME: name, buyer_data.PHONE: phone, buyer_data.DETAIL: detail}
+    return buyer_data.protect(buyer_keys(), order_id, values)
+
+
+def receiver(row: dict[str, Any]) -> dict[str, str]:
+    """{column: value} of a stored order row's receiver, opened (a platform mask stays a mask)."""
+    ring = buyer_keys()
+    return {c: ring.open(row[c], order_id=row["order_id"], column=c) for c in buyer_data.FIELDS}
+
+
+def masked_receiver(row: dict[str, Any]) -> dict[str, str]:
+    """{column: mask} of a stored order row's receiver (order0010 backfilled every row's masks; a row
+    without them is opened and masked)."""
+    out = {}
+    for c in buyer_data.FIELDS:
+        mask = row.get(f"{c}_masked")
+        out[c] = mask if mask is not None else buyer_data.MASKS[c](receiver(row)[c])
+    return out
+
+
+def receiver_moved(row: dict[str, Any], to_order_id: str) -> dict[str, str]:
+    """The receiver columns of `row` bound to another order (a reship's new order): sealed for it."""
+    ring = buyer_keys()
+    return {
+        c: ring.reseal(row[c], order_id=row["order_id"], column=c, to_order_id=to_order_id)
+        for c in buyer_data.FIELDS
+    }
 
 
 def line_id(order_id: str, position: int) -> str:
@@ -53,14 +106,12 @@ def order_row(order_id: str, d: ChannelOrderReceivedV1, plan: IntakePlan, now: d
         "cancelled_at": None,
         "delivery": d.delivery,
         "pickup_node": d.pickup_node,
-        "receiver_name": r.name,
-        "receiver_phone": r.phone,
+        **sealed_receiver(order_id, r.name, r.phone, r.detail),
         "country": r.country,
         "state": r.state,
         "city": r.city,
         "district": r.district,
         "town": r.town,
-        "address_detail": r.detail,
         "zip": r.zip,
         "lat": geo[0] if geo else None,
         "lng": geo[1] if geo else None,
@@ -99,13 +150,15 @@ def channel_line_rows(order_id: str, d: ChannelOrderReceivedV1, plan: IntakePlan
 
 
 def ship_to(row: dict[str, Any]) -> ShipTo:
+    """Where to ship: the receiver opened (fulfillment needs the full name, phone and address)."""
+    r = receiver(row)
     return ShipTo(
-        name=row["receiver_name"],
-        phone=row["receiver_phone"],
+        name=r[buyer_data.NAME],
+        phone=r[buyer_data.PHONE],
         state=row["state"],
         city=row["city"],
         district=row["district"],
-        detail=f"{row['town']}{row['address_detail']}",
+        detail=f"{row['town']}{r[buyer_data.DETAIL]}",
         lat=row["lat"],
         lng=row["lng"],
     )
@@ -144,7 +197,8 @@ def accepted_event(row: dict[str, Any], lines: list[dict[str, Any]]) -> OrderAcc
 
 
 def trade_from_rows(o: dict[str, Any], channel_lines: list[dict[str, Any]]) -> ChannelOrderReceivedV1:
-    """The channel order as it was received, rebuilt from what was stored."""
+    """The channel order as it was received, rebuilt from what was stored (the receiver opened)."""
+    r = receiver(o)
     return ChannelOrderReceivedV1.model_validate(
         {k: o[k] for k in (
             "channel", "shop_id", "channel_order_id", "channel_status", "business_model", "delivery",
@@ -153,9 +207,9 @@ def trade_from_rows(o: dict[str, Any], channel_lines: list[dict[str, Any]]) -> C
         )}
         | {
             "receiver": {
-                "name": o["receiver_name"], "phone": o["receiver_phone"], "country": o["country"],
+                "name": r[buyer_data.NAME], "phone": r[buyer_data.PHONE], "country": o["country"],
                 "state": o["state"], "city": o["city"], "district": o["district"], "town": o["town"],
-                "detail": o["address_detail"], "zip": o["zip"],
+                "detail": r[buyer_data.DETAIL], "zip": o["zip"],
             },
             "lines": channel_lines,
         }
