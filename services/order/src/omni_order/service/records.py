@@ -53,11 +53,11 @@ def receiver(row: dict[str, Any]) -> dict[str, str]:
 def masked_receiver(row: dict[str, Any]) -> dict[str, str]:
     """{column: mask} of a stored order row's receiver (order0010 backfilled every row's masks; a row
     without them is opened and masked)."""
-    out = {}
-    for c in buyer_data.FIELDS:
-        mask = row.get(f"{c}_masked")
-        out[c] = mask if mask is not None else buyer_data.MASKS[c](receiver(row)[c])
-    return out
+    masks = {c: row.get(f"{c}_masked") for c in buyer_data.FIELDS}
+    if any(m is None for m in masks.values()):
+        opened = receiver(row)
+        return {c: m if m is not None else buyer_data.MASKS[c](opened[c]) for c, m in masks.items()}
+    return masks  # type: ignore[return-value]  # none is None here
 
 
 def receiver_moved(row: dict[str, Any], to_order_id: str) -> dict[str, str]:
