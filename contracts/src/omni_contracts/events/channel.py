@@ -118,6 +118,11 @@ class ChannelOrderReceivedV2(ChannelOrderReceivedV1):
         description="none: no presale; final_paid: deposit and balance paid; deposit_paid: only the deposit",
     )
     seller_memo: str = ""
+    distributors: list[Code] = Field(
+        default_factory=list,
+        max_length=3,
+        description="S2B2C: the platform's distribution chain for this order, nearest first (up to 3 levels)",
+    )
 
 
 @REGISTRY.upcaster("channel.order.received", 1)

@@ -45,7 +45,27 @@ class RouteHint(Value):
     node: Code | None = None
     pool: Code | None = None
     carrier: Code | None = None
-    ruleset: str = Field("", description="the rule set and version that set it (\"<id> v<n>\"), for the trace")
+    ruleset: str = Field("", description="the rule set and version that set it (<id> v<n>), for the trace")
+
+
+class OrderRoles(Value):
+    """Who is who in the order (the seed's six roles, the partners aside): set by the OMS strategy."""
+
+    owner: str
+    seller: str
+    channel: str
+    fulfiller: str | None = None
+    platform: str | None = None
+
+
+class Partner(Value):
+    """A partner with a commission share of the order's goods paid (basis points), e.g. an S2B2C
+    distributor at level 1..3."""
+
+    party: str
+    role: str
+    level: int = Field(1, ge=1, le=3)
+    share_bp: int = Field(ge=0, le=10_000)
 
 
 @event("order.accepted", 1, Topic.ORDER)
@@ -69,6 +89,8 @@ class OrderAcceptedV1(EventPayload):
     priority: int = Field(0, description="set by the OMS rules: higher is sourced and picked first")
     tags: list[str] = Field(default_factory=list, description="set by the OMS rules")
     route_hints: list[RouteHint] = Field(default_factory=list, description="the OMS rules' preferences")
+    roles: OrderRoles | None = Field(None, description="owner, seller, channel, fulfiller, platform")
+    partners: list[Partner] = Field(default_factory=list, description="commission shares, for finance")
 
 
 @event("order.exception-raised", 1, Topic.ORDER)

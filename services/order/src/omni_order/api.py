@@ -53,12 +53,20 @@ class OrderPage(PageInfo):
     offset: int
 
 
+class PartnerOut(_Out):
+    party: str
+    role: str = Field(description="distributor (S2B2C, by level), agent, store or service")
+    level: int
+    share_bp: int = Field(description="commission: basis points of the goods paid")
+
+
 class Roles(_Out):
     owner: str
     seller: str
     channel: str
     fulfiller: str | None
     platform: str | None
+    partners: list[PartnerOut] = Field(default_factory=list, description="set by the strategy's roles")
 
 
 class Trade(_Out):

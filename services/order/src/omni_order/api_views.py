@@ -88,7 +88,8 @@ def order_view(
                 "completed_at", "cancelled_at", "duplicate_deliveries", "last_duplicate_at",
             )
         }
-        | {"roles": {r: o[f"role_{r}"] for r in ("owner", "seller", "channel", "fulfiller", "platform")}},
+        | {"roles": {r: o[f"role_{r}"] for r in ("owner", "seller", "channel", "fulfiller", "platform")}
+           | {"partners": o.get("partners") or []}},
         "goods": {
             "channel_lines": [_without_order_id(x) for x in children["channel_lines"]],
             "lines": lines,

@@ -171,6 +171,7 @@ orders = Table(
     Column("tags", ARRAY(Text), nullable=False, server_default=text("'{}'")),
     Column("priority", Integer, nullable=False, server_default=text("0")),
     Column("route_hints", JSONB, nullable=False, server_default=text("'[]'::jsonb")),  # order.accepted's
+    Column("partners", JSONB, nullable=False, server_default=text("'[]'::jsonb")),  # commission shares
     Column("strategy", Text),
     Column("merge_key", Text),
     Column("presale_stage", Text, nullable=False, server_default=text("'none'")),

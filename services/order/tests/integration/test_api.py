@@ -89,7 +89,8 @@ async def test_get_shows_the_six_dimensions_and_the_history(make_database):
         order.channel_order_id,
     )
     assert trade["roles"] == {
-        "owner": "brand", "seller": "brand", "channel": "tmall:S1", "fulfiller": None, "platform": "tmall"
+        "owner": "brand", "seller": "brand", "channel": "tmall:S1", "fulfiller": None, "platform": "tmall",
+        "partners": [],
     }  # fmt: skip
     assert trade["created_at"] == "2024-05-01T08:00:00Z"
     assert [x["channel_line_id"] for x in body["goods"]["channel_lines"]] == ["oid-1", "oid-2"]

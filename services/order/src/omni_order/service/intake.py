@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from omni_chassis.logging import get_logger
@@ -18,8 +18,9 @@ from omni_contracts.events.channel import ChannelOrderReceivedV1
 from omni_contracts.events.order import OrderExceptionRaisedV1
 
 from ..domain.ids import new_order_id
-from ..domain.intake import IntakePlan, plan_intake
+from ..domain.intake import IntakePlan, plan_intake, roles_for
 from ..domain.review import Review, hold_rows, merge_key, trace_rows
+from ..domain.roles import partners, with_strategy
 from ..domain.status import Status, check_transition
 from .dispatch import send_to_fulfillment
 from .gifts import ToGift, buyer_key, decide_gifts, gift_line_rows, grant_rows
@@ -152,14 +153,20 @@ def _reviewed_columns(p: _Planned, now: Any) -> None:
         tags=[],
         priority=0,
         route_hints=[],
+        partners=[],
     )
     if not p.plan.accepted:
         p.row.update(status_columns(p.status, now, p.plan.reason_code, p.plan.reason))
         return
     r = p.review
     assert r is not None
+    settings = r.strategy.doc.roles if r.strategy is not None else None
     if r.strategy is not None and r.strategy.doc.business_model:
         p.row["business_model"] = r.strategy.doc.business_model
+    if settings is not None or p.row["business_model"] != d.business_model:
+        flow = roles_for(d.model_copy(update={"business_model": p.row["business_model"]}))
+        p.row.update({f"role_{k}": v for k, v in asdict(with_strategy(flow, settings)).items()})
+        p.row["partners"] = partners(settings, list(getattr(d, "distributors", [])))
     p.row.update(
         strategy=r.strategy_label, tags=r.outcome.tags, priority=r.outcome.priority or 0,
         route_hints=[h.model_dump(exclude={"type"}, exclude_none=True) | {"ruleset": r.ruleset_label}

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from omni_contracts.events.channel import ChannelOrderReceivedV1
-from omni_contracts.events.order import OrderAcceptedV1, OrderLine, RouteHint, ShipTo
+from omni_contracts.events.order import OrderAcceptedV1, OrderLine, OrderRoles, Partner, RouteHint, ShipTo
 
 from ..domain import buyer_data
 from ..domain.buyer_data import BuyerDataError, KeyRing
@@ -67,6 +67,9 @@ def receiver_moved(row: dict[str, Any], to_order_id: str) -> dict[str, str]:
         c: ring.reseal(row[c], order_id=row["order_id"], column=c, to_order_id=to_order_id)
         for c in buyer_data.FIELDS
     }
+
+
+ROLES = ("owner", "seller", "channel", "fulfiller", "platform")
 
 
 def line_id(order_id: str, position: int) -> str:
@@ -193,6 +196,10 @@ def accepted_event(row: dict[str, Any], lines: list[dict[str, Any]]) -> OrderAcc
         priority=row.get("priority") or 0,
         tags=list(row.get("tags") or []),
         route_hints=[RouteHint.model_validate(h) for h in row.get("route_hints") or []],
+        roles=OrderRoles(
+            **{r: row[f"role_{r}"] for r in ("owner", "seller", "channel", "fulfiller", "platform")}
+        ),
+        partners=[Partner.model_validate(x) for x in row.get("partners") or []],
     )
 
 

@@ -17,7 +17,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StringConstraints
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    model_validator,
+)
 
 from omni_chassis.paging import json_int
 
@@ -91,6 +99,32 @@ class PresaleSettings(_Doc):
     )
 
 
+class PartnerShare(_Doc):
+    party: C.Code
+    role: Literal["agent", "store", "service", "distributor"]
+    share_bp: json_int(0, 10_000) = Field(description="commission: basis points of the goods paid")
+
+
+class RoleSettings(_Doc):
+    """The roles its orders carry (None: as the flow decides: the brand owns and sells, a pickup store sells
+    an O2O order, the shop a BBC one) and the partners with a commission share. S2B2C: `distributor_shares_bp`
+    gives the distribution chain the channel sent (nearest first, up to 3 levels) its shares."""
+
+    owner: C.Code | None = None
+    seller: C.Code | None = None
+    distributor_shares_bp: list[json_int(0, 10_000)] = Field([], max_length=3)
+    partners: list[PartnerShare] = Field([], max_length=10)
+
+    @model_validator(mode="after")
+    def _shares(self) -> RoleSettings:
+        total = sum(self.distributor_shares_bp) + sum(p.share_bp for p in self.partners)
+        if total > 10_000:
+            raise ValueError(
+                f"the commission shares add up to {total} basis points, more than the whole (10000)"
+            )
+        return self
+
+
 class StrategyDoc(_Doc):
     name: Name
     priority: json_int(-1000, 1000) = 0
@@ -108,6 +142,7 @@ class StrategyDoc(_Doc):
         None, description="how long its backorders wait, then hold or cancel (None: the service's default)"
     )
     presale: PresaleSettings = PresaleSettings()
+    roles: RoleSettings = RoleSettings()
 
 
 # -- validation of references ---------------------------------------------------------------------
