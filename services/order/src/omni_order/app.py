@@ -8,7 +8,7 @@ from pydantic import Field, SecretStr
 from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
-from . import api, api_aftersales, api_backorders, api_rules, consumers, service, store
+from . import api, api_aftersales, api_backorders, api_review, api_rules, consumers, service, store
 from .domain.backorder import DEFAULT_MAX_AGE_S, BackorderPolicy, OnOverdue
 from .domain.buyer_data import BuyerDataError, parse_key_ring
 from .service import records
@@ -44,7 +44,8 @@ def build(settings: Settings | None = None) -> FastAPI:
         routers=[
             api.router,
             api.catalog_router,
-            api.actions_router,
+            api_review.router,
+            api_review.actions_router,
             api_rules.router,
             api_backorders.router,
             api_aftersales.router,
