@@ -28,6 +28,16 @@ async def until(check, what: str, timeout: float = 60, interval: float = 0.1) ->
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")
 
 
+async def demo_poll(fetch, done, what: str, within: float = 120) -> Any:
+    """The `poll` the demo's acts take (omni_tools.demo): `fetch()` until `done(found)`, else fail."""
+
+    async def check():
+        found = await fetch()
+        return found if found and done(found) else None
+
+    return await until(check, what, within)
+
+
 async def new_sku(
     client: httpx.AsyncClient, stock: dict[str, int], price_cents: int = 10_000, on_ids: Any = None
 ) -> dict[str, str]:

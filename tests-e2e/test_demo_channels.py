@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from helpers import until
+from helpers import demo_poll
 
 from omni_tools.demo_channels import channels_act
 
@@ -21,15 +21,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 async def test_the_demo_shows_an_allocated_order_from_every_platform(e2e_stack):
     headers = {"X-API-Key": "dev-admin-key"}
     async with httpx.AsyncClient(base_url=e2e_stack["gateway"], headers=headers, timeout=30) as gw:
-
-        async def poll(fetch, done, what: str):
-            async def check():
-                found = await fetch()
-                return found if found and done(found) else None
-
-            return await until(check, what, 120)
-
-        table = await channels_act(gw, e2e_stack["sim"], poll)
+        table = await channels_act(gw, e2e_stack["sim"], demo_poll)
     rows = list(zip(*(c.cells for c in table.columns), strict=True))
     assert sorted({r[0] for r in rows}) == [
         "Douyin",

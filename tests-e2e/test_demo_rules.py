@@ -8,30 +8,19 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from helpers import until
+from helpers import demo_poll
 
 from omni_tools.demo_rules import BEANS, GIFT, STRATEGY, rules_act
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 
-async def test_the_demo_rule_set_holds_gifts_and_releases(e2e_stack):
-    headers = {"X-API-Key": "dev-admin-key"}
-    async with httpx.AsyncClient(base_url=e2e_stack["gateway"], headers=headers, timeout=30) as gw:
-
-        async def poll(fetch, done, what: str):
-            async def check():
-                found = await fetch()
-                return found if found and done(found) else None
-
-            return await until(check, what, 120)
-
-        seen = await rules_act(gw, poll)
-        strategy = (await gw.get(f"/api/order/strategies/{STRATEGY}")).json()
+async def test_the_demo_rule_set_holds_gifts_and_releases(gw):
+    seen = await rules_act(gw, demo_poll)
+    strategy = (await gw.get(f"/api/order/strategies/{STRATEGY}")).json()
     held = seen["held"]
     assert (held["status"], held["status_reason_code"]) == ("held", "buyer_message"), held
     decisions = [(d["stage"], d["subject"], d["matched"]) for d in seen["trace"]["decisions"]]

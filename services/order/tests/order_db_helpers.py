@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import text
 
 import omni_order
@@ -13,6 +16,7 @@ from omni_chassis.db import Database
 from omni_chassis.kafka import make_producer
 from omni_chassis.uow import SqlUnitOfWork
 from omni_order import service, store
+from omni_order.app import Settings, build
 
 MIGRATIONS = Path(omni_order.__file__).parent / "migrations"
 
@@ -70,3 +74,12 @@ async def publish(bootstrap: str, topic: str, envs: list[Any]) -> None:
             await producer.send_and_wait(topic, env.to_bytes(), key=env.key.encode(), headers=env.headers())
     finally:
         await producer.stop()
+
+
+@asynccontextmanager
+async def client_for(db: Database) -> AsyncIterator[httpx.AsyncClient]:
+    """The order service's REST API on `db` (no consumers, no timers), as an HTTP client."""
+    app = build(Settings(service_database_url=db.dsn, consumers_enabled=False, timers_enabled=False))
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            yield client

@@ -4,11 +4,18 @@ escalated by the chassis timer loop, and listed by `GET /backorders`."""
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
-
-import httpx
 import pytest
-from order_db_helpers import follow, order_database, outbox, project, rows, scalar, take_in, uow_for
+from order_db_helpers import (
+    client_for,
+    follow,
+    order_database,
+    outbox,
+    project,
+    rows,
+    scalar,
+    take_in,
+    uow_for,
+)
 from order_factories import channel_order, envelope, product_events
 
 from omni_chassis.timers import TimerLoop
@@ -17,7 +24,6 @@ from omni_contracts.events.common import Shortfall
 from omni_contracts.events.fulfillment import OrderUnfulfillableV1, SourcingStartedV1
 from omni_contracts.events.inventory import StockChangedV4
 from omni_order import service
-from omni_order.app import Settings, build
 
 pytestmark = pytest.mark.integration
 BAGS = "BEAN-ETH-500"
@@ -41,14 +47,6 @@ def receipt(available: int) -> object:
         movement="receipt", seq=1, changed_at=utcnow(),
     )  # fmt: skip
     return envelope(d, key=f"WH-HZ:{BAGS}")
-
-
-@asynccontextmanager
-async def client_for(db):
-    app = build(Settings(service_database_url=db.dsn, consumers_enabled=False, timers_enabled=False))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-            yield client
 
 
 async def test_backorders_wait_re_source_oldest_first_keep_their_place_and_escalate(make_database):

@@ -6,31 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 from alembic import command
-from order_db_helpers import MIGRATIONS, order_database, outbox, project, rows, scalar, take_in
+from order_db_helpers import MIGRATIONS, client_for, order_database, outbox, project, rows, scalar, take_in
 from order_factories import channel_order, envelope, product_events
 from sqlalchemy import text
 from structlog.testing import capture_logs
 
 from omni_chassis.migrate import _config
-from omni_order.app import Settings, build
 
 pytestmark = pytest.mark.integration
 PLAIN = ("张三", "13800000000", "文三路 1 号")
 MASKED = ("张*", "138****0000", "文三路 ****")
-
-
-@asynccontextmanager
-async def client_for(db):
-    app = build(Settings(service_database_url=db.dsn, consumers_enabled=False, timers_enabled=False))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-            yield client
 
 
 def _receiver(body):

@@ -6,15 +6,13 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 import pytest
-from order_db_helpers import order_database, outbox, project, rows, scalar, take_in, uow_for
+from order_db_helpers import client_for, order_database, outbox, project, rows, scalar, take_in, uow_for
 from order_factories import channel_order, envelope, product_events
 
 from omni_contracts import utcnow
 from omni_contracts.events.inventory import StockChangedV4
 from omni_order import service
-from omni_order.app import Settings, build
 from omni_order.domain.rules.ruleset import RuleSetDoc, StrategyDoc
 from omni_order.service import rules
 
@@ -74,12 +72,10 @@ async def test_the_order_shows_its_gift_line_and_its_gifts(make_database):
     await project(db, product_events())
     await with_gift_rules(db)
     (oid,) = (await take_in(db, [envelope(channel_order())])).accepted
-    app = build(Settings(service_database_url=db.dsn, consumers_enabled=False, timers_enabled=False))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-            order = (await client.get(f"/orders/{oid}")).json()
-            gifts = (await client.get(f"/orders/{oid}/gifts")).json()
-            missing = await client.get("/orders/no-such-order/gifts")
+    async with client_for(db) as client:
+        order = (await client.get(f"/orders/{oid}")).json()
+        gifts = (await client.get(f"/orders/{oid}/gifts")).json()
+        missing = await client.get("/orders/no-such-order/gifts")
     lines = order["goods"]["lines"]
     assert [(x["material_code"], x["amount_cents"]) for x in lines if x["gift_id"] == "mug"] == [(GIFT, 0)]
     assert [(g["gift_id"], g["material_code"], g["qty"], g["rule"]) for g in gifts] == [

@@ -5,26 +5,14 @@ per order, a dry-run writes nothing, and the buyer blacklist holds through a `bl
 
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
 import pytest
-from order_db_helpers import order_database, outbox, project, rows, scalar, take_in
+from order_db_helpers import client_for, order_database, outbox, project, rows, scalar, take_in
 from order_factories import channel_order, envelope, product_events
-
-from omni_order.app import Settings, build
 
 pytestmark = pytest.mark.integration
 WORD, OTHER = "please-call-me", "gift-wrap"
-
-
-@asynccontextmanager
-async def client_for(db):
-    app = build(Settings(service_database_url=db.dsn, consumers_enabled=False, timers_enabled=False))
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-            yield client
 
 
 async def ready(make_database):
