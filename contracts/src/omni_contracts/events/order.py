@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, model_validator
 
 from ..envelope import EventPayload
 from ..registry import event
@@ -37,6 +37,23 @@ class OrderLine(Value):
     gift_id: str | None = Field(
         None, description="a gift the OMS rules added (0 paid; finance books its cost): the rule's gift id"
     )
+    source_order_id: str | None = Field(
+        None, description="a merged order's line: the source order (one of `sources`) it came from"
+    )
+
+
+class OrderSource(Value):
+    """A platform order merged (合单) into the accepted order. Its sale, its money, its invoice and its
+    after-sales stay its own: finance books per source, and the channel writes the shipment back to each
+    source's platform order."""
+
+    order_id: str = Field(description="the source's own Omni order id (status merged while it is merged)")
+    shop_id: Code
+    channel_order_id: str
+    goods_paid_cents: NonNegCents
+    post_fee_cents: NonNegCents = 0
+    paid_cents: NonNegCents
+    paid_at: AwareDatetime | None = None
 
 
 class RouteHint(Value):
@@ -91,6 +108,27 @@ class OrderAcceptedV1(EventPayload):
     route_hints: list[RouteHint] = Field(default_factory=list, description="the OMS rules' preferences")
     roles: OrderRoles | None = Field(None, description="owner, seller, channel, fulfiller, platform")
     partners: list[Partner] = Field(default_factory=list, description="commission shares, for finance")
+    sources: list[OrderSource] = Field(
+        default_factory=list,
+        description="a merged order's platform orders, oldest first (empty: the order is its own); every "
+        "line then names its source, and the sources' money adds up to the order's",
+    )
+
+    @model_validator(mode="after")
+    def _sources_add_up(self) -> OrderAcceptedV1:
+        if not self.sources:
+            if any(x.source_order_id for x in self.lines):
+                raise ValueError("a line names a source order, but the order has no sources")
+            return self
+        ids = [s.order_id for s in self.sources]
+        if len(set(ids)) != len(ids):
+            raise ValueError("a source order is listed twice")
+        if stray := [x.line_id for x in self.lines if x.source_order_id not in ids]:
+            raise ValueError(f"lines {stray} name no source of the order")
+        for f in ("goods_paid_cents", "post_fee_cents", "paid_cents"):
+            if sum(getattr(s, f) for s in self.sources) != getattr(self, f):
+                raise ValueError(f"the sources' {f} do not add up to the order's")
+        return self
 
 
 @event("order.exception-raised", 1, Topic.ORDER)
