@@ -12,6 +12,7 @@ from typing import Any
 from order_fakes_aftersales import FakeAfterSalesQueries
 from order_fakes_backorders import FakeBackorderQueries
 from order_fakes_gifts import FakeGiftQueries
+from order_fakes_merge import FakeMergeQueries
 from order_fakes_rules import FakeRuleQueries
 
 from omni_chassis.uow import FakeUnitOfWork
@@ -25,7 +26,9 @@ STATE = (
 )  # fmt: skip
 
 
-class FakeRepository(FakeRuleQueries, FakeAfterSalesQueries, FakeBackorderQueries, FakeGiftQueries):
+class FakeRepository(
+    FakeRuleQueries, FakeAfterSalesQueries, FakeBackorderQueries, FakeGiftQueries, FakeMergeQueries
+):
     def __init__(self) -> None:
         self.materials: dict[str, dict[str, Any]] = {}
         self.sales_products: dict[str, dict[str, Any]] = {}  # with their components

@@ -14,7 +14,7 @@ from omni_chassis.errors import ProblemError
 from omni_chassis.paging import Limit, Offset, PageInfo
 
 from . import service
-from .api_views import Viewer, present
+from .api_views import MergeOut, Viewer, present
 from .domain.status import DomainError, IllegalTransition, Status
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -115,6 +115,8 @@ class MaterialLine(_Out):
     qty: int
     amount_cents: int
     gift_id: str | None = Field(None, description="a gift the rules added (0 paid): its gift id")
+    source_order_id: str | None = Field(None, description="a merged order's line: its source order")
+    source_line_id: str | None = None
 
 
 class Goods(_Out):
@@ -234,6 +236,7 @@ class OrderDetail(_Out):
     invoice: Invoice | None
     history: list[HistoryEntry]
     writeback_problems: list[WritebackProblem] = []
+    merge: MergeOut
 
 
 class CancelRequest(BaseModel):
@@ -291,7 +294,13 @@ async def _call(fn: Any, uow: Uow, *args: Any, **kwargs: Any) -> Any:
         return await fn(uow, *args, **kwargs)
     except service.OrderNotFound as exc:
         raise HTTPException(404, str(exc)) from None
-    except (IllegalTransition, service.StillBlocked, service.StillHeld) as exc:
+    except (
+        IllegalTransition,
+        service.StillBlocked,
+        service.StillHeld,
+        service.NotMergeable,
+        service.MergedSource,
+    ) as exc:
         raise HTTPException(409, str(exc)) from None
     except DomainError as exc:
         raise HTTPException(422, str(exc)) from None

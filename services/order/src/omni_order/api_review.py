@@ -92,6 +92,18 @@ async def approve(uow: Uow, order_id: str, body: ReleaseRequest, caller: Caller)
     return present(await _call(service.get_order, uow, order_id), caller)
 
 
+@router.post(
+    "/{order_id}/unmerge", response_model=OrderDetail, summary="Undo a merge (合单) before allocation",
+    responses={404: {"description": "no such order"},
+               409: {"description": "not a merged order (nor merged into one), or already allocated"}},
+)  # fmt: skip
+async def unmerge(uow: Uow, order_id: str, body: ReleaseRequest, caller: Caller) -> dict[str, Any]:
+    """The merged order (named, or through any of its sources) is cancelled, so fulfillment releases what it
+    held, and each source order goes on alone with its own order.accepted. Answers the merged order."""
+    done = await _call(service.unmerge, uow, order_id, body.reason)
+    return present(await _call(service.get_order, uow, done["order_id"]), caller)
+
+
 actions_router = APIRouter(tags=["orders"])
 
 

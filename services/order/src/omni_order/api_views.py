@@ -8,11 +8,33 @@ staff for a pickup order at their own store (`X-Omni-Node-Scope` = its pickup no
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
 
 from .domain import buyer_data
 from .service import OrderRecord
 from .service.records import masked_receiver, receiver
+
+
+class MergeSourceOut(BaseModel):
+    order_id: str
+    shop_id: str
+    channel_order_id: str
+    goods_paid_cents: int
+    post_fee_cents: int
+    paid_cents: int
+    paid_at: datetime | None
+
+
+class MergeOut(BaseModel):
+    """Merge (合单): a merged order's sources (its platform orders), or the order a source is merged into."""
+
+    kind: Literal["order", "merged"]
+    merged_into: str | None
+    sources: list[MergeSourceOut]
+
 
 FULL_VIEW_ROLE = "admin"
 STORE_STAFF = "store_staff"
@@ -74,7 +96,10 @@ def order_view(
     for x in children.get("shipment_lines", []):
         shipped[x["line_id"]] = shipped.get(x["line_id"], 0) + x["qty"]
     keys = ("line_id", "channel_line_id", "sales_product_code", "material_code", "qty", "amount_cents")
-    lines = [{k: x[k] for k in keys} | {"gift_id": x.get("gift_id")} for x in children["lines"]]
+    lines = [
+        {k: x[k] for k in keys} | {k: x.get(k) for k in ("gift_id", "source_order_id", "source_line_id")}
+        for x in children["lines"]
+    ]
     return {
         "order_id": o["order_id"],
         "status": o["status"],
@@ -139,6 +164,8 @@ def order_view(
                                "refused_at")}
             for p in children.get("writeback_problems", [])
         ],
+        "merge": {"kind": o.get("kind") or "order", "merged_into": o.get("merged_into"),
+                  "sources": o.get("merge_sources") or []},
     }  # fmt: skip
 
 

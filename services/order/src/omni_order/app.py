@@ -52,7 +52,7 @@ def build(settings: Settings | None = None) -> FastAPI:
         ],
         consumers=consumers.specs(),
         repository=store.Repository,
-        timers={service.OVERDUE_TIMER: service.on_overdue, **service.PRESALE_TIMERS},
+        timers={service.OVERDUE_TIMER: service.on_overdue, **service.PRESALE_TIMERS, **service.MERGE_TIMERS},
     )
 
 

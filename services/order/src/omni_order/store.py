@@ -21,6 +21,7 @@ from .domain.intake import Catalog, Listing, Material, SalesProduct
 from .store_aftersales import AfterSalesQueries
 from .store_backorders import BackorderQueries
 from .store_gifts import GiftQueries
+from .store_merge import MergeQueries
 from .store_problems import WritebackProblems
 from .store_rules import RuleQueries
 from .tables import (
@@ -72,7 +73,9 @@ def newest(rows: Iterable[dict[str, Any]], key: str) -> list[dict[str, Any]]:
     return list(best.values())
 
 
-class Repository(WritebackProblems, RuleQueries, AfterSalesQueries, BackorderQueries, GiftQueries):
+class Repository(
+    WritebackProblems, RuleQueries, AfterSalesQueries, BackorderQueries, GiftQueries, MergeQueries
+):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 

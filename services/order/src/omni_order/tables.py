@@ -14,6 +14,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     Double,
@@ -176,11 +177,24 @@ orders = Table(
     Column("merge_key", Text),
     Column("presale_stage", Text, nullable=False, server_default=text("'none'")),
     Column("seller_memo", Text, nullable=False, server_default=text("''")),
+    # merge (order0012): a merged order's kind and sources; a source's merged order; the window's group
+    Column("kind", Text, nullable=False, server_default=text("'order'")),
+    Column("merged_into", Text),
+    Column("merge_group", Text),  # a hash of (strategy, channel, shops, buyer, address, delivery, roles)
+    Column("merge_sources", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    CheckConstraint("kind IN ('order', 'merged')", name="orders_kind"),
     UniqueConstraint("channel", "channel_order_id", name="orders_channel_order_uq"),
     Index("orders_by_created", "created_at", "order_id"),
     Index("orders_by_status_created", "status", "created_at"),
     Index("orders_by_shop_created", "channel", "shop_id", "created_at"),
     Index("orders_by_buyer", "channel", "shop_id", "buyer_id", "created_at"),
+    Index(
+        "orders_waiting_merge",
+        "merge_group",
+        "created_at",
+        postgresql_where=text("merge_group IS NOT NULL AND status = 'held'"),
+    ),
+    Index("orders_by_merged_into", "merged_into", postgresql_where=text("merged_into IS NOT NULL")),
 )
 
 order_channel_lines = Table(
@@ -215,6 +229,8 @@ order_lines = Table(
     Column("qty", Integer, nullable=False),
     Column("amount_cents", BigInteger, nullable=False),
     Column("gift_id", Text),  # a gift the rules added (0 paid): tables_gifts.gift_grants
+    Column("source_order_id", Text),  # a merged order's line: the source order and line it came from
+    Column("source_line_id", Text),
     UniqueConstraint("order_id", "position", name="order_lines_position_uq"),
 )
 

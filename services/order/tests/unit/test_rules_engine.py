@@ -205,7 +205,7 @@ def test_every_reference_problem_of_a_strategy_is_listed():
     doc = StrategyDoc.model_validate({
         "name": "s", "ruleset_id": "rs-gone",
         "match": {"channels": ["tmall", "vip"], "shops": ["jd:JD-01", "jd:JD-02"]},
-        "merge": {"enabled": True, "shops": ["tmall:TM-02"]},
+        "merge": {"enabled": True, "window_s": 300, "shops": ["tmall:TM-02"]},
     })  # fmt: skip
     assert strategy_problems(doc, KNOWN) == [
         Problem("body.match.channels[1]", "unknown channel vip"),

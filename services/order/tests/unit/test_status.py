@@ -30,11 +30,12 @@ ALLOWED = {
     (S.EXCEPTION, S.CANCELLED),
     # review (held), merge, backorder
     (S.RECEIVED, S.HELD),
-    (S.RECEIVED, S.MERGED),
     (S.HELD, S.ACCEPTED),
     (S.HELD, S.MERGED),
     (S.HELD, S.CANCELLED),
-    (S.MERGED, S.HELD),  # unmerge
+    (S.MERGED, S.ACCEPTED),  # unmerge: the source goes on alone
+    (S.MERGED, S.HELD),  # unmerge: the source is held again on the holds its merged order inherited
+    (S.MERGED, S.CANCELLED),  # cancelled with its merged order
     (S.SOURCING, S.BACKORDER),
     (S.BACKORDER, S.ACCEPTED),  # re-sourced when stock arrives
     (S.BACKORDER, S.HELD),  # escalated
@@ -45,7 +46,7 @@ ALL_PAIRS = list(itertools.product(Status, Status))
 
 def test_the_table_has_every_status():
     assert len(ALL_PAIRS) == 144
-    assert len(ALLOWED) == 27
+    assert len(ALLOWED) == 28
 
 
 @pytest.mark.parametrize(("frm", "to"), ALL_PAIRS, ids=[f"{a}->{b}" for a, b in ALL_PAIRS])

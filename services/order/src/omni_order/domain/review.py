@@ -184,12 +184,8 @@ def review(
         trace.append(TraceEntry("review", "presale", True, reason, "hold until the ship-from date"))
     else:
         ship_from = None
-    merge = chosen.doc.merge if chosen else None
-    presale_ok = facts.presale_stage == "none" or (chosen is not None and chosen.doc.presale.merge)
-    if merge is not None and merge.enabled and merge.window_s > 0 and presale_ok:
-        reason = f"waiting {merge.window_s} s for the buyer's other orders to merge"
-        holds.append(HoldReason(MERGE_WINDOW, reason, ""))
-        trace.append(TraceEntry("merge", f"strategy {chosen.strategy_id}", True, reason, "merge window"))
+    if chosen is not None and chosen.doc.merge.enabled:
+        _merge_window(chosen, facts, holds, trace)
     if holds:
         verdict = f"held: {', '.join(dict.fromkeys(h.code for h in holds))}"
     elif outcome.approved_by:
@@ -198,6 +194,30 @@ def review(
         verdict = "no hold applies: approved automatically"
     trace.append(TraceEntry("review", "outcome", not holds, verdict))
     return Review(chosen, outcome, holds, trace, label, ship_from, balance_due)
+
+
+def _merge_window(
+    chosen: StrategyVersion, facts: OrderFacts, holds: list[HoldReason], trace: list[TraceEntry]
+) -> None:
+    """Hold the order `merge_window` (the service groups it and sets the window's timer), or say why not.
+    Other holds coexist with the window (ONEX §13 #1: its real-time review could not merge): a merged order
+    inherits its sources' holds. A presale order waiting for its balance or its date does not merge."""
+    merge, subject = chosen.doc.merge, f"strategy {chosen.strategy_id}"
+    presale_ok = facts.presale_stage == "none" or chosen.doc.presale.merge
+    presale_hold = next((h.code for h in holds if h.code in (PRESALE_BALANCE, PRESALE_SHIP_FROM)), None)
+    why_not = (
+        "the merge window is 0 s" if merge.window_s == 0
+        else "a presale order (presale.merge is false)" if not presale_ok
+        else f"a presale order still waiting ({presale_hold})" if presale_hold
+        else "the buyer has no nick and no platform merge key" if not (facts.merge_key or facts.buyer_nick)
+        else ""
+    )  # fmt: skip
+    if why_not:
+        trace.append(TraceEntry("merge", subject, False, f"not merged: {why_not}"))
+        return
+    reason = f"waiting {merge.window_s} s for the buyer's other orders to merge"
+    holds.append(HoldReason(MERGE_WINDOW, reason, ""))
+    trace.append(TraceEntry("merge", subject, True, reason, "merge window"))
 
 
 def _utc(at: datetime) -> str:

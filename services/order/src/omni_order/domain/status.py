@@ -3,7 +3,7 @@
     received -> accepted -> sourcing -> allocated -> shipped -> completed
     allocated -> partially_shipped -> shipped    (a split order: some of its tasks have shipped)
     received -> held -> accepted                  (review: a hold applies; released or approved)
-    received | held -> merged                     (folded into another order; unmerge: merged -> held)
+    held -> merged -> accepted | held | cancelled (folded into a merged order; unmerged, or cancelled with it)
     sourcing -> backorder -> accepted             (no node can fill it today; re-sourced when stock comes)
     backorder -> held                             (waited too long: escalated to an operator)
     received | held | accepted | sourcing | allocated | backorder -> cancelled
@@ -39,11 +39,9 @@ _OPEN = (
 )  # fmt: skip
 
 TRANSITIONS: dict[Status, frozenset[Status]] = {
-    Status.RECEIVED: frozenset(
-        {Status.HELD, Status.ACCEPTED, Status.MERGED, Status.CANCELLED, Status.EXCEPTION}
-    ),
+    Status.RECEIVED: frozenset({Status.HELD, Status.ACCEPTED, Status.CANCELLED, Status.EXCEPTION}),
     Status.HELD: frozenset({Status.ACCEPTED, Status.MERGED, Status.CANCELLED}),
-    Status.MERGED: frozenset({Status.HELD}),
+    Status.MERGED: frozenset({Status.ACCEPTED, Status.HELD, Status.CANCELLED}),
     Status.ACCEPTED: frozenset({Status.SOURCING, Status.CANCELLED, Status.EXCEPTION}),
     Status.SOURCING: frozenset({Status.ALLOCATED, Status.BACKORDER, Status.CANCELLED, Status.EXCEPTION}),
     Status.BACKORDER: frozenset({Status.ACCEPTED, Status.HELD, Status.CANCELLED}),

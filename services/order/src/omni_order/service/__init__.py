@@ -18,6 +18,7 @@ the consumers and the REST routes call only these.
 - `gifts`: `decide_gifts` (intake's gift lines within caps and stock), `project_stock` (the order-stock
   group's view of available stock, for gifts), `gifts_of`;
 - `presale`: the ship-from date and balance deadline timers (`PRESALE_TIMERS`);
+- `merge`: merge windows (intake), the window's timer (`MERGE_TIMERS`), `unmerge`;
 - `journal`: the errors, and the journal of status transitions the use cases share.
 """
 
@@ -37,21 +38,27 @@ from .follow import FULFILLMENT_EVENTS, FULFILLMENT_TARGETS, follow_fulfillment
 from .gifts import gifts_of, project_stock
 from .intake import IntakeResult, intake
 from .journal import OrderNotFound, StatusJournal, StillBlocked
-from .operator import cancel, retry
+from .merge import MERGE_TIMER, NotMergeable, on_merge_window, unmerge
+from .operator import MergedSource, cancel, retry
 from .presale import TIMERS as PRESALE_TIMERS
 from .problems import record_writeback_refusals
 from .queries import OrderRecord, get_order, get_order_by_channel, list_orders
 from .review import StillHeld, bulk, release, trace
 
+MERGE_TIMERS = {MERGE_TIMER: on_merge_window}
+
 __all__ = [
     "AFTERSALES_EVENTS",
     "FULFILLMENT_EVENTS",
     "FULFILLMENT_TARGETS",
+    "MERGE_TIMERS",
     "OVERDUE_TIMER",
     "PRESALE_TIMERS",
     "PRODUCT_EVENTS",
     "STOCK_EVENTS",
     "IntakeResult",
+    "MergedSource",
+    "NotMergeable",
     "OrderNotFound",
     "OrderRecord",
     "StatusJournal",
@@ -78,4 +85,5 @@ __all__ = [
     "resource_backorders",
     "retry",
     "trace",
+    "unmerge",
 ]

@@ -39,6 +39,7 @@ from .aftersales_cases import (
     return_lines,
 )
 from .journal import OrderUow, StatusJournal
+from .merge import source_cancelled
 from .operator import cancel_order
 
 log = get_logger(__name__)
@@ -142,10 +143,17 @@ async def _effects(
             notes.append("the order was already cancelled: its sale is reversed")
         elif case.kind is Kind.REFUND_BEFORE_SHIPMENT and can_transition(status, Status.CANCELLED):
             every = await material_lines(case.uow, order["order_id"], but=case.id)
-            if d.whole_order_refunded(every, case.split):
-                journal = StatusJournal(case.uow, "channel", at=case.now)
-                cancel_order(journal, order, f"{where}: refunded in full before shipment",
-                             reason_code="refunded", cause=case.cause)  # fmt: skip
+            journal = StatusJournal(case.uow, "channel", at=case.now)
+            why = f"{where}: refunded in full before shipment"
+            if not d.whole_order_refunded(every, case.split):
+                pass
+            elif order.get("merged_into"):
+                if await source_cancelled(case.uow, journal, order, why, case.cause):
+                    case.cols["money_done"] = True
+                    notes.append(f"intercepted: its merged order {order['merged_into']} is unmerged and this "
+                                 "order cancelled")  # fmt: skip
+            else:
+                cancel_order(journal, order, why, reason_code="refunded", cause=case.cause)
                 case.cols["money_done"] = True
                 notes.append("intercepted: the whole order was refunded before shipment, so it is cancelled")
     if ev_status == "refunded" and not case.money_done:
@@ -200,8 +208,12 @@ async def apply_closed(uow: OrderUow, env: Envelope[Any]) -> None:
         if status is Status.CANCELLED:
             log.info("closed order already cancelled", order_id=order["order_id"])
             return
-        if can_transition(status, Status.CANCELLED):
-            journal = StatusJournal(uow, "channel", at=now)
+        journal = StatusJournal(uow, "channel", at=now)
+        if order.get("merged_into"):  # merged: M unmerged (this one cancelled), unless M is past allocation
+            if await source_cancelled(uow, journal, order, f"{where} on the platform", env):
+                log.info("merged order closed on the platform: unmerged", order_id=order["order_id"])
+                return
+        elif can_transition(status, Status.CANCELLED):
             cancel_order(journal, order, f"{where} on the platform", reason_code="channel_closed", cause=env)
             log.info("order closed on the platform: cancelled", order_id=order["order_id"])
             return

@@ -25,6 +25,7 @@ from ..domain.status import Status, check_transition
 from .dispatch import send_to_fulfillment
 from .gifts import ToGift, buyer_key, decide_gifts, gift_line_rows, grant_rows
 from .journal import OrderUow, StatusJournal, status_columns
+from .merge import group_of, merge_trace, open_windows
 from .records import channel_line_rows, material_line_rows, order_row
 from .review import BALANCE_DUE_TIMER, SHIP_FROM_TIMER, ToReview, balance_paid, review_batch
 
@@ -102,6 +103,9 @@ async def intake(
             if p.order_id in gifts:
                 p.lines += gift_line_rows(p.order_id, len(p.plan.lines) + 1, gifts[p.order_id])
             _reviewed_columns(p, now)
+        waiting = [(p.row, p.review) for p in planned if p.row["merge_group"] and p.review]
+        for order_id, said in (await open_windows(uow, waiting)).items():
+            merge_trace(reviews[order_id], said)
 
         # the orders are written first: the unique (channel, channel order id) decides what is new
         inserted = await uow.repo.insert_new_orders([p.row for p in planned])
@@ -154,6 +158,7 @@ def _reviewed_columns(p: _Planned, now: Any) -> None:
         priority=0,
         route_hints=[],
         partners=[],
+        merge_group=None,
     )
     if not p.plan.accepted:
         p.row.update(status_columns(p.status, now, p.plan.reason_code, p.plan.reason))
@@ -172,6 +177,8 @@ def _reviewed_columns(p: _Planned, now: Any) -> None:
         route_hints=[h.model_dump(exclude={"type"}, exclude_none=True) | {"ruleset": r.ruleset_label}
                      for h in r.outcome.route_hints],
     )  # fmt: skip
+    r_ = d.receiver
+    p.row["merge_group"] = group_of(p.row, r, (r_.state, r_.city, r_.district, r_.town, r_.detail))
     if r.held:
         p.row.update(status_columns(p.status, now, r.holds[0].code, r.reason))
     else:

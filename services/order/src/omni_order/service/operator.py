@@ -13,11 +13,15 @@ from omni_chassis.logging import get_logger
 from omni_contracts.events.order import OrderCancelledV1
 
 from ..domain.intake import plan_intake
-from ..domain.status import Status, check_transition
+from ..domain.status import DomainError, Status, check_transition
 from .journal import Cause, OrderNotFound, OrderUow, StatusJournal, StillBlocked
 from .records import accepted_event, material_line_rows, trade_from_rows
 
 log = get_logger(__name__)
+
+
+class MergedSource(DomainError):
+    """An order merged into another is cancelled through it (409)."""
 
 
 async def cancel(uow: OrderUow, order_id: str, reason: str) -> None:
@@ -25,7 +29,14 @@ async def cancel(uow: OrderUow, order_id: str, reason: str) -> None:
         order = await uow.repo.get_order(order_id, for_update=True)
         if order is None:
             raise OrderNotFound(f"no order {order_id}")
-        cancel_order(StatusJournal(uow, "api"), order, reason)
+        if order.get("merged_into"):
+            raise MergedSource(
+                f"order {order_id} is merged into {order['merged_into']}: cancel that order, or unmerge it "
+                f"(POST /orders/{order['merged_into']}/unmerge) and cancel this one"
+            )
+        journal = StatusJournal(uow, "api")
+        cancel_order(journal, order, reason)
+        await cancel_sources(journal, order, reason)
     log.info("order cancelled", order_id=order_id)
 
 
@@ -43,6 +54,19 @@ def cancel_order(
     journal.transition(order, Status.CANCELLED, reason_code=reason_code, reason=reason, cause=cause)
     journal.set(order_id, cancelled_at=journal.at)
     journal.uow.emit(OrderCancelledV1(order_id=order_id, reason=reason), key=order_id, cause=cause)
+
+
+async def cancel_sources(journal: StatusJournal, merged: dict[str, Any], reason: str) -> list[str]:
+    """A merged order cancelled (not unmerged) takes its sources with it: status only, since M's
+    order.cancelled is what reverses the sales finance booked per source."""
+    if merged.get("kind") != "merged":
+        return []
+    sources = await journal.uow.repo.merged_sources(merged["order_id"])
+    for s in sources:
+        why = f"its merged order {merged['order_id']} was cancelled: {reason}"
+        journal.transition(s, Status.CANCELLED, reason_code="merged_cancelled", reason=why)
+        journal.set(s["order_id"], cancelled_at=journal.at, merged_into=None)
+    return [s["order_id"] for s in sources]
 
 
 async def retry(uow: OrderUow, order_id: str) -> None:

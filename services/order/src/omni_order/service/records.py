@@ -12,7 +12,15 @@ from datetime import datetime
 from typing import Any
 
 from omni_contracts.events.channel import ChannelOrderReceivedV1
-from omni_contracts.events.order import OrderAcceptedV1, OrderLine, OrderRoles, Partner, RouteHint, ShipTo
+from omni_contracts.events.order import (
+    OrderAcceptedV1,
+    OrderLine,
+    OrderRoles,
+    OrderSource,
+    Partner,
+    RouteHint,
+    ShipTo,
+)
 
 from ..domain import buyer_data
 from ..domain.buyer_data import BuyerDataError, KeyRing
@@ -200,6 +208,7 @@ def accepted_event(row: dict[str, Any], lines: list[dict[str, Any]]) -> OrderAcc
             **{r: row[f"role_{r}"] for r in ("owner", "seller", "channel", "fulfiller", "platform")}
         ),
         partners=[Partner.model_validate(x) for x in row.get("partners") or []],
+        sources=[OrderSource.model_validate(x) for x in row.get("merge_sources") or []],
     )
 
 

@@ -90,17 +90,10 @@ async def _known(uow: OrderUow, doc: Any) -> Known:
     )
 
 
-# Merging held orders (合单) is not built yet: a strategy that opened a merge window would hold its orders
-# with nothing to end the wait, so the service refuses one until the merge engine lands (issue #10).
-MERGE_NOT_YET = Problem(
-    "body.merge.enabled", "merging orders is not available yet: a merge window would hold orders with no end"
-)
-
-
 def _problems(doc: Any, known: Known) -> list[Problem]:
     if isinstance(doc, RuleSetDoc):
         return ruleset_problems(doc, known)
-    return strategy_problems(doc, known) + ([MERGE_NOT_YET] if doc.merge.enabled else [])
+    return strategy_problems(doc, known)
 
 
 async def save(uow: OrderUow, kind: str, doc_id: str, doc: Any, comment: str = "") -> dict[str, Any]:

@@ -70,14 +70,17 @@ class ReviewSettings(_Doc):
 
 
 class MergeSettings(_Doc):
-    """Merge (合单): orders of the same buyer and address wait `window_s` for each other (0: no wait; an
-    order still merges with a held one of the same buyer), up to the caps."""
+    """Merge (合单): an order with no other hold waits `window_s` for the same buyer's other orders to the
+    same address (0: no window, nothing merges); when the window closes they merge, oldest first, up to the
+    caps (an order that does not fit goes in the next merged order, or alone)."""
 
     enabled: StrictBool = False
     window_s: json_int(0, 86_400) = 0
     shops: list[Annotated[str, StringConstraints(pattern=r"^[^\s:]+:[^\s]+$")]] = Field(
-        [], max_length=100, description="other shops whose orders may merge with this strategy's"
-    )
+        [], max_length=100,
+        description="a shop group: these shops' orders merge with each other (a shop not listed merges with "
+        "itself only)",
+    )  # fmt: skip
     max_lines: json_int(1, 1000) = 50
     max_amount_cents: json_int(1, 10**12) | None = None
     max_weight_g: json_int(1, 10**9) | None = None
@@ -262,6 +265,10 @@ def strategy_problems(doc: StrategyDoc, known: Known) -> list[Problem]:
             for i, s in enumerate(doc.match.shops) if s not in known.shops]  # fmt: skip
     out += [Problem(f"body.merge.shops[{i}]", f"unknown shop {s}")
             for i, s in enumerate(doc.merge.shops) if s not in known.shops]  # fmt: skip
+    if doc.merge.enabled and doc.merge.window_s == 0:  # an option that would do nothing is refused
+        why = ("merge is enabled with a window of 0 s, which merges nothing: give the seconds orders wait "
+               "for each other (1..86400), or disable merge")  # fmt: skip
+        out.append(Problem("body.merge.window_s", why))
     if doc.ruleset_id is not None and doc.ruleset_id not in known.rulesets:
         out.append(Problem("body.ruleset_id", f"no rule set {doc.ruleset_id}"))
     return out
