@@ -20,14 +20,25 @@ router = APIRouter(tags=["shipment write-back"])
 StateName = Literal["waiting", "pending", "retrying", "acknowledged", "refused", "credentials", "unsupported"]
 assert set(StateName.__args__) == set(WRITEBACK_STATES)  # type: ignore[attr-defined]
 WritebackId = Annotated[
-    str, Path(pattern=r"^[^\s/\x00-\x1f\x85]{1,200}$", description="the shipped task's id")
+    str,
+    Path(
+        pattern=r"^[^\s/\x00-\x1f\x85]{1,200}$",
+        description="the shipped task's id (a merged order's: <task id>:<source order id>)",
+    ),
 ]
 Text200 = Annotated[str | None, Query(max_length=200)]
 
 
 class WritebackOut(BaseModel):
-    writeback_id: str = Field(description="the fulfillment task that shipped")
-    order_id: str
+    writeback_id: str = Field(
+        description="the fulfillment task that shipped; a merged order's (合单) task has one write-back per "
+        "source's platform order: <task id>:<source order id>"
+    )
+    task_id: str = Field(description="the fulfillment task that shipped")
+    order_id: str = Field(description="the Omni order shipped (a merged order's id for each of its sources)")
+    source_order_id: str | None = Field(
+        description="the merged order's source written back (its own Omni order id); null: the order's own"
+    )
     channel: str | None = Field(description="null while waiting for the order's order.accepted")
     shop_id: str | None
     channel_order_id: str | None = Field(description="the platform's order id (Taobao tid)")
@@ -66,12 +77,16 @@ async def list_writebacks(
     shop_id: Annotated[str | None, Query(max_length=64)] = None,
     order_id: Text200 = None,
     channel_order_id: Text200 = None,
+    task_id: Text200 = None,
+    source_order_id: Text200 = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> Any:
-    """Every shipment write-back, newest first: filter by state, channel, shop, Omni or platform order."""
+    """Every shipment write-back, newest first: filter by state, channel, shop, Omni or platform order, task
+    or a merged order's source."""
     filters = {"state": state, "channel": channel, "shop_id": shop_id, "order_id": order_id,
-               "channel_order_id": channel_order_id}  # fmt: skip
+               "channel_order_id": channel_order_id, "task_id": task_id,
+               "source_order_id": source_order_id}  # fmt: skip
     items, total = await writeback.list_writebacks(uow, filters=filters, limit=limit, offset=offset)
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -42,35 +42,56 @@ class WritebackQueries:
         )
 
     async def put_order_ref(
-        self, *, order_id: str, channel: str, shop_id: str, channel_order_id: str, now: datetime
-    ) -> int:
-        """Record which platform order `order_id` is; its write-backs that waited for it are due now.
-        Returns how many were released."""
+        self,
+        *,
+        order_id: str,
+        channel: str,
+        shop_id: str,
+        channel_order_id: str,
+        source_order_id: str | None,
+        now: datetime,
+    ) -> None:
+        """Record a platform order of `order_id` (a repeat keeps the first)."""
         await self.session.execute(
             insert(channel_order_refs)
             .values(order_id=order_id, channel=channel, shop_id=shop_id, channel_order_id=channel_order_id,
-                    created_at=now)
-            .on_conflict_do_nothing()
+                    source_order_id=source_order_id, created_at=now)
+            .on_conflict_do_nothing(constraint="channel_order_refs_pk")
         )  # fmt: skip
-        result = await self.session.execute(
-            update(shipment_writebacks)
-            .where(W.order_id == order_id, W.state == "waiting")
-            .values(channel=channel, shop_id=shop_id, channel_order_id=channel_order_id, state="pending",
-                    next_attempt_at=now, updated_at=now)
-        )  # fmt: skip
-        return result.rowcount  # type: ignore[attr-defined,no-any-return]
 
-    async def order_ref(self, order_id: str) -> dict[str, Any] | None:
-        row = (
-            (
-                await self.session.execute(
-                    select(channel_order_refs).where(channel_order_refs.c.order_id == order_id)
-                )
-            )
-            .mappings()
-            .one_or_none()
+    async def order_refs(self, order_id: str) -> list[dict[str, Any]]:
+        """The order's platform orders: one for an order of its own, one per source of a merged order."""
+        rows = await self.session.execute(
+            select(channel_order_refs)
+            .where(channel_order_refs.c.order_id == order_id)
+            .order_by(channel_order_refs.c.created_at, channel_order_refs.c.channel_order_id)
         )
-        return dict(row) if row else None
+        return [dict(r) for r in rows.mappings()]
+
+    async def waiting_writebacks(self, order_id: str) -> list[dict[str, Any]]:
+        rows = await self.session.execute(
+            select(shipment_writebacks)
+            .where(W.order_id == order_id, W.state == "waiting")
+            .order_by(W.writeback_id)
+            .with_for_update()
+        )
+        return [dict(r) for r in rows.mappings()]
+
+    async def release_writeback(self, writeback_id: str, ref: dict[str, Any], now: datetime) -> None:
+        """A waiting write-back learns its platform order: due now."""
+        await self.session.execute(
+            update(shipment_writebacks)
+            .where(W.writeback_id == writeback_id, W.state == "waiting")
+            .values(channel=ref["channel"], shop_id=ref["shop_id"], channel_order_id=ref["channel_order_id"],
+                    source_order_id=ref["source_order_id"], state="pending", next_attempt_at=now,
+                    last_error=None, updated_at=now)
+        )  # fmt: skip
+
+    async def drop_waiting_writeback(self, writeback_id: str) -> None:
+        """A waiting write-back replaced by its merged order's per-source ones."""
+        await self.session.execute(
+            delete(shipment_writebacks).where(W.writeback_id == writeback_id, W.state == "waiting")
+        )
 
     async def add_writeback(self, row: dict[str, Any], now: datetime) -> bool:
         """A shipped task's write-back (a repeat of the same task changes nothing). True: it is new."""
@@ -126,11 +147,17 @@ class WritebackQueries:
             update(shipment_writebacks).where(W.writeback_id == writeback_id).values(**values)
         )
 
-    async def parcel_sent_before(self, order_id: str, writeback_id: str) -> str | None:
-        """The tracking number of another of the order's parcels the platform already took, if any."""
+    async def parcel_sent_before(self, order_id: str, channel_order_id: str, writeback_id: str) -> str | None:
+        """The tracking number of another of the order's parcels the platform already took for the same
+        platform order, if any (a merged order's sources are each their own platform order)."""
         found = await self.session.execute(
             select(W.tracking_no)
-            .where(W.order_id == order_id, W.writeback_id != writeback_id, W.state == "acknowledged")
+            .where(
+                W.order_id == order_id,
+                W.channel_order_id == channel_order_id,
+                W.writeback_id != writeback_id,
+                W.state == "acknowledged",
+            )
             .order_by(W.acknowledged_at)
             .limit(1)
         )

@@ -145,7 +145,8 @@ schedules = Table(
 )
 
 # Which platform order each Omni order is (from `order.accepted`, the order service's fact): what a shipment
-# write-back needs to find the platform order of a shipped task.
+# write-back needs to find the platform order of a shipped task. An order of its own has one row; a merged
+# order (合单) one per source, naming the source's own Omni order id (migration channel0009).
 channel_order_refs = Table(
     "channel_order_refs",
     metadata,
@@ -153,19 +154,25 @@ channel_order_refs = Table(
     Column("channel", Text, nullable=False),
     Column("shop_id", Text, nullable=False),
     Column("channel_order_id", Text, nullable=False),
+    Column("source_order_id", Text, nullable=True),  # a merged order's source; NULL: the order is its own
     Column("created_at", DateTime(timezone=True), nullable=False),
-    PrimaryKeyConstraint("order_id", name="channel_order_refs_pk"),
+    PrimaryKeyConstraint("order_id", "channel_order_id", name="channel_order_refs_pk"),
 )
 
 WRITEBACK_STATES = ("waiting", "pending", "retrying", "acknowledged", "refused", "credentials", "unsupported")
 
-# One row per shipped fulfillment task: its write-back to the platform (domain/writeback.py), claimed by the
-# write-back worker like push_status (next_attempt_at due, claim_token until claimed_until).
+# One row per shipped fulfillment task and platform order: its write-back to the platform
+# (domain/writeback.py), claimed by the write-back worker like push_status (next_attempt_at due, claim_token
+# until claimed_until). A merged order's task has one row per source (domain.writeback.writeback_id_for).
 shipment_writebacks = Table(
     "shipment_writebacks",
     metadata,
-    Column("writeback_id", Text, nullable=False),  # the fulfillment task id
+    Column(
+        "writeback_id", Text, nullable=False
+    ),  # the task id; a merged order's: <task id>:<source order id>
+    Column("task_id", Text, nullable=False),  # the fulfillment task that shipped
     Column("order_id", Text, nullable=False),
+    Column("source_order_id", Text, nullable=True),  # a merged order's source written back; NULL: its own
     Column("channel", Text, nullable=True),  # NULL while waiting for the order's order.accepted
     Column("shop_id", Text, nullable=True),
     Column("channel_order_id", Text, nullable=True),
@@ -189,6 +196,7 @@ shipment_writebacks = Table(
     CheckConstraint(f"state IN {WRITEBACK_STATES}", name="shipment_writebacks_state"),
     Index("shipment_writebacks_due", "next_attempt_at", postgresql_where=text("next_attempt_at IS NOT NULL")),
     Index("shipment_writebacks_by_order", "order_id"),
+    Index("shipment_writebacks_by_task", "task_id"),
     Index("shipment_writebacks_by_state", "state", "writeback_id"),
     Index("shipment_writebacks_by_channel_order", "channel", "channel_order_id"),
 )

@@ -12,7 +12,7 @@ from omni_channel.store import ShopCredentials
 
 class FakeWritebackRepository:
     def __init__(self) -> None:
-        self.refs: dict[str, dict[str, Any]] = {}
+        self.refs: dict[tuple[str, str], dict[str, Any]] = {}  # (order id, platform order id) -> ref
         self.rows: dict[str, dict[str, Any]] = {}
         self.shops: dict[tuple[str, str], ShopCredentials] = {}
         self._snapshot: Any = None
@@ -31,39 +31,59 @@ class FakeWritebackRepository:
         pass
 
     async def put_order_ref(
-        self, *, order_id: str, channel: str, shop_id: str, channel_order_id: str, now: datetime
-    ) -> int:
+        self,
+        *,
+        order_id: str,
+        channel: str,
+        shop_id: str,
+        channel_order_id: str,
+        source_order_id: str | None,
+        now: datetime,
+    ) -> None:
         self.refs.setdefault(
-            order_id,
+            (order_id, channel_order_id),
             {
                 "order_id": order_id,
                 "channel": channel,
                 "shop_id": shop_id,
                 "channel_order_id": channel_order_id,
+                "source_order_id": source_order_id,
                 "created_at": now,
             },
         )
-        n = 0
-        for r in self.rows.values():
-            if r["order_id"] == order_id and r["state"] == "waiting":
-                r.update(
-                    channel=channel,
-                    shop_id=shop_id,
-                    channel_order_id=channel_order_id,
-                    state="pending",
-                    next_attempt_at=now,
-                    updated_at=now,
-                )
-                n += 1
-        return n
 
-    async def order_ref(self, order_id: str) -> dict[str, Any] | None:
-        return self.refs.get(order_id)
+    async def order_refs(self, order_id: str) -> list[dict[str, Any]]:
+        found = [r for r in self.refs.values() if r["order_id"] == order_id]
+        return sorted(found, key=lambda r: (r["created_at"], r["channel_order_id"]))
+
+    async def waiting_writebacks(self, order_id: str) -> list[dict[str, Any]]:
+        found = [r for r in self.rows.values() if r["order_id"] == order_id and r["state"] == "waiting"]
+        return [dict(r) for r in sorted(found, key=lambda r: r["writeback_id"])]
+
+    async def release_writeback(self, writeback_id: str, ref: dict[str, Any], now: datetime) -> None:
+        r = self.rows[writeback_id]
+        if r["state"] == "waiting":
+            r.update(
+                channel=ref["channel"],
+                shop_id=ref["shop_id"],
+                channel_order_id=ref["channel_order_id"],
+                source_order_id=ref["source_order_id"],
+                state="pending",
+                next_attempt_at=now,
+                last_error=None,
+                updated_at=now,
+            )
+
+    async def drop_waiting_writeback(self, writeback_id: str) -> None:
+        if self.rows.get(writeback_id, {}).get("state") == "waiting":
+            del self.rows[writeback_id]
 
     async def add_writeback(self, row: dict[str, Any], now: datetime) -> bool:
+        assert not {"attempts", "created_at", "updated_at"} & set(row), "the store sets them (a TypeError)"
         if row["writeback_id"] in self.rows:
             return False
         base = {
+            "source_order_id": None,
             "channel": None,
             "shop_id": None,
             "channel_order_id": None,
@@ -135,9 +155,10 @@ class FakeWritebackRepository:
         if t.acknowledged:
             r["acknowledged_at"] = now
 
-    async def parcel_sent_before(self, order_id: str, writeback_id: str) -> str | None:
+    async def parcel_sent_before(self, order_id: str, channel_order_id: str, writeback_id: str) -> str | None:
         sent = [r for r in self.rows.values() if r["order_id"] == order_id
-                and r["writeback_id"] != writeback_id and r["state"] == "acknowledged"]  # fmt: skip
+                and r["channel_order_id"] == channel_order_id and r["writeback_id"] != writeback_id
+                and r["state"] == "acknowledged"]  # fmt: skip
         return sent[0]["tracking_no"] if sent else None
 
     async def next_writeback_due_at(self) -> datetime | None:
@@ -152,6 +173,16 @@ class FakeWritebackRepository:
         if before != "waiting":
             r.update(state="pending", next_attempt_at=now, attempts=0, updated_at=now)
         return before
+
+    async def list_writebacks(
+        self, *, filters: dict[str, str | None], limit: int, offset: int
+    ) -> tuple[list[dict[str, Any]], int]:
+        found = [
+            r for r in self.rows.values() if all(r.get(k) == v for k, v in filters.items() if v is not None)
+        ]
+        found.sort(key=lambda r: r["writeback_id"])
+        found.sort(key=lambda r: r["created_at"], reverse=True)
+        return [dict(r) for r in found[offset : offset + limit]], len(found)
 
     async def get_writeback(self, writeback_id: str) -> dict[str, Any] | None:
         return self.rows.get(writeback_id)

@@ -2,7 +2,8 @@
 `taobao.logistics.offline.send`), the signed request, what the answer means, and what a write-back's row
 becomes after each answer. Pure: no I/O, no clock (the caller gives `now`).
 
-States (one row per shipped fulfillment task, `shipment_writebacks`):
+States (one row per shipped fulfillment task and platform order, `shipment_writebacks`: an order of its own
+has one, a merged order (合单) one per source, `writeback_id_for`):
 - `waiting`: shipped, but the order's channel, shop and platform order id are not known yet (its
   `order.accepted` has not arrived): due when it arrives;
 - `pending`: due now; `retrying`: a timeout, a rate limit, a 5xx or the platform failing (`isp.*`): due
@@ -60,7 +61,7 @@ STATES = tuple(s.value for s in State)
 class Shipment:
     """One write-back a worker took: where it goes and what it says, with its lease token."""
 
-    writeback_id: str  # the fulfillment task id
+    writeback_id: str  # the fulfillment task id (a merged order's: writeback_id_for)
     order_id: str
     channel: str
     shop_id: str
@@ -71,6 +72,13 @@ class Shipment:
     token: str
     lines: tuple[tuple[str, int], ...] = ()  # a split parcel: (the platform's line id, qty)
     split: bool = False  # the parcel is some of the order's lines (the order ships in several)
+
+
+def writeback_id_for(task_id: str, source_order_id: str | None) -> str:
+    """A shipped task's write-back to one platform order: the task id for an order of its own (as always),
+    `<task id>:<source order id>` for each source of a merged order. Stable: a repeat of the same shipment
+    names the same rows."""
+    return task_id if source_order_id is None else f"{task_id}:{source_order_id}"
 
 
 @dataclass(frozen=True)

@@ -2,16 +2,20 @@
 
 - `on_order_accepted` (consumer `channel-orders`, omni.order): which platform order an Omni order is; a
   write-back that waited for it is due now;
-- `on_shipped` (consumer `channel-shipments`, omni.fulfillment): a shipped task's write-back, due now (or
-  `waiting` for its order's `order.accepted`, which may arrive later: the topics are read independently);
+- `on_shipped` (consumer `channel-shipments`, omni.fulfillment): a shipped task's write-backs, due now (or
+  one `waiting` for its order's `order.accepted`, which may arrive later: the topics are read
+  independently; a merged order's then becomes one per source);
 - `claim_writebacks` / `finish_writeback` (the worker: a refusal publishes `channel.shipment-writeback.
   refused` in the unit of work that records it, for the order service to show); `retry_writeback`,
   `list_writebacks`,
   `writeback_of` (REST).
 
 The facts come from the events that carry them: `fulfillment.shipped` carries the task, the order id, the
-carrier and the tracking number; `order.accepted` the order's channel, shop and platform order id. Nothing
-new needed carrying.
+carrier and the tracking number; `order.accepted` the order's channel, shop and platform order id, or a
+merged order's (合单) `sources`, each with its own shop and platform order id. A merged order's task is
+written back to every source's platform order with the same carrier and tracking number (Tmall and JD take
+one waybill on several orders): one row per source, `<task id>:<source order id>`; an order of its own keeps
+writeback_id = task id.
 """
 
 from __future__ import annotations
@@ -28,62 +32,93 @@ from omni_contracts.events.fulfillment import ShippedV1
 from omni_contracts.events.order import OrderAcceptedV1
 
 from ..domain.stock_push import Answer
-from ..domain.writeback import Shipment, State, Transition, after_answer, not_sent, unsupported
+from ..domain.writeback import (
+    Shipment,
+    State,
+    Transition,
+    after_answer,
+    not_sent,
+    unsupported,
+    writeback_id_for,
+)
 from ..store import ShopCredentials
 from .claim_loop import Backoff
 from .orders import Uow
 
 log = get_logger(__name__)
 Wake = Callable[[], None]
+WAITING = "waiting for the order's order.accepted (its platform order)"
+REF = ("channel", "shop_id", "channel_order_id", "source_order_id")  # a write-back's platform order
+SHIPPED = ("task_id", "order_id", "carrier", "tracking_no", "shipped_at")  # a write-back's facts of the task
+
+
+def refs_of(d: OrderAcceptedV1) -> list[dict[str, Any]]:
+    """The platform orders of an accepted order: its own, or each source's of a merged order."""
+    if not d.sources:
+        return [{"channel": d.channel, "shop_id": d.shop_id, "channel_order_id": d.channel_order_id,
+                 "source_order_id": None}]  # fmt: skip
+    return [{"channel": d.channel, "shop_id": s.shop_id, "channel_order_id": s.channel_order_id,
+             "source_order_id": s.order_id} for s in d.sources]  # fmt: skip
+
+
+def _due_row(shipped: dict[str, Any], ref: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The write-back of a shipped task (`shipped`: task_id, order_id, carrier, tracking_no, shipped_at) to
+    one platform order, due now."""
+    where = {k: ref[k] for k in REF}
+    return {**shipped, **where, "writeback_id": writeback_id_for(shipped["task_id"], ref["source_order_id"]),
+            "state": State.PENDING.value, "next_attempt_at": now, "last_error": None}  # fmt: skip
 
 
 async def on_order_accepted(
     uow: Uow, env: Envelope[OrderAcceptedV1], *, now: datetime, wake: Wake | None
 ) -> int:
+    """Record the order's platform orders; the write-backs that waited for them are due now (a merged
+    order's waiting task becomes one write-back per source). Returns how many became due."""
     d = env.data
+    released = 0
     async with uow:
         await uow.repo.lock_order(d.order_id)
-        released = await uow.repo.put_order_ref(
-            order_id=d.order_id,
-            channel=d.channel,
-            shop_id=d.shop_id,
-            channel_order_id=d.channel_order_id,
-            now=now,
-        )
+        for ref in refs_of(d):
+            await uow.repo.put_order_ref(order_id=d.order_id, **ref, now=now)
+        refs = await uow.repo.order_refs(d.order_id)  # what is kept (a repeat keeps the first)
+        for waiting in await uow.repo.waiting_writebacks(d.order_id):
+            rows = [_due_row({k: waiting[k] for k in SHIPPED}, ref, now) for ref in refs]
+            for row in rows:
+                if row["writeback_id"] == waiting["writeback_id"]:  # an order of its own: the same row
+                    await uow.repo.release_writeback(row["writeback_id"], row, now)
+                    released += 1
+                elif await uow.repo.add_writeback(row, now):
+                    released += 1
+            if waiting["writeback_id"] not in {row["writeback_id"] for row in rows}:  # merged: replaced
+                await uow.repo.drop_waiting_writeback(waiting["writeback_id"])
         if released and wake is not None:
             uow.on_commit(wake)
     if released:
-        log.info(
-            "shipment write-backs released: their order arrived", order_id=d.order_id, writebacks=released
-        )
+        log.info("shipment write-backs released: their order arrived", order_id=d.order_id,
+                 writebacks=released, platform_orders=len(refs))  # fmt: skip
     return released
 
 
 async def on_shipped(uow: Uow, env: Envelope[ShippedV1], *, now: datetime, wake: Wake | None) -> bool:
-    """Record the shipped task's write-back (once per task). True: it is new."""
+    """Record the shipped task's write-backs: one per platform order of its order (an order of its own: one,
+    id = the task id; a merged order: one per source), once. True: any is new."""
     d = env.data
+    shipped = {"task_id": d.task_id, "order_id": d.order_id, "carrier": d.carrier,
+               "tracking_no": d.tracking_no, "shipped_at": d.shipped_at}  # fmt: skip
     async with uow:
         await uow.repo.lock_order(d.order_id)  # serialized with the order's order.accepted
-        ref = await uow.repo.order_ref(d.order_id)
-        row: dict[str, Any] = {
-            "writeback_id": d.task_id,
-            "order_id": d.order_id,
-            "carrier": d.carrier,
-            "tracking_no": d.tracking_no,
-            "shipped_at": d.shipped_at,
-            "state": State.PENDING.value if ref else State.WAITING.value,
-            "next_attempt_at": now if ref else None,
-            "last_error": None if ref else "waiting for the order's order.accepted (its platform order)",
-        }
-        if ref:
-            row.update(
-                channel=ref["channel"], shop_id=ref["shop_id"], channel_order_id=ref["channel_order_id"]
-            )
-        new = await uow.repo.add_writeback(row, now)
-        if new and ref and wake is not None:
+        refs = await uow.repo.order_refs(d.order_id)
+        if refs:
+            rows = [_due_row(shipped, ref, now) for ref in refs]
+        else:  # its order.accepted has not arrived: one row, expanded per source then if it is merged
+            rows = [{**shipped, "writeback_id": d.task_id, "state": State.WAITING.value,
+                     "next_attempt_at": None, "last_error": WAITING}]  # fmt: skip
+        added = [await uow.repo.add_writeback(row, now) for row in rows]
+        new = any(added)
+        if new and refs and wake is not None:
             uow.on_commit(wake)
-    log.info("shipment write-back recorded", writeback_id=d.task_id, order_id=d.order_id, new=new,
-             state=row["state"])  # fmt: skip
+    log.info("shipment write-back recorded", task_id=d.task_id, order_id=d.order_id, new=sum(added),
+             platform_orders=len(refs), state=rows[0]["state"])  # fmt: skip
     return new
 
 
@@ -150,7 +185,9 @@ async def held_parcel(uow: Uow, shipment: Shipment, *, splits: bool) -> Transiti
     if shipment.split:
         return None
     async with uow:
-        sent = await uow.repo.parcel_sent_before(shipment.order_id, shipment.writeback_id)
+        sent = await uow.repo.parcel_sent_before(
+            shipment.order_id, shipment.channel_order_id, shipment.writeback_id
+        )
     return not_sent(shipment.channel, sent, splits) if sent else None
 
 
