@@ -1,8 +1,9 @@
 """The read models finance rebuilds with `omni replay finance <name>` (omni_chassis.replay).
 
 - `order-facts`: finance's projection of orders (orders, order_lines: amounts, shipped quantities,
-  recognised revenue, status) and the shipments booked against them, from omni.order (order.accepted,
-  order.cancelled) and omni.fulfillment (shipped, picked up). Idempotent by business key: an order is
+  recognised revenue, status), the merged orders' mapping to their sources (merged_orders, merged_sources,
+  merged_lines) and the shipments booked against them, from omni.order (order.accepted, order.cancelled)
+  and omni.fulfillment (shipped, picked up). Idempotent by business key: an order (or a merged order) is
   booked once, a cancellation of a cancelled order does nothing, a task is booked once.
 
 The handlers are the live consumers' own (`finance-orders`, `finance-shipments`); across the two topics the
@@ -21,7 +22,8 @@ from . import consumers, store
 ORDER_FACTS = Projection.of_consumers(
     "order-facts",
     [s for s in consumers.specs() if s.group != consumers.STORE_SALES_GROUP],  # store sales touch no order
-    tables=("orders", "order_lines", "shipments"),  # parents first: lines and shipments reference orders
+    # parents first: orders and shipments reference merged orders, lines and shipments reference orders
+    tables=("merged_orders", "merged_sources", "merged_lines", "orders", "order_lines", "shipments"),
     volatile=("updated_at", "cancelled_at"),
     copy=("accounts",),  # the chart of accounts the postings read
     repository=store.Repository,  # `uow.repo`, as the live unit of work carries it

@@ -12,6 +12,9 @@ order.accepted use case releases that key (`uow.release`) and the chassis applie
 the same handler. Events of one order are applied in the order finance received them: while an order has
 events parked, its later events (shipments, and a cancellation) are parked behind them, and whoever applies
 one of that order's events releases those behind it.
+
+**Merged orders** (合单, service_merge.py): a merged order M is booked per source order, never on its own; its
+events are parked and ordered on `order:<M>` like any order's.
 """
 
 from __future__ import annotations
@@ -29,9 +32,10 @@ from omni_contracts.events.finance import JournalLine, VoucherPostedV1
 
 from .domain import posting
 from .domain.accounts import CHART, Account, AccountType, Side
-from .domain.posting import CancelOutcome, Shipped, Source
+from .domain.posting import CancelOutcome, Shipped
 from .domain.vouchers import InvalidVoucher, Voucher
-from .store import NewOrder, Repository, Writes, order_key
+from .service_merge import accept_merged, book, cancel_merged, record_shipment, ship_merged, source_of
+from .store import Repository, Writes, order_key
 
 log = get_logger(__name__)
 
@@ -68,10 +72,6 @@ def voucher_posted(v: Voucher) -> VoucherPostedV1:
         currency=v.currency,
         posted_at=v.posted_at,
     )
-
-
-def _source(env: Envelope[Any]) -> Source:
-    return Source(env.event_id, env.event_type)
 
 
 class _Queue:
@@ -117,7 +117,7 @@ class _Queue:
 
 def _save(uow: Uow, w: Writes, envs: dict[UUID, Envelope[Any]], now: datetime) -> None:
     """Write back at commit, and emit finance.voucher-posted for every voucher (after the rows, in order)."""
-    if w.new or w.changed or w.vouchers or w.shipments:
+    if w.new or w.renewed or w.new_merged or w.changed or w.vouchers or w.shipments:
         uow.defer(partial(uow.repo.save, w, now))
     for v in w.vouchers:
         uow.emit(voucher_posted(v), key=v.order_id or v.kind.value, cause=envs[v.source_event_id])
@@ -136,12 +136,19 @@ async def handle_order_events(uow: Uow, envs: list[Envelope[Any]]) -> None:
         return
     async with uow:
         ids = {e.data.order_id for e in envs}
-        w = Writes(await uow.repo.load_orders(ids, with_sale_lines=True))
+        merged = await uow.repo.load_merged(ids)
+        sources = {s.order_id for e in envs if e.event_type == "order.accepted" for s in e.data.sources}
+        sources |= {s for m in merged.values() for s in m.source_ids}
+        w = Writes(await uow.repo.load_orders(ids | sources, with_sale_lines=True), merged=merged)
         queue = _Queue(uow, await uow.repo.parked_orders(ids))
         now = utcnow()
         for env in envs:
             if env.event_type == "order.accepted":
                 _accept(uow, w, env, now)
+            elif env.data.order_id in w.merged:
+                if not queue.hold(env, known=True):
+                    cancel_merged(w, env, now)
+                    queue.applied(env.data.order_id)
             elif env.data.order_id not in w.orders:
                 log.info(
                     "order cancelled before finance booked it; nothing to reverse", order_id=env.data.order_id
@@ -155,24 +162,26 @@ async def handle_order_events(uow: Uow, envs: list[Envelope[Any]]) -> None:
 
 def _accept(uow: Uow, w: Writes, env: Envelope[Any], now: datetime) -> None:
     data = env.data
-    if data.order_id in w.orders:
-        log.warning("order accepted again; already booked, nothing posted", order_id=data.order_id)
+    if data.sources:
+        accept_merged(uow, w, env, now)
+        return
+    if data.order_id in w.merged:
+        log.warning("merged order accepted again; already booked, nothing posted", order_id=data.order_id)
         return
     try:
-        order, voucher = posting.accept(data, _source(env), now)
+        order, voucher = posting.accept(data, source_of(env), now)
     except (posting.InconsistentOrder, InvalidVoucher) as exc:
         raise PermanentError(str(exc)) from exc
-    w.orders[order.order_id] = order
-    w.new[order.order_id] = NewOrder(order, env.event_id, env.occurred_at)
-    if voucher is not None:
-        w.vouchers.append(voucher)
+    # already booked: nothing (as ever), unless its earlier booking was via a merged order (an unmerge)
+    if not book(w, order, voucher, env, now):
+        return
     uow.release(order_key(order.order_id))  # events parked waiting for this order may now be applied
     log.debug("sale booked", order_id=order.order_id, paid_cents=order.paid_cents)
 
 
 def _cancel(w: Writes, env: Envelope[Any], now: datetime) -> None:
     order = w.orders[env.data.order_id]
-    outcome, voucher = posting.cancel(order, _source(env), now, env.data.reason)
+    outcome, voucher = posting.cancel(order, source_of(env), now, env.data.reason)
     w.changed.add(order.order_id)
     if voucher is not None:
         w.vouchers.append(voucher)
@@ -194,13 +203,15 @@ async def handle_shipments(uow: Uow, envs: list[Envelope[Any]]) -> None:
         return
     async with uow:
         ids = {e.data.order_id for e in envs}
-        w = Writes(await uow.repo.load_orders(ids))
+        merged = await uow.repo.load_merged(ids)
+        sources = {s for m in merged.values() for s in m.source_ids}
+        w = Writes(await uow.repo.load_orders(ids | sources), merged=merged)
         queue = _Queue(uow, await uow.repo.parked_orders(ids))
         seen = await uow.repo.known_tasks([e.data.task_id for e in envs])
         now = utcnow()
         for env in envs:
             data = env.data
-            if queue.hold(env, known=data.order_id in w.orders):
+            if queue.hold(env, known=_ships_known(w, data.order_id)):
                 continue
             if data.task_id in seen:
                 log.warning(
@@ -216,6 +227,15 @@ async def handle_shipments(uow: Uow, envs: list[Envelope[Any]]) -> None:
     log.info("shipments booked", events=len(envs), vouchers=len(w.vouchers), parked=len(queue.held))
 
 
+def _ships_known(w: Writes, order_id: str) -> bool:
+    """A merged order, or an order booked on its own. A source still booked via its merged order is not
+    (yet) an order of its own: its own shipment waits for its own order.accepted (after an unmerge)."""
+    if order_id in w.merged:
+        return True
+    order = w.orders.get(order_id)
+    return order is not None and order.merged_into is None
+
+
 def _shipped_lines(data: Any) -> list[Shipped]:
     """The event's lines; `line_id` is None for a v1 event (posting.ship then matches by material)."""
     return [Shipped(x.material_code, x.qty, getattr(x, "line_id", None)) for x in data.lines]
@@ -223,38 +243,16 @@ def _shipped_lines(data: Any) -> list[Shipped]:
 
 def _ship(w: Writes, env: Envelope[Any], now: datetime) -> None:
     data = env.data
-    picked_up = env.event_type == "fulfillment.picked-up"
+    what = "picked up" if env.event_type == "fulfillment.picked-up" else "shipped"
+    if data.order_id in w.merged:
+        ship_merged(w, env, _shipped_lines(data), now, what)
+        return
     order = w.orders[data.order_id]
     try:
-        result = posting.ship(
-            order, _shipped_lines(data), _source(env), now, what="picked up" if picked_up else "shipped"
-        )
+        result = posting.ship(order, _shipped_lines(data), source_of(env), now, what=what)
     except (posting.ShipmentRejected, InvalidVoucher) as exc:
         raise PermanentError(str(exc)) from exc
-    w.changed.add(order.order_id)
-    w.dirty_lines.update((order.order_id, line_no) for line_no, _, _ in result.allocations)
-    w.shipments.append(
-        {
-            "task_id": data.task_id,
-            "order_id": order.order_id,
-            "source_event_id": env.event_id,
-            "source_event_type": env.event_type,
-            "node_code": data.node_code,
-            "goods_cents": result.goods_cents,
-            "freight_cents": result.freight_cents,
-            "voucher_id": result.voucher.voucher_id if result.voucher else None,
-            "left_at": data.picked_up_at if picked_up else data.shipped_at,
-        }
-    )
-    if result.voucher is not None:
-        w.vouchers.append(result.voucher)
-    log.debug(
-        "revenue recognised",
-        order_id=order.order_id,
-        task_id=data.task_id,
-        goods_cents=result.goods_cents,
-        freight_cents=result.freight_cents,
-    )
+    record_shipment(w, env, order.order_id, result)
 
 
 # -- queries (API) --

@@ -15,13 +15,16 @@ from uuid import UUID
 from sqlalchemy import and_, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .domain.merge import MergedOrder
 from .domain.posting import OrderLineState, OrderState, OrderStatus
 from .domain.vouchers import Line, Voucher
+from .store_merge import MergedOrderQueries, NewMerged
 from .store_pos import StoreSaleQueries
 from .tables import Base, accounts, metadata, order_lines, orders, shipments, voucher_lines, vouchers
 
 __all__ = [
     "Base",
+    "NewMerged",
     "NewOrder",
     "Repository",
     "Writes",
@@ -54,6 +57,9 @@ class Writes:
 
     orders: dict[str, OrderState]  # every order loaded or created (changed ones are written back)
     new: dict[str, NewOrder] = field(default_factory=dict)
+    renewed: dict[str, NewOrder] = field(default_factory=dict)  # projected before: written afresh
+    merged: dict[str, MergedOrder] = field(default_factory=dict)  # merged orders loaded or created
+    new_merged: list[NewMerged] = field(default_factory=list)
     changed: set[str] = field(default_factory=set)
     dirty_lines: set[tuple[str, int]] = field(default_factory=set)
     shipments: list[dict[str, Any]] = field(default_factory=list)
@@ -85,6 +91,16 @@ def _order_row(o: OrderState, now: datetime) -> dict[str, Any]:
     }
 
 
+def _new_order_row(n: NewOrder, now: datetime) -> dict[str, Any]:
+    o = n.order
+    return {**_order_row(o, now), "channel": o.channel, "channel_order_id": o.channel_order_id,
+            "currency": o.currency, "goods_paid_cents": o.goods_paid_cents,
+            "post_fee_cents": o.post_fee_cents, "paid_cents": o.paid_cents,
+            "sale_voucher_id": o.sale_voucher_id, "merged_order_id": o.merged_into,
+            "accepted_event_id": n.accepted_event_id,
+            "accepted_at": n.accepted_at}  # fmt: skip
+
+
 def _voucher_filter(order_id: str | None, kind: str | None) -> list[Any]:
     conds = []
     if order_id is not None:
@@ -94,7 +110,7 @@ def _voucher_filter(order_id: str | None, kind: str | None) -> list[Any]:
     return conds
 
 
-class Repository(StoreSaleQueries):
+class Repository(StoreSaleQueries, MergedOrderQueries):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -125,6 +141,7 @@ class Repository(StoreSaleQueries):
                 freight_recognized=r.freight_recognized,
                 sale_voucher_id=r.sale_voucher_id,
                 cancelled_at=r.cancelled_at,
+                merged_into=r.merged_order_id,
             )
             for r in rows
         }
@@ -181,15 +198,20 @@ class Repository(StoreSaleQueries):
         return {r[0] for r in rows}
 
     async def order_exists(self, order_id: str) -> bool:
+        """Booked by finance: an order's projection, or a merged order (its sources are booked instead)."""
         found = await self.session.execute(select(orders.c.order_id).where(orders.c.order_id == order_id))
-        return found.first() is not None
+        return found.first() is not None or await self.merged_exists(order_id)
 
     # -- writing back what a use case changed -------------------------------------------------------------
     async def save(self, w: Writes, now: datetime) -> None:
-        """New orders, changed orders and lines, vouchers, shipments: a few statements for the whole batch.
-        A second voucher of the same (source event, kind) fails UNIQUE and rolls the batch back."""
-        await self._insert_orders(list(w.new.values()), now)
-        await self._update_orders([w.orders[i] for i in sorted(w.changed - set(w.new))], w.dirty_lines, now)
+        """New merged orders, new (and renewed) orders, changed orders and lines, vouchers, shipments: a few
+        statements for the whole batch. A second voucher of the same (source event, kind, order) fails UNIQUE
+        and rolls the batch back."""
+        await self._insert_merged(w.new_merged)
+        await self._drop_projections(list(w.renewed))
+        await self._insert_orders([*w.new.values(), *w.renewed.values()], now)
+        fresh = set(w.new) | set(w.renewed)
+        await self._update_orders([w.orders[i] for i in sorted(w.changed - fresh)], w.dirty_lines, now)
         await self._insert_vouchers(w.vouchers)
         if w.shipments:
             await self.session.execute(insert(shipments), w.shipments)
@@ -198,24 +220,7 @@ class Repository(StoreSaleQueries):
         """New projections with their lines, in their current (final) state."""
         if not new:
             return
-        await self.session.execute(
-            insert(orders),
-            [
-                {
-                    **_order_row(n.order, now),
-                    "channel": n.order.channel,
-                    "channel_order_id": n.order.channel_order_id,
-                    "currency": n.order.currency,
-                    "goods_paid_cents": n.order.goods_paid_cents,
-                    "post_fee_cents": n.order.post_fee_cents,
-                    "paid_cents": n.order.paid_cents,
-                    "sale_voucher_id": n.order.sale_voucher_id,
-                    "accepted_event_id": n.accepted_event_id,
-                    "accepted_at": n.accepted_at,
-                }
-                for n in new
-            ],
-        )
+        await self.session.execute(insert(orders), [_new_order_row(n, now) for n in new])
         lines = [
             {"order_id": n.order.order_id, "line_no": x.line_no, "line_id": x.line_id,
              "material_code": x.material_code, "qty": x.qty, "amount_cents": x.amount_cents,

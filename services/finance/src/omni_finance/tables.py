@@ -1,5 +1,5 @@
-"""Finance's tables (SQLAlchemy Core on the service's own metadata); migration finance0001 creates exactly
-these (a test compares them)."""
+"""Finance's tables (SQLAlchemy Core on the service's own metadata); the migrations (finance0001..) create
+exactly these (a test compares them)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,59 @@ class Base(SQLModel, registry=registry()):
 metadata = Base.metadata
 
 # -- tables --
+# A merged order (合单, domain/merge.py): which platform orders it holds, which of its lines came from which.
+# Finance books the sources, each in `orders` like an order of its own (`orders.merged_order_id` = M); M has
+# no projection and no voucher of its own. Written once, with M's order.accepted.
+merged_orders = Table(
+    "merged_orders",
+    metadata,
+    Column("order_id", Text, primary_key=True),
+    Column("channel", Text, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("accepted_event_id", PgUUID(as_uuid=True), nullable=False),
+    Column("accepted_at", DateTime(timezone=True), nullable=False),
+)
+
+merged_sources = Table(
+    "merged_sources",
+    metadata,
+    Column("merged_order_id", Text, ForeignKey("merged_orders.order_id"), nullable=False),
+    Column("source_order_id", Text, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("shop_id", Text, nullable=False),
+    Column("channel_order_id", Text, nullable=False),
+    Column("goods_paid_cents", BigInteger, nullable=False),
+    Column("post_fee_cents", BigInteger, nullable=False),
+    Column("paid_cents", BigInteger, nullable=False),
+    Column("paid_at", DateTime(timezone=True), nullable=True),
+    PrimaryKeyConstraint("merged_order_id", "source_order_id", name="merged_sources_pkey"),
+    UniqueConstraint("merged_order_id", "position", name="merged_sources_position"),
+    CheckConstraint(
+        "goods_paid_cents >= 0 AND post_fee_cents >= 0 AND paid_cents = goods_paid_cents + post_fee_cents",
+        name="merged_sources_amounts",
+    ),
+    Index("merged_sources_source", "source_order_id"),
+)
+
+merged_lines = Table(
+    "merged_lines",
+    metadata,
+    Column("merged_order_id", Text, nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("line_id", Text, nullable=False),
+    Column("source_order_id", Text, nullable=False),
+    Column("material_code", Text, nullable=False),
+    Column("qty", Integer, nullable=False),
+    PrimaryKeyConstraint("merged_order_id", "line_no", name="merged_lines_pkey"),
+    UniqueConstraint("merged_order_id", "line_id", name="merged_lines_line_id"),
+    ForeignKeyConstraint(
+        ["merged_order_id", "source_order_id"],
+        ["merged_sources.merged_order_id", "merged_sources.source_order_id"],
+        name="merged_lines_source",
+    ),
+    CheckConstraint("qty > 0", name="merged_lines_qty"),
+)
+
 accounts = Table(
     "accounts",
     metadata,
@@ -59,6 +112,8 @@ orders = Table(
     Column("accepted_at", DateTime(timezone=True), nullable=False),
     Column("cancelled_at", DateTime(timezone=True), nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    # set while the order is booked as a source of this merged order (None: booked on its own)
+    Column("merged_order_id", Text, ForeignKey("merged_orders.order_id"), nullable=True),
     CheckConstraint("status IN ('accepted', 'shipping', 'cancelled')", name="orders_status"),
     CheckConstraint(
         "goods_paid_cents >= 0 AND post_fee_cents >= 0 AND paid_cents = goods_paid_cents + post_fee_cents",
@@ -86,18 +141,22 @@ order_lines = Table(
     ),
 )
 
+# One row per task and order booked; a merged order's task: one row per source order it carried goods of.
 shipments = Table(
     "shipments",
     metadata,
-    Column("task_id", Text, primary_key=True),
+    Column("task_id", Text, nullable=False),
     Column("order_id", Text, ForeignKey("orders.order_id"), nullable=False),
-    Column("source_event_id", PgUUID(as_uuid=True), nullable=False, unique=True),
+    Column("source_event_id", PgUUID(as_uuid=True), nullable=False),
     Column("source_event_type", Text, nullable=False),
     Column("node_code", Text, nullable=False),
     Column("goods_cents", BigInteger, nullable=False),
     Column("freight_cents", BigInteger, nullable=False),
     Column("voucher_id", PgUUID(as_uuid=True), nullable=True),
     Column("left_at", DateTime(timezone=True), nullable=False),
+    Column("merged_order_id", Text, ForeignKey("merged_orders.order_id"), nullable=True),
+    PrimaryKeyConstraint("task_id", "order_id", name="shipments_pkey"),
+    UniqueConstraint("source_event_id", "order_id", name="shipments_source_event"),
     Index("shipments_order", "order_id"),
 )
 
@@ -115,7 +174,10 @@ vouchers = Table(
     Column("total_cents", BigInteger, nullable=False),
     Column("reverses_voucher_id", PgUUID(as_uuid=True), ForeignKey("vouchers.voucher_id"), nullable=True),
     Column("posted_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("source_event_id", "kind", name="vouchers_source_kind"),
+    # one voucher of a kind per event and order (a merged order's event books one per source order)
+    UniqueConstraint(
+        "source_event_id", "kind", "order_id", name="vouchers_source_kind", postgresql_nulls_not_distinct=True
+    ),
     CheckConstraint(
         "kind IN ('sale', 'revenue', 'reversal', 'store-sale', 'store-return')", name="vouchers_kind"
     ),

@@ -1,7 +1,9 @@
-"""Replaying finance's order facts (orders, order_lines, shipments) from omni.order and omni.fulfillment.
+"""Replaying finance's order facts (orders, order_lines, shipments, the merged orders' mapping) from
+omni.order and omni.fulfillment.
 
 The live consumers book four orders, partial and full shipments, a pickup, a cancellation before and one after
-shipment, a redelivery, an order accepted twice and a shipment whose order never comes (parked). The replay
+shipment, a redelivery, an order accepted twice, a shipment whose order never comes (parked), a merged order
+shipped per source and one unmerged (cancelled, a source then accepted on its own). The replay
 rebuilds the facts from offset 0 equal to them row by row: every column but `updated_at` and `cancelled_at`,
 set at apply time and compared by presence. The swap heals a corrupted model; the ledger (vouchers) and the
 outbox are never touched by a replay.
@@ -30,6 +32,8 @@ from finance_factories import (
     MIGRATIONS,
     accepted,
     cancelled,
+    merged_accepted,
+    own_accepted,
     picked_up,
     publish,
     rows,
@@ -43,8 +47,12 @@ FACTS = {
     "orders": ("SELECT to_jsonb(t) - 'updated_at' - 'cancelled_at' || jsonb_build_object('cancelled', "
                "cancelled_at IS NOT NULL) FROM orders t ORDER BY order_id"),
     "order_lines": "SELECT to_jsonb(t) FROM order_lines t ORDER BY order_id, line_no",
-    "shipments": "SELECT to_jsonb(t) FROM shipments t ORDER BY task_id",
+    "shipments": "SELECT to_jsonb(t) FROM shipments t ORDER BY task_id, order_id",
+    "merged_orders": "SELECT to_jsonb(t) FROM merged_orders t ORDER BY order_id",
+    "merged_sources": "SELECT to_jsonb(t) FROM merged_sources t ORDER BY merged_order_id, position",
+    "merged_lines": "SELECT to_jsonb(t) FROM merged_lines t ORDER BY merged_order_id, line_no",
 }  # fmt: skip
+MERGED = ("merged_orders", 2), ("merged_sources", 4), ("merged_lines", 8)
 
 
 async def facts(db: Any) -> dict[str, list[Any]]:
@@ -69,13 +77,16 @@ async def test_replay_rebuilds_the_order_facts_and_the_swap_heals_them(kafka_boo
         if x.group in topic_of  # the order facts' groups (not the store sales')
     ]
     a, b, c, d = (uid(f"O{n}") for n in "ABCD")
+    m, e1, e2 = uid("M"), uid("E1"), uid("E2")  # merged, shipped per source
+    m2, g1, g2 = uid("M2"), uid("G1"), uid("G2")  # merged, unmerged, G1 then accepted on its own
 
     async with running_consumers(kafka_bootstrap, db, specs, repository=store.Repository):
         acc = [accepted(o) for o in (a, b, c, d)]
         await publish(
             kafka_bootstrap, orders_topic, *acc, acc[0], accepted(b)
         )  # redelivery; b accepted twice
-        await eventually(lambda: first(db, "SELECT count(*) = 4 FROM orders"))
+        await publish(kafka_bootstrap, orders_topic, merged_accepted(m, e1, e2), merged_accepted(m2, g1, g2))
+        await eventually(lambda: first(db, "SELECT count(*) = 8 FROM orders"))
 
         part = [("BEAN-YIRGA", 1), ("MACHINE-AUTO", 1)]
         rest = [("BEAN-HUILA", 1), ("BEAN-MANDHELING", 1), ("FILTER-100", 3)]
@@ -87,8 +98,9 @@ async def test_replay_rebuilds_the_order_facts_and_the_swap_heals_them(kafka_boo
             shipped(a, rest),
             picked_up(b, ALL_LINES),
             waiting,
+            shipped(m, [("BEAN-YIRGA", 1), ("MACHINE-AUTO", 1)]),  # one task, one row per source
         )
-        await eventually(lambda: first(db, "SELECT count(*) = 3 FROM shipments"))
+        await eventually(lambda: first(db, "SELECT count(*) = 5 FROM shipments"))
 
         await publish(kafka_bootstrap, orders_topic, cancelled(c), cancelled(a))  # before / after shipment
         done = (
@@ -96,15 +108,23 @@ async def test_replay_rebuilds_the_order_facts_and_the_swap_heals_them(kafka_boo
             f"OR (order_id = '{a}' AND cancelled_at IS NOT NULL AND status = 'shipping')"
         )
         await eventually(lambda: first(db, done))
+        await publish(kafka_bootstrap, orders_topic, cancelled(m2))
+        await eventually(
+            lambda: first(db, f"SELECT status = 'cancelled' FROM orders WHERE order_id = '{g1}'")
+        )
+        await publish(kafka_bootstrap, orders_topic, own_accepted(g1, first=True))
+        await eventually(
+            lambda: first(db, f"SELECT merged_order_id IS NULL FROM orders WHERE order_id = '{g1}'")
+        )
         live = await facts(db)
-        assert len(live["orders"]) == 4 and len(live["order_lines"]) == 20 and len(live["shipments"]) == 3
+        assert len(live["orders"]) == 8 and len(live["order_lines"]) == 28 and len(live["shipments"]) == 5
         ledger = "SELECT (SELECT count(*) FROM vouchers), (SELECT count(*) FROM outbox)"
         books = await rows(db, ledger)
 
         report = await replay(db, ORDER_FACTS, bootstrap=kafka_bootstrap, topic_prefix=prefix)
         assert report.identical, [x for t in report.tables for x in t.samples]
         assert [(t.table, t.rebuilt_rows) for t in report.tables] == [
-            ("orders", 4), ("order_lines", 20), ("shipments", 3)
+            *MERGED, ("orders", 8), ("order_lines", 28), ("shipments", 5)
         ]  # fmt: skip
         assert report.duplicates == 1 and report.discarded_events > 0  # its vouchers were never published
         assert [x.error for x in report.skipped] == [f"still waiting for order:{waiting.data.order_id} "
@@ -119,7 +139,9 @@ async def test_replay_rebuilds_the_order_facts_and_the_swap_heals_them(kafka_boo
             await t.execute(text(f"UPDATE orders SET status = 'accepted' WHERE order_id = '{c}'"))
         report = await replay(db, ORDER_FACTS, bootstrap=kafka_bootstrap, topic_prefix=prefix)
         by_table = {t.table: (t.live_only, t.rebuilt_only, t.differing) for t in report.tables}
-        assert by_table == {"orders": (0, 0, 1), "order_lines": (0, 0, 5), "shipments": (0, 1, 0)}
+        assert by_table == {"orders": (0, 0, 1), "order_lines": (0, 0, 5), "shipments": (0, 1, 0)} | {
+            t: (0, 0, 0) for t, _ in MERGED
+        }
 
         report = await replay(db, ORDER_FACTS, bootstrap=kafka_bootstrap, topic_prefix=prefix, swap=True)
         assert report.swapped
@@ -129,4 +151,4 @@ async def test_replay_rebuilds_the_order_facts_and_the_swap_heals_them(kafka_boo
         # the live consumers go on, on the swapped-in rows: d ships, a's shipment is not booked twice
         await publish(kafka_bootstrap, shipments_topic, shipped(d, ALL_LINES))
         await eventually(lambda: first(db, f"SELECT status = 'shipping' FROM orders WHERE order_id = '{d}'"))
-        assert await first(db, "SELECT count(*) FROM shipments") == 4
+        assert await first(db, "SELECT count(*) FROM shipments") == 6

@@ -17,6 +17,7 @@ from omni_contracts.events.fulfillment import PickedUpV2, ShippedLine, ShippedV1
 from omni_contracts.events.order import OrderAcceptedV1, OrderCancelledV1, OrderLine, ShipTo
 from omni_finance import service
 from omni_finance.domain.accounts import CHART
+from omni_finance.domain.merge import MergedOrder
 from omni_finance.domain.posting import OrderState
 from omni_finance.domain.vouchers import Voucher
 from omni_finance.store import Writes, order_key
@@ -26,7 +27,7 @@ PARKED_AT = datetime(2026, 11, 27, 7, 0, tzinfo=UTC)  # when the fake says any p
 
 
 class DuplicateVoucher(Exception):
-    """UNIQUE(source_event_id, kind) on vouchers, as the database enforces it."""
+    """UNIQUE(source_event_id, kind, order_id) on vouchers, as the database enforces it."""
 
 
 class FakeRepository:
@@ -37,7 +38,8 @@ class FakeRepository:
         self.orders: dict[str, OrderState] = {}
         self.accepted_event: dict[str, UUID] = {}
         self.vouchers: list[Voucher] = []
-        self.shipments: dict[str, dict[str, Any]] = {}
+        self.shipments: dict[tuple[str, str], dict[str, Any]] = {}  # (task id, order id) -> row
+        self.merged: dict[str, MergedOrder] = {}
         self.parked: dict[str, list[Envelope[Any]]] = {}  # the unit of work's parked events (attach())
         self._snapshot: Any = None
 
@@ -46,7 +48,7 @@ class FakeRepository:
 
     # -- transaction ---------------------------------------------------------------------------------------
     def _state(self) -> tuple[Any, ...]:
-        return (self.orders, self.accepted_event, self.vouchers, self.shipments)
+        return (self.orders, self.accepted_event, self.vouchers, self.shipments, self.merged)
 
     def begin(self) -> None:
         self._snapshot = copy.deepcopy(self._state())
@@ -56,7 +58,7 @@ class FakeRepository:
 
     def rollback(self) -> None:
         if self._snapshot is not None:
-            self.orders, self.accepted_event, self.vouchers, self.shipments = self._snapshot
+            self.orders, self.accepted_event, self.vouchers, self.shipments, self.merged = self._snapshot
         self._snapshot = None
 
     # -- what the use cases call ---------------------------------------------------------------------------
@@ -66,26 +68,33 @@ class FakeRepository:
     async def parked_orders(self, order_ids: Any) -> dict[str, datetime]:
         return {o: PARKED_AT for o in order_ids if self.parked.get(order_key(o))}
 
+    async def load_merged(self, order_ids: Any) -> dict[str, MergedOrder]:
+        return {i: self.merged[i] for i in sorted(set(order_ids)) if i in self.merged}
+
     async def known_tasks(self, task_ids: Any) -> set[str]:
-        return {t for t in task_ids if t in self.shipments}
+        return {t for t in task_ids if any(t == task for task, _ in self.shipments)}
 
     async def order_exists(self, order_id: str) -> bool:
-        return order_id in self.orders
+        return order_id in self.orders or order_id in self.merged
 
     async def save(self, w: Writes, now: datetime) -> None:
-        for oid, n in w.new.items():
+        for n in w.new_merged:
+            if n.merged.order_id in self.merged:
+                raise DuplicateVoucher(f"merged_orders_pkey: {n.merged.order_id}")
+            self.merged[n.merged.order_id] = n.merged
+        for oid, n in [*w.new.items(), *w.renewed.items()]:
             self.orders[oid] = copy.deepcopy(n.order)
             self.accepted_event[oid] = n.accepted_event_id
-        for oid in w.changed - set(w.new):
+        for oid in w.changed - set(w.new) - set(w.renewed):
             self.orders[oid] = copy.deepcopy(w.orders[oid])
-        taken = {(v.source_event_id, v.kind) for v in self.vouchers}
+        taken = {(v.source_event_id, v.kind, v.order_id) for v in self.vouchers}
         for v in w.vouchers:
-            if (v.source_event_id, v.kind) in taken:
-                raise DuplicateVoucher(f"vouchers_source_kind: {v.source_event_id} {v.kind}")
-            taken.add((v.source_event_id, v.kind))
+            if (v.source_event_id, v.kind, v.order_id) in taken:
+                raise DuplicateVoucher(f"vouchers_source_kind: {v.source_event_id} {v.kind} {v.order_id}")
+            taken.add((v.source_event_id, v.kind, v.order_id))
             self.vouchers.append(v)
         for row in w.shipments:
-            self.shipments[row["task_id"]] = dict(row)
+            self.shipments[(row["task_id"], row["order_id"])] = dict(row)
 
     async def list_vouchers(
         self, *, order_id: str | None, kind: str | None, limit: int, offset: int

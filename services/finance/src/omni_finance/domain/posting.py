@@ -9,17 +9,21 @@
 - order.cancelled before any shipment: a reversal voucher mirroring the sale voucher (each line on the
   other side: the CHECK on voucher lines keeps amounts non-negative, so "red" means opposite sides here).
   After a shipment: nothing is posted (refunds are a later concern); the caller logs a warning.
+
+A merged order's sources (合单, domain/merge.py) are projected and booked with the same rules, each as an
+order of its own (`OrderState.merged_into` names the merged order): `project` and `sale` are what `accept`
+does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from omni_contracts.events.order import OrderAcceptedV1
+from omni_contracts.events.order import OrderAcceptedV1, OrderLine
 
 from .accounts import AR_PLATFORM, DEFERRED_FREIGHT, DEFERRED_GOODS, FREIGHT_REVENUE, SALES_REVENUE
 from .vouchers import Line, Voucher, VoucherKind, nonzero
@@ -41,10 +45,16 @@ class OrderStatus(StrEnum):
 
 @dataclass(frozen=True)
 class Source:
-    """The event a voucher is posted for."""
+    """The event a voucher is posted for (and the order it is about, when it is an order's event)."""
 
     event_id: UUID
     event_type: str
+    order_id: str | None = None
+
+    def part(self, order_id: str) -> str | None:
+        """What tells apart the vouchers of one kind this event posts (vouchers.voucher_id_for): None for an
+        order's own event, the source order's id for a merged order's event (one voucher per source)."""
+        return order_id if self.order_id not in (None, order_id) else None
 
 
 @dataclass
@@ -79,10 +89,17 @@ class OrderState:
     sale_voucher_id: UUID | None = None
     sale_lines: tuple[Line, ...] = ()
     cancelled_at: datetime | None = None
+    merged_into: str | None = None  # booked as a source of this merged order (合单), not on its own
 
     @property
     def label(self) -> str:
-        return f"{self.channel} order {self.channel_order_id}"
+        return self.describe()
+
+    def describe(self, shop_id: str | None = None) -> str:
+        """`tmall order T1`; a merged order's source: `tmall order T1 of shop S2 (via merged order M)`."""
+        shop = f" of shop {shop_id}" if shop_id else ""
+        via = f" (via merged order {self.merged_into})" if self.merged_into else ""
+        return f"{self.channel} order {self.channel_order_id}{shop}{via}"
 
 
 def units_amount(amount_cents: int, qty: int, start: int, count: int) -> int:
@@ -101,20 +118,7 @@ def units_amount(amount_cents: int, qty: int, start: int, count: int) -> int:
 # -- order.accepted --
 def accept(data: OrderAcceptedV1, source: Source, now: datetime) -> tuple[OrderState, Voucher | None]:
     """The order's projection and its sale voucher (none when nothing was paid)."""
-    line_sum = sum(x.amount_cents for x in data.lines)
-    if line_sum != data.goods_paid_cents:
-        raise InconsistentOrder(
-            f"order {data.order_id}: line amounts add up to {line_sum}, goods paid is {data.goods_paid_cents}"
-        )
-    if data.goods_paid_cents + data.post_fee_cents != data.paid_cents:
-        raise InconsistentOrder(
-            f"order {data.order_id}: goods paid {data.goods_paid_cents} + freight {data.post_fee_cents} "
-            f"!= paid {data.paid_cents}"
-        )
-    ids = [x.line_id for x in data.lines]
-    if len(set(ids)) != len(ids):
-        raise InconsistentOrder(f"order {data.order_id}: line ids repeat")
-    order = OrderState(
+    order = project(
         order_id=data.order_id,
         channel=data.channel,
         channel_order_id=data.channel_order_id,
@@ -122,18 +126,62 @@ def accept(data: OrderAcceptedV1, source: Source, now: datetime) -> tuple[OrderS
         goods_paid_cents=data.goods_paid_cents,
         post_fee_cents=data.post_fee_cents,
         paid_cents=data.paid_cents,
+        lines=data.lines,
+    )
+    return order, sale(order, source, now)
+
+
+def project(
+    *,
+    order_id: str,
+    channel: str,
+    channel_order_id: str,
+    currency: str,
+    goods_paid_cents: int,
+    post_fee_cents: int,
+    paid_cents: int,
+    lines: Iterable[OrderLine],
+    merged_into: str | None = None,
+) -> OrderState:
+    """An accepted order's projection, once its amounts are seen to add up (InconsistentOrder if not)."""
+    lines = list(lines)
+    line_sum = sum(x.amount_cents for x in lines)
+    if line_sum != goods_paid_cents:
+        raise InconsistentOrder(
+            f"order {order_id}: line amounts add up to {line_sum}, goods paid is {goods_paid_cents}"
+        )
+    if goods_paid_cents + post_fee_cents != paid_cents:
+        raise InconsistentOrder(
+            f"order {order_id}: goods paid {goods_paid_cents} + freight {post_fee_cents} != paid {paid_cents}"
+        )
+    ids = [x.line_id for x in lines]
+    if len(set(ids)) != len(ids):
+        raise InconsistentOrder(f"order {order_id}: line ids repeat")
+    return OrderState(
+        order_id=order_id,
+        channel=channel,
+        channel_order_id=channel_order_id,
+        currency=currency,
+        goods_paid_cents=goods_paid_cents,
+        post_fee_cents=post_fee_cents,
+        paid_cents=paid_cents,
         lines=[
             OrderLineState(i, x.line_id, x.material_code, x.qty, x.amount_cents)
-            for i, x in enumerate(data.lines, 1)
+            for i, x in enumerate(lines, 1)
         ],
+        merged_into=merged_into,
     )
-    if data.paid_cents == 0:
-        return order, None
+
+
+def sale(order: OrderState, source: Source, now: datetime, *, shop_id: str | None = None) -> Voucher | None:
+    """The order's sale voucher (none when nothing was paid); sets `order.sale_voucher_id` and sale lines."""
+    if order.paid_cents == 0:
+        return None
     lines = nonzero(
         [
-            ("dr", AR_PLATFORM, data.paid_cents),
-            ("cr", DEFERRED_GOODS, data.goods_paid_cents),
-            ("cr", DEFERRED_FREIGHT, data.post_fee_cents),
+            ("dr", AR_PLATFORM, order.paid_cents),
+            ("cr", DEFERRED_GOODS, order.goods_paid_cents),
+            ("cr", DEFERRED_FREIGHT, order.post_fee_cents),
         ]
     )
     voucher = Voucher.post(
@@ -141,15 +189,16 @@ def accept(data: OrderAcceptedV1, source: Source, now: datetime) -> tuple[OrderS
         order_id=order.order_id,
         source_event_id=source.event_id,
         source_event_type=source.event_type,
-        summary=f"Sale: {order.label} paid {data.paid_cents} "
-        f"(goods {data.goods_paid_cents}, freight {data.post_fee_cents})",
+        summary=f"Sale: {order.describe(shop_id)} paid {order.paid_cents} "
+        f"(goods {order.goods_paid_cents}, freight {order.post_fee_cents})",
         currency=order.currency,
         posted_at=now,
         lines=lines,
+        part=source.part(order.order_id),
     )
     order.sale_voucher_id = voucher.voucher_id
     order.sale_lines = voucher.lines
-    return order, voucher
+    return voucher
 
 
 # -- goods left --
@@ -275,6 +324,7 @@ def ship(
                     ("cr", FREIGHT_REVENUE, freight),
                 ]
             ),
+            part=source.part(order.order_id),
         )
     return Shipment(tuple(allocations), goods, freight, voucher)
 
@@ -311,5 +361,6 @@ def cancel(
         posted_at=now,
         lines=[x.reversed() for x in order.sale_lines],
         reverses_voucher_id=order.sale_voucher_id,
+        part=source.part(order.order_id),
     )
     return CancelOutcome.REVERSED, voucher

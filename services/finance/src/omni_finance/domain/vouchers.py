@@ -27,8 +27,11 @@ class InvalidVoucher(ValueError):
 _VOUCHER_NS = UUID("6f0c1f8e-6a57-4c1e-9a55-0f1a3c2b7d10")
 
 
-def voucher_id_for(source_event_id: UUID, kind: VoucherKind) -> UUID:
-    return uuid5(_VOUCHER_NS, f"{source_event_id}:{kind.value}")
+def voucher_id_for(source_event_id: UUID, kind: VoucherKind, part: str | None = None) -> UUID:
+    """`part` tells apart the vouchers of one kind that one event posts: a merged order's event books one per
+    source order (part = the source's order id). None for an order's own events (their ids never change)."""
+    name = f"{source_event_id}:{kind.value}" + (f":{part}" if part is not None else "")
+    return uuid5(_VOUCHER_NS, name)
 
 
 @dataclass(frozen=True)
@@ -110,10 +113,12 @@ class Voucher:
         posted_at: datetime,
         lines: Sequence[Line],
         reverses_voucher_id: UUID | None = None,
+        part: str | None = None,
     ) -> Voucher:
-        """A voucher whose id is derived from its source event and kind (the same on every replay)."""
+        """A voucher whose id is derived from its source event and kind, and `part` (voucher_id_for): the same
+        on every replay."""
         return cls(
-            voucher_id=voucher_id_for(source_event_id, kind),
+            voucher_id=voucher_id_for(source_event_id, kind, part),
             kind=kind,
             order_id=order_id,
             source_event_id=source_event_id,
