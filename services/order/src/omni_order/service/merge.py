@@ -1,7 +1,7 @@
 """Merge (合单) in the flow (docs/merge-split-design.md):
 
     intake        an order review held `merge_window` gets its merge group (domain/merge.py) and joins the
-                  group's open window (its timer exists), or opens one: MERGE_TIMER at created_at + window_s,
+                  group's open window (its timer exists), or opens one: MERGE_TIMER at received_at + window_s,
                   with the strategy's caps as payload.
     the timer     the group's orders still held on `merge_window` alone are packed oldest first under the
                   caps: a parcel of one goes on alone (`review.end_flow_hold`), a parcel of several becomes a
@@ -70,7 +70,10 @@ async def open_windows(uow: OrderUow, waiting: Sequence[tuple[dict[str, Any], Re
     for row, r in waiting:
         assert r.strategy is not None
         m = r.strategy.doc.merge
-        due = row["created_at"] + timedelta(seconds=m.window_s)
+        # from when Omni got it (a platform may push an order minutes after it was placed): it does wait
+        due = max(row["created_at"], row.get("received_at") or row["created_at"]) + timedelta(
+            seconds=m.window_s
+        )
         caps = Caps(m.max_lines, m.max_amount_cents, m.max_weight_g)
         g = groups.get(row["merge_group"])
         groups[row["merge_group"]] = (min(due, g[0]) if g else due, caps, m.window_s)
