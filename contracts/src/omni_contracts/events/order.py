@@ -40,6 +40,17 @@ class OrderLine(Value):
     source_order_id: str | None = Field(
         None, description="a merged order's line: the source order (one of `sources`) it came from"
     )
+    group: Code | None = Field(
+        None,
+        description="split by type (拆单): the lines of a group (cold_chain, frozen, oversize, high_value, "
+        "presale) "
+        "are sourced and shipped apart from the other groups' lines; None: the order's main group",
+    )
+    ships: bool = Field(
+        True,
+        description="false: a virtual or service line (a coupon, a class), fulfilled by the OMS without "
+        "shipping; fulfillment does not source it",
+    )
 
 
 class OrderSource(Value):
