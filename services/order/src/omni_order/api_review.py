@@ -12,7 +12,8 @@ from pydantic import AwareDatetime, Field
 from omni_chassis.app import Uow
 
 from . import service
-from .api import Caller, CancelRequest, OrderDetail, _call, _Out
+from .api import Caller, _call
+from .api_models import CancelRequest, OrderDetail, _Out
 from .api_views import present
 from .domain.status import Status
 

@@ -97,7 +97,9 @@ def order_view(
         shipped[x["line_id"]] = shipped.get(x["line_id"], 0) + x["qty"]
     keys = ("line_id", "channel_line_id", "sales_product_code", "material_code", "qty", "amount_cents")
     lines = [
-        {k: x[k] for k in keys} | {k: x.get(k) for k in ("gift_id", "source_order_id", "source_line_id")}
+        {k: x[k] for k in keys}
+        | {k: x.get(k) for k in ("gift_id", "source_order_id", "source_line_id", "group")}
+        | {"ships": x.get("ships", True)}
         for x in children["lines"]
     ]
     return {

@@ -182,6 +182,7 @@ orders = Table(
     Column("merged_into", Text),
     Column("merge_group", Text),  # a hash of (strategy, channel, shops, buyer, address, delivery, roles)
     Column("merge_sources", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("split_kinds", ARRAY(Text), nullable=False, server_default=text("'{}'")),  # order0013
     CheckConstraint("kind IN ('order', 'merged')", name="orders_kind"),
     UniqueConstraint("channel", "channel_order_id", name="orders_channel_order_uq"),
     Index("orders_by_created", "created_at", "order_id"),
@@ -231,6 +232,9 @@ order_lines = Table(
     Column("gift_id", Text),  # a gift the rules added (0 paid): tables_gifts.gift_grants
     Column("source_order_id", Text),  # a merged order's line: the source order and line it came from
     Column("source_line_id", Text),
+    # split by type (order0013): the line's group (None: the main one); false: a virtual or service line
+    Column("group", Text),
+    Column("ships", Boolean, nullable=False, server_default=text("true")),
     UniqueConstraint("order_id", "position", name="order_lines_position_uq"),
 )
 

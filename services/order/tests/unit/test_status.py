@@ -24,6 +24,7 @@ ALLOWED = {
     (S.ALLOCATED, S.PARTIALLY_SHIPPED),  # a split order: one of its tasks has shipped
     (S.PARTIALLY_SHIPPED, S.SHIPPED),
     (S.SHIPPED, S.COMPLETED),
+    (S.ACCEPTED, S.COMPLETED),  # nothing to ship: every line virtual, fulfilled by the OMS
     *((s, S.CANCELLED) for s in (S.RECEIVED, S.ACCEPTED, S.SOURCING, S.ALLOCATED)),
     *((s, S.EXCEPTION) for s in (S.RECEIVED, S.ACCEPTED, S.SOURCING, S.ALLOCATED)),
     (S.EXCEPTION, S.ACCEPTED),
@@ -46,7 +47,7 @@ ALL_PAIRS = list(itertools.product(Status, Status))
 
 def test_the_table_has_every_status():
     assert len(ALL_PAIRS) == 144
-    assert len(ALLOWED) == 28
+    assert len(ALLOWED) == 29
 
 
 @pytest.mark.parametrize(("frm", "to"), ALL_PAIRS, ids=[f"{a}->{b}" for a, b in ALL_PAIRS])
@@ -104,7 +105,8 @@ REACTIONS = {
     S.COMPLETED: {
         S.HELD: Reaction.CONFLICT, S.BACKORDER: Reaction.CONFLICT, S.MERGED: Reaction.CONFLICT,
         S.SHIPPED: Reaction.APPLY, S.COMPLETED: Reaction.IGNORE, S.CANCELLED: Reaction.CONFLICT,
-        S.ALLOCATED: Reaction.CONFLICT, S.SOURCING: Reaction.CONFLICT, S.ACCEPTED: Reaction.CONFLICT,
+        S.ALLOCATED: Reaction.CONFLICT, S.SOURCING: Reaction.CONFLICT,
+        S.ACCEPTED: Reaction.APPLY,  # nothing to ship: fulfillment fulfils it at once
         S.EXCEPTION: Reaction.CONFLICT, S.RECEIVED: Reaction.CONFLICT,
         S.PARTIALLY_SHIPPED: Reaction.CONFLICT,  # fulfillment's order-fulfilled makes it shipped first
     },

@@ -12,7 +12,7 @@ from structlog.testing import capture_logs
 
 from omni_contracts.events.channel import Address
 from omni_order import service
-from omni_order.api import OrderDetail
+from omni_order.api_models import OrderDetail
 from omni_order.api_views import Viewer, present
 from omni_order.domain.buyer_data import BuyerDataError
 from omni_order.service.records import receiver_moved, ship_to, trade_from_rows

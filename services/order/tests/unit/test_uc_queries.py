@@ -8,7 +8,7 @@ from order_factories import channel_order, envelope
 from order_journeys import WH_LINES, accepted_order, follow, shipped_v1, started, two_tasks
 
 from omni_order import service
-from omni_order.api import OrderDetail
+from omni_order.api_models import OrderDetail
 from omni_order.api_views import present
 
 

@@ -1,6 +1,7 @@
 """The order state machine (execution engine). Pure: no I/O.
 
     received -> accepted -> sourcing -> allocated -> shipped -> completed
+    accepted -> completed                         (nothing to ship: every line virtual, fulfilled by the OMS)
     allocated -> partially_shipped -> shipped    (a split order: some of its tasks have shipped)
     received -> held -> accepted                  (review: a hold applies; released or approved)
     held -> merged -> accepted | held | cancelled (folded into a merged order; unmerged, or cancelled with it)
@@ -42,7 +43,7 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.RECEIVED: frozenset({Status.HELD, Status.ACCEPTED, Status.CANCELLED, Status.EXCEPTION}),
     Status.HELD: frozenset({Status.ACCEPTED, Status.MERGED, Status.CANCELLED}),
     Status.MERGED: frozenset({Status.ACCEPTED, Status.HELD, Status.CANCELLED}),
-    Status.ACCEPTED: frozenset({Status.SOURCING, Status.CANCELLED, Status.EXCEPTION}),
+    Status.ACCEPTED: frozenset({Status.SOURCING, Status.COMPLETED, Status.CANCELLED, Status.EXCEPTION}),
     Status.SOURCING: frozenset({Status.ALLOCATED, Status.BACKORDER, Status.CANCELLED, Status.EXCEPTION}),
     Status.BACKORDER: frozenset({Status.ACCEPTED, Status.HELD, Status.CANCELLED}),
     Status.ALLOCATED: frozenset(

@@ -9,11 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from omni_contracts import utcnow
+
 from .journal import Cause, OrderUow
 from .records import accepted_event
+from .split import fulfil_virtual
 
 
 def send_to_fulfillment(
     uow: OrderUow, order: dict[str, Any], lines: list[dict[str, Any]], *, cause: Cause = None
 ) -> None:
+    """order.accepted, its lines in their groups (split by type, placed at intake); the lines that do not
+    ship are fulfilled by the OMS at once."""
     uow.emit(accepted_event(order, lines), key=order["order_id"], cause=cause)
+    fulfil_virtual(uow, order, lines, utcnow())

@@ -28,6 +28,7 @@ from .journal import OrderUow, StatusJournal, status_columns
 from .merge import group_of, merge_trace, open_windows
 from .records import channel_line_rows, material_line_rows, order_row
 from .review import BALANCE_DUE_TIMER, SHIP_FROM_TIMER, ToReview, balance_paid, review_batch
+from .split import split_lines
 
 log = get_logger(__name__)
 
@@ -103,6 +104,13 @@ async def intake(
             if p.order_id in gifts:
                 p.lines += gift_line_rows(p.order_id, len(p.plan.lines) + 1, gifts[p.order_id])
             _reviewed_columns(p, now)
+        for p in planned:
+            if p.review is not None:
+                p.row["split_kinds"] = list(p.review.outcome.split_kinds)
+                p.review.trace += split_lines(p.lines, catalog, p.review.outcome.split_kinds)
+            else:
+                p.row["split_kinds"] = []
+                split_lines(p.lines, catalog, ())
         waiting = [(p.row, p.review) for p in planned if p.row["merge_group"] and p.review]
         for order_id, said in (await open_windows(uow, waiting)).items():
             merge_trace(reviews[order_id], said)

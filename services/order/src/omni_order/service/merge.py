@@ -165,7 +165,7 @@ async def _merge(
                  "channel_line_id": x["channel_line_id"], "sales_product_code": x["sales_product_code"],
                  "material_code": x["material_code"], "qty": x["qty"], "amount_cents": x["amount_cents"],
                  "gift_id": x.get("gift_id"), "source_order_id": s["order_id"],
-                 "source_line_id": x["line_id"]}
+                 "source_line_id": x["line_id"], "group": x.get("group"), "ships": x.get("ships", True)}
             )  # fmt: skip
     await uow.repo.add_lines(m_lines)
     size = describe(parcel, caps)

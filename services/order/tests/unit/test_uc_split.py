@@ -1,0 +1,113 @@
+"""Split by type (拆单) on the fake unit of work: a rule's `split_by_type` puts cold-chain lines in a group of
+their own on order.accepted (sourced and shipped apart), virtual goods never ship (the OMS fulfils them, and
+an order of nothing else completes when fulfillment says so), every line keeps its amount, and the trace
+says why each line went where."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from order_factories import MATERIALS, channel_order, envelope, product_events
+from order_fakes import fake_uow
+
+from omni_contracts import utcnow
+from omni_contracts.events.fulfillment import OrderFulfilledV1
+from omni_contracts.events.product import MaterialUpsertedV2
+from omni_order import service
+from omni_order.domain.rules.ruleset import RuleSetDoc, StrategyDoc
+from omni_order.service import rules
+from omni_order.service.split import VIRTUAL_TASK
+
+MACHINE = "MACHINE-AUTO-01"  # one of the coffee set's four materials; the beans are the others
+
+
+def facts(handling: dict[str, str]) -> list[Any]:
+    return [
+        MaterialUpsertedV2(
+            code=m, name=m, unit="pcs", weight_g=500, version=2, handling=handling.get(m, "normal")
+        )
+        for m in MATERIALS
+    ]
+
+
+async def shop(handling: dict[str, str], kinds: list[str] | None = None) -> Any:
+    uow = fake_uow()
+    await service.project_catalog(uow, [envelope(e) for e in product_events() + facts(handling)])
+    if kinds is not None:
+        rule = {"id": "split", "name": "split", "when": {"type": "channel", "any_of": ["tmall"]},
+                "then": [{"type": "split_by_type", "kinds": kinds}]}  # fmt: skip
+        doc = {"name": "split", "rules": [rule]}
+        await rules.save(uow, "ruleset", "split", RuleSetDoc.model_validate(doc))
+        await rules.save(uow, "strategy", "split", StrategyDoc(name="split", ruleset_id="split"))
+    return uow
+
+
+def accepted(uow: Any) -> Any:
+    (ev,) = uow.of_type("order.accepted")
+    return ev.data
+
+
+def split_trace(uow: Any, oid: str) -> list[str]:
+    return [f"{d['subject']}: {d['why']}" for d in uow.repo.decision_rows
+            if d["order_id"] == oid and d["stage"] == "split"]  # fmt: skip
+
+
+async def test_a_cold_chain_line_is_its_own_group_and_keeps_its_amount():
+    uow = await shop({"BEAN-ETH-500": "cold_chain"}, kinds=["cold_chain"])
+    (oid,) = (await service.intake(uow, [envelope(channel_order())])).accepted
+    d = accepted(uow)
+    groups = {x.material_code: x.group for x in d.lines}
+    assert groups["BEAN-ETH-500"] == "cold_chain" and groups[MACHINE] is None
+    assert all(x.ships for x in d.lines)
+    assert sum(x.amount_cents for x in d.lines) == d.goods_paid_cents  # not re-priced
+    assert any("BEAN-ETH-500" in t and "cold chain: ships apart" in t for t in split_trace(uow, oid))
+    assert uow.repo.orders[oid]["split_kinds"] == ["cold_chain"]
+
+
+async def test_without_the_rule_a_cold_chain_line_stays_in_the_main_group():
+    uow = await shop({"BEAN-ETH-500": "cold_chain"})
+    await service.intake(uow, [envelope(channel_order())])
+    assert {x.group for x in accepted(uow).lines} == {None}
+
+
+async def test_a_kind_asked_that_no_line_has_is_said_in_the_trace():
+    uow = await shop({}, kinds=["oversize"])
+    (oid,) = (await service.intake(uow, [envelope(channel_order())])).accepted
+    assert split_trace(uow, oid) == ["split oversize: the rules asked to split oversize: no line is"]
+
+
+async def test_virtual_goods_never_ship_and_are_fulfilled_by_the_oms():
+    uow = await shop({"BEAN-ETH-500": "virtual"})  # no rule needed: virtual goods cannot ship
+    (oid,) = (await service.intake(uow, [envelope(channel_order())])).accepted
+    d = accepted(uow)
+    ships = {x.material_code: x.ships for x in d.lines}
+    assert ships["BEAN-ETH-500"] is False and ships[MACHINE] is True
+    shipment = uow.repo.shipments[(oid, VIRTUAL_TASK)]
+    assert shipment["kind"] == "virtual"
+    (bean_line,) = [x for x in d.lines if x.material_code == "BEAN-ETH-500"]
+    assert uow.repo.shipment_lines[(oid, VIRTUAL_TASK, bean_line.line_id)]["qty"] == bean_line.qty
+    assert any("virtual goods: fulfilled without shipping" in t for t in split_trace(uow, oid))
+
+
+async def test_an_order_of_virtual_goods_only_completes_when_fulfillment_says_so():
+    uow = await shop({m: "service" for m in MATERIALS})
+    (oid,) = (await service.intake(uow, [envelope(channel_order())])).accepted
+    assert not any(x.ships for x in accepted(uow).lines)
+    done = OrderFulfilledV1(order_id=oid, fulfilled_at=utcnow())
+    await service.follow_fulfillment(uow, [envelope(done)])
+    assert uow.repo.orders[oid]["status"] == "completed"
+    assert [e.data.order_id for e in uow.of_type("order.completed")] == [oid]
+
+
+def test_the_first_kind_that_applies_places_a_line():
+    from omni_order.domain.split import LineKind, place, unmatched
+
+    every = ["cold_chain", "oversize", "high_value", "presale"]
+    assert place(LineKind("frozen", high_value=True), every).group == "frozen"
+    assert place(LineKind("oversize", high_value=True), every).group == "oversize"
+    assert place(LineKind("normal", high_value=True), every).group == "high_value"
+    assert place(LineKind("normal", tags=frozenset({"presale"})), every).group == "presale"
+    assert place(LineKind("normal", high_value=True), ["oversize"]).group is None  # not asked
+    assert place(LineKind("virtual"), []) == place(LineKind("virtual"), every)  # virtual never ships
+    placed = [place(LineKind("frozen"), every), place(LineKind("normal"), every)]
+    assert unmatched(every, placed) == ["oversize", "high_value", "presale"]
