@@ -41,6 +41,7 @@ ALLOW = [
     (STORE_STAFF, "fulfillment", "POST", "/tasks/T-1/accept"),
     (STORE_STAFF, "fulfillment", "POST", "/tasks/T-1/ship"),
     (STORE_STAFF, "fulfillment", "post", "/tasks/T-1/pickup"),
+    (STORE_STAFF, "order", "GET", "/orders/O-1"),  # the order service shows only its store's
     (CHANNEL, "channel", "POST", "/channels/taobao/orders"),
     (CHANNEL, "channel", "POST", "/channels/jd/refunds"),
     (CHANNEL, "channel", "GET", "/shops/tmall-1"),
@@ -65,6 +66,9 @@ DENY = [
     (STORE_STAFF, "fulfillment", "GET", "/"),
     (STORE_STAFF, "product", "GET", "/materials"),
     (STORE_STAFF, "inventory", "GET", "/tasks"),
+    (STORE_STAFF, "order", "GET", "/orders"),  # no list of every order
+    (STORE_STAFF, "order", "POST", "/orders/O-1/cancel"),
+    (STORE_STAFF, "order", "GET", "/orders/O-1/trace"),
     (CHANNEL, "order", "GET", "/orders"),
     (CHANNEL, "channel", "PUT", "/shops/tmall-1"),
     ("nobody", "product", "GET", "/materials"),

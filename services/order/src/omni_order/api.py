@@ -14,7 +14,7 @@ from omni_chassis.paging import Limit, Offset
 
 from . import service
 from .api_models import CancelRequest, OrderDetail, OrderPage
-from .api_views import Viewer, present
+from .api_views import Viewer, present, visible_to
 from .domain.status import DomainError, IllegalTransition, Status
 
 router = APIRouter(prefix="/orders", tags=["orders"])
@@ -126,12 +126,20 @@ async def list_orders(
     "/by-channel/{channel}/{channel_order_id}", response_model=OrderDetail, summary="Find by channel order id"
 )
 async def get_by_channel(uow: Uow, channel: str, channel_order_id: str, caller: Caller) -> dict[str, Any]:
-    return present(await _call(service.get_order_by_channel, uow, channel, channel_order_id), caller)
+    return _shown(await _call(service.get_order_by_channel, uow, channel, channel_order_id), caller)
 
 
 @router.get("/{order_id}", response_model=OrderDetail, summary="One order: six dimensions, lines and history")
 async def get_order(uow: Uow, order_id: str, caller: Caller) -> dict[str, Any]:
-    return present(await _call(service.get_order, uow, order_id), caller)
+    return _shown(await _call(service.get_order, uow, order_id), caller)
+
+
+def _shown(record: service.OrderRecord, caller: Viewer) -> dict[str, Any]:
+    """The order as the caller may see it; a store's staff get 404 for another store's order (as if it
+    did not exist: they learn nothing of it)."""
+    if not visible_to(caller, record.order, record.children):
+        raise HTTPException(404, f"no order {record.order['order_id']} at store {caller.node_scope}")
+    return present(record, caller)
 
 
 @router.post(

@@ -59,6 +59,16 @@ def sees_receiver_in_full(viewer: Viewer, o: dict[str, Any]) -> bool:
     )
 
 
+def visible_to(viewer: Viewer, o: dict[str, Any], children: dict[str, list[dict[str, Any]]]) -> bool:
+    """A store's staff see only their store's orders: a pickup there, or goods allocated to it. Everyone
+    else the gateway lets read orders sees every order."""
+    if viewer.role != STORE_STAFF:
+        return True
+    scope = viewer.node_scope
+    at_store = any(a["node_code"] == scope for a in children.get("allocations", []))
+    return bool(scope) and (o["pickup_node"] == scope or at_store)
+
+
 def receiver_view(o: dict[str, Any], viewer: Viewer) -> dict[str, Any]:
     """name, phone, detail as this viewer may see them, and `masked`: whether they are masks (the viewer's
     view, or all the platform sent)."""

@@ -38,7 +38,7 @@ async def test_the_table_holds_no_plaintext_reads_are_masked_by_role_and_fulfill
         (oid,) = (await take_in(db, [envelope(order), envelope(channel_order(shop_id="S9"))])).accepted
         async with client_for(db) as c:
             views = {}
-            for role in (None, "operations", "finance", "store_staff", "admin"):
+            for role in (None, "operations", "finance", "admin"):
                 r = await c.get(f"/orders/{oid}", headers={"X-Omni-Role": role} if role else {})
                 assert r.status_code == 200, r.text
                 views[role] = r.json()
@@ -59,7 +59,7 @@ async def test_the_table_holds_no_plaintext_reads_are_masked_by_role_and_fulfill
         await scalar(db, "SELECT receiver_phone_masked FROM orders WHERE order_id = :o", o=oid) == MASKED[1]
     )
 
-    for role in (None, "operations", "finance", "store_staff"):
+    for role in (None, "operations", "finance"):
         assert _receiver(views[role]) == MASKED and views[role]["logistics"]["address"]["masked"] is True, (
             role
         )
@@ -135,3 +135,31 @@ async def test_order0010_without_the_key_keeps_old_rows_plain_and_readable(make_
         admin = (await c.get("/orders/O-OLD", headers={"X-Omni-Role": "admin"})).json()
         ops = (await c.get("/orders/O-OLD", headers={"X-Omni-Role": "operations"})).json()
     assert _receiver(admin) == PLAIN and _receiver(ops) == MASKED
+
+
+async def test_a_store_sees_only_its_own_orders_and_its_pickups_in_full(make_database):
+    """store_staff (X-Omni-Node-Scope = its store, set by the gateway): a pickup at its store in full, an
+    order allocated to it masked, any other order 404 (as if it did not exist)."""
+    db = await order_database(make_database)
+    await project(db, product_events())
+    pickup = channel_order(delivery="store_pickup", pickup_node="STORE-SH-01")
+    (mine, other) = (await take_in(db, [envelope(pickup), envelope(channel_order())])).accepted
+    staff = {"X-Omni-Role": "store_staff", "X-Omni-Node-Scope": "STORE-SH-01"}
+    elsewhere = {"X-Omni-Role": "store_staff", "X-Omni-Node-Scope": "STORE-BJ-01"}
+    async with client_for(db) as c:
+        seen = await c.get(f"/orders/{mine}", headers=staff)
+        assert seen.status_code == 200 and _receiver(seen.json()) == PLAIN
+        assert (await c.get(f"/orders/{mine}", headers=elsewhere)).status_code == 404
+        assert (await c.get(f"/orders/{other}", headers=staff)).status_code == 404
+        by_channel = await c.get(f"/orders/by-channel/tmall/{pickup.channel_order_id}", headers=elsewhere)
+        assert by_channel.status_code == 404
+        await scalar(
+            db,
+            "INSERT INTO order_line_allocations (line_id, task_id, order_id, node_code, reservation_id, qty, "
+            "allocated_at) SELECT line_id, 'T1', order_id, 'STORE-SH-01', 'R1', qty, now() FROM order_lines "
+            "WHERE order_id = :o RETURNING 1",
+            o=other,
+        )
+        shipped_from_store = await c.get(f"/orders/{other}", headers=staff)
+        assert shipped_from_store.status_code == 200 and _receiver(shipped_from_store.json()) == MASKED
+        assert (await c.get(f"/orders/{other}", headers={"X-Omni-Role": "store_staff"})).status_code == 404

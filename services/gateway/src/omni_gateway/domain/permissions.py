@@ -91,6 +91,8 @@ RULES: tuple[Rule, ...] = (
     _rule({STORE_STAFF}, "fulfillment", POST, "/tasks/{task_id}/accept"),
     _rule({STORE_STAFF}, "fulfillment", POST, "/tasks/{task_id}/ship"),
     _rule({STORE_STAFF}, "fulfillment", POST, "/tasks/{task_id}/pickup"),
+    # a store's own orders (the order service answers 404 for any other store's): the pickup's receiver
+    _rule({STORE_STAFF}, "order", READ, "/orders/{order_id}"),
     # channel adapters (run outside Omni) hand orders to the channel service and read their shops
     _rule({CHANNEL}, "channel", POST, "/channels/{platform}/orders"),
     _rule({CHANNEL}, "channel", POST, "/channels/{platform}/refunds"),
