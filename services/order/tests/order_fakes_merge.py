@@ -21,5 +21,10 @@ class FakeMergeQueries:
     async def merged_sources(self, merged_id: str) -> list[dict[str, Any]]:
         return self._oldest_first(lambda o: o.get("merged_into") == merged_id)
 
+    async def receivers_after(self, after: str | None, limit: int) -> list[dict[str, Any]]:
+        cols = ("order_id", "receiver_name", "receiver_phone", "address_detail")
+        ids = sorted(i for i in self.orders if after is None or i > after)[:limit]
+        return [{c: self.orders[i][c] for c in cols} for i in ids]
+
     async def material_weights(self, codes: Iterable[str]) -> dict[str, int]:
         return {c: self.materials[c].get("weight_g", 0) for c in set(codes) if c in self.materials}

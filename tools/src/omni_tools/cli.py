@@ -53,6 +53,23 @@ def demo(
     asyncio.run(run_demo(url, api_key, sim_url))
 
 
+@app.command("reseal-buyer-data")
+def reseal_buyer_data(
+    url: str = typer.Option(DEFAULT_GATEWAY, envvar="OMNI_GATEWAY_URL"),
+    api_key: str = typer.Option(DEFAULT_KEY, envvar="OMNI_API_KEY", help="an admin API key"),
+    page: int = typer.Option(500, min=1, max=5000, help="orders per page (one transaction each)"),
+    after: str = typer.Option(None, help="resume after this order id"),
+) -> None:
+    """After a buyer data key rotation (a new key first in ORDER_BUYER_DATA_KEYS): seal every order's
+    receiver under the newest key (and legacy plain ones), page by page; then the old key can go."""
+    from .reseal import reseal_all
+
+    console = Console()
+    total = asyncio.run(reseal_all(url, api_key, page=page, after=after, console=console))
+    done = f"{total['scanned']} orders scanned, {total['resealed']} re-sealed"
+    console.print(f"{done}: every receiver is under key {total['key_id']}")
+
+
 @app.command()
 def bench(
     seconds: float = typer.Option(60, "--seconds", "-s", help="webhooks as fast as possible for this long"),

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query
+from pydantic import BaseModel, ConfigDict, Field
 
 from omni_chassis.app import Uow
 from omni_chassis.errors import ProblemError
@@ -176,3 +177,36 @@ catalog_router = APIRouter(prefix="/catalog", tags=["catalog"])
 @catalog_router.get("/listings/{listing_id}", summary="The catalog projection's copy of a channel listing")
 async def get_catalog_listing(uow: Uow, listing_id: str) -> dict[str, Any]:
     return await _call(service.get_catalog_listing, uow, listing_id)
+
+
+buyer_data_router = APIRouter(prefix="/buyer-data", tags=["buyer data"])
+
+
+class ResealRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    after: str | None = Field(
+        None, min_length=1, max_length=64, description="the last order id of the page before"
+    )
+    limit: int = Field(500, ge=1, le=5000, description="orders per page (one transaction)")
+
+
+class ResealPage(BaseModel):
+    scanned: int
+    resealed: int = Field(description="orders of the page whose receiver was sealed again")
+    key_id: str = Field(description="the key everything is now sealed under (the ring's first)")
+    next_after: str | None = Field(description="pass it as `after` for the next page; null: done")
+
+
+@buyer_data_router.post(
+    "/reseal", response_model=ResealPage, summary="Seal the receivers again under the newest key (a page)",
+    responses={403: {"description": "only an admin re-seals buyer data"}},
+)  # fmt: skip
+async def reseal(uow: Uow, body: ResealRequest, caller: Caller) -> dict[str, Any]:
+    """After a key rotation (a new key first in ORDER_BUYER_DATA_KEYS), every receiver under an older key,
+    and any legacy plain one, is sealed under the first key, a page at a time in order id order; repeat
+    with `after` = `next_after` until it is null (`omni-tools reseal-buyer-data` does). Then the old key can
+    go. Values already under the first key and platform masks are left as they are."""
+    if caller.role != "admin":
+        raise HTTPException(403, "only an admin re-seals buyer data (X-Omni-Role admin)")
+    return await _call(service.reseal_page, uow, after=body.after, limit=body.limit)

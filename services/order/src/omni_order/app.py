@@ -44,6 +44,7 @@ def build(settings: Settings | None = None) -> FastAPI:
         routers=[
             api.router,
             api.catalog_router,
+            api.buyer_data_router,
             api_review.router,
             api_review.actions_router,
             api_rules.router,

@@ -20,6 +20,7 @@ from omni_contracts.bundles import Component
 from .domain.intake import Catalog, Listing, Material, SalesProduct
 from .store_aftersales import AfterSalesQueries
 from .store_backorders import BackorderQueries
+from .store_buyer_data import BuyerDataQueries
 from .store_gifts import GiftQueries
 from .store_merge import MergeQueries
 from .store_problems import WritebackProblems
@@ -74,7 +75,13 @@ def newest(rows: Iterable[dict[str, Any]], key: str) -> list[dict[str, Any]]:
 
 
 class Repository(
-    WritebackProblems, RuleQueries, AfterSalesQueries, BackorderQueries, GiftQueries, MergeQueries
+    WritebackProblems,
+    RuleQueries,
+    AfterSalesQueries,
+    BackorderQueries,
+    GiftQueries,
+    MergeQueries,
+    BuyerDataQueries,
 ):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session

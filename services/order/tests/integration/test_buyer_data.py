@@ -163,3 +163,24 @@ async def test_a_store_sees_only_its_own_orders_and_its_pickups_in_full(make_dat
         shipped_from_store = await c.get(f"/orders/{other}", headers=staff)
         assert shipped_from_store.status_code == 200 and _receiver(shipped_from_store.json()) == MASKED
         assert (await c.get(f"/orders/{other}", headers={"X-Omni-Role": "store_staff"})).status_code == 404
+
+
+async def test_reseal_through_the_api_is_for_an_admin_and_pages_to_the_end(make_database):
+    db = await order_database(make_database)
+    await project(db, product_events())
+    await take_in(db, [envelope(channel_order()) for _ in range(3)])
+    async with client_for(db) as c:
+        refused = await c.post("/buyer-data/reseal", json={}, headers={"X-Omni-Role": "operations"})
+        assert refused.status_code == 403
+        bad = await c.post("/buyer-data/reseal", json={"limit": 0}, headers={"X-Omni-Role": "admin"})
+        assert bad.status_code == 422
+        first = await c.post("/buyer-data/reseal", json={"limit": 2}, headers={"X-Omni-Role": "admin"})
+        assert first.status_code == 200, first.text
+        body = first.json()
+        assert (body["scanned"], body["resealed"], body["key_id"]) == (2, 0, "test") and body["next_after"]
+        rest = await c.post(
+            "/buyer-data/reseal",
+            json={"limit": 2, "after": body["next_after"]},
+            headers={"X-Omni-Role": "admin"},
+        )
+        assert (rest.json()["scanned"], rest.json()["next_after"]) == (1, None)

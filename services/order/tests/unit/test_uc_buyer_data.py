@@ -109,3 +109,38 @@ async def test_no_log_record_of_intake_a_view_or_a_cancel_carries_the_receiver(c
     assert "channel orders taken in" in logged  # the capture saw intake's own record
     for secret in (*PLAIN, "文三路", "13800000000"):
         assert secret not in logged
+
+
+async def test_reseal_moves_every_receiver_to_the_newest_key_page_by_page_and_seals_legacy_values():
+    import os
+
+    from omni_order.domain.buyer_data import new_key, parse_key_ring
+    from omni_order.service import records
+
+    uow, first = await accepted_order()
+    (second,) = (await service.intake(uow, [envelope(channel_order())])).accepted
+    legacy = uow.repo.orders[second]
+    legacy["receiver_phone"] = "13800000000"  # a row written before order0010 by a migration without the key
+    legacy["receiver_name"] = "masked:张*"  # a platform mask: nothing to seal
+    old = os.environ["ORDER_BUYER_DATA_KEYS"]
+    records.use_buyer_keys(parse_key_ring(f"new:{new_key()},{old}"))
+    try:
+        pages, after = [], None
+        while True:
+            page = await service.reseal_page(uow, after=after, limit=1)
+            pages.append((page["scanned"], page["resealed"]))
+            if page["next_after"] is None:
+                break
+            after = page["next_after"]
+        assert pages[:2] == [(1, 1), (1, 1)] and sum(s for s, _ in pages) == 2
+        for oid in (first, second):
+            row = uow.repo.orders[oid]
+            opened = records.receiver(row)
+            assert opened["receiver_phone"] == "13800000000" and opened["address_detail"] == "文三路 1 号"
+        assert uow.repo.orders[first]["receiver_name"].startswith("enc:v1:new:")
+        assert uow.repo.orders[second]["receiver_phone"].startswith("enc:v1:new:")
+        assert uow.repo.orders[second]["receiver_name"] == "masked:张*"
+        again = await service.reseal_page(uow, after=None, limit=10)
+        assert (again["scanned"], again["resealed"], again["next_after"]) == (2, 0, None)
+    finally:
+        records.use_buyer_keys(parse_key_ring(old))

@@ -33,6 +33,7 @@ from .backorder import (
     on_overdue,
     resource_backorders,
 )
+from .buyer_data import reseal_page
 from .catalog import PRODUCT_EVENTS, get_catalog_listing, project_catalog
 from .follow import FULFILLMENT_EVENTS, FULFILLMENT_TARGETS, follow_fulfillment
 from .gifts import gifts_of, project_stock
@@ -82,6 +83,7 @@ __all__ = [
     "project_stock",
     "record_writeback_refusals",
     "release",
+    "reseal_page",
     "resource_backorders",
     "retry",
     "trace",
