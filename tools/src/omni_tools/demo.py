@@ -1,6 +1,7 @@
 """`make demo`: three signed Tmall orders through the gateway, each followed from webhook to trial balance,
-a stock change at a store reaching the (simulated) Tmall platform, and an order from every other platform
-(demo_channels.py).
+the order rules' three engines on the Tmall flagship (a hold and a gift: demo_rules.py; a merge, 合单:
+demo_merge.py), a stock change at a store reaching the (simulated) Tmall platform, and an order from every
+other platform (demo_channels.py).
 
 Everything goes through the gateway, as a person (or the platform) would do it: the signed webhook, the
 order's journey, the staff actions in the warehouse, the vouchers. A bad signature is refused. Then a receipt
@@ -25,6 +26,8 @@ from rich.table import Table
 from .catalog import LISTINGS
 from .client import GatewayError, check, gateway
 from .demo_channels import channels_act
+from .demo_merge import STRATEGY as MERGE_STRATEGY
+from .demo_merge import WINDOW_S, merge_act, merge_tables
 from .demo_rules import RULESET, rules_act, trace_table
 from .seed import SIM_URL, seed_platform
 from .tmall import Line, signed_request, trade
@@ -301,10 +304,31 @@ async def rules_act_shown(client: httpx.AsyncClient) -> None:
         raise DemoError(f"order {final['order_id']} did not reach allocated: {final['status_reason']}")
 
 
+async def merge_act_shown(client: httpx.AsyncClient, sim_url: str) -> None:
+    console.rule(
+        f"[bold]the merge (合单): two Tmall trades of one buyer to one address, a {WINDOW_S}s window"
+    )
+    await seed_platform(client, sim_url)  # the simulator knows the shop, so the write-backs are accepted
+    seen = await merge_act(client, sim_url, poll)
+    for table in merge_tables(seen):
+        console.print(table)
+    m, n = seen["merged"], len(seen["tasks"])
+    if any(w["state"] != "acknowledged" for w in seen["writebacks"]):
+        raise DemoError(f"the shipment of merged order {m['order_id']} was not written back to every trade")
+    parcels = "one parcel" if n == 1 else f"{n} parcels"
+    say(
+        f"{len(m['merge']['sources'])} trades ({', '.join(seen['tids'])}) merged into {m['order_id']}, "
+        f"shipped as {parcels}, written back to each trade, a sale booked per trade; merge is off again "
+        f"(strategy {MERGE_STRATEGY} v{seen['strategy_versions'][1]})",
+        "merged, shipped once, booked per platform order",
+    )
+
+
 async def run_demo(url: str, api_key: str, sim_url: str = SIM_URL) -> None:
     say(
         f"Omni demo through the gateway at [bold]{url}[/]: 3 Tmall orders, from the signed webhook to the "
-        "trial balance, a forged one, and a stock change at a store reaching the simulated Tmall"
+        "trial balance, a forged one, a hold, a gift and a merge, and a stock change at a store reaching the "
+        "simulated Tmall"
     )
     try:
         async with gateway(url, api_key) as client:
@@ -321,6 +345,7 @@ async def run_demo(url: str, api_key: str, sim_url: str = SIM_URL) -> None:
                 r.status_code == 401,
             )
             await rules_act_shown(client)
+            await merge_act_shown(client, sim_url)
             await stock_act(client, sim_url)
             console.rule(
                 "[bold]every channel: JD, Pinduoduo, Douyin, Xiaohongshu and Youzan, pushed and pulled"
@@ -338,6 +363,7 @@ async def run_demo(url: str, api_key: str, sim_url: str = SIM_URL) -> None:
         raise SystemExit(1) from None
     say(
         "3 orders received, allocated, shipped, completed and booked; a forged one refused; an order held "
-        "by the demo rule set, gifted and released; a receipt at a store pushed to Tmall; an order from "
+        "by the demo rule set, gifted and released; two trades of one buyer merged, shipped once, written "
+        "back to both and booked per trade; a receipt at a store pushed to Tmall; an order from "
         "each of JD, Pinduoduo, Douyin, Xiaohongshu and Youzan allocated (JD and Pinduoduo pulled too)."
     )

@@ -8,7 +8,7 @@
 3. A dry-run over the shop's last orders (this one among them) says what the rule set would change, and
    changes nothing.
 4. The strategy is disabled at the end (a new version; its history stays), so the shop is as it was.
-Merging (the third engine the demo will show) is refused by the service until the merge engine lands.
+The third engine, merging (合单), is the next act: demo_merge.py.
 """
 
 from __future__ import annotations
