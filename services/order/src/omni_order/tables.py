@@ -183,6 +183,8 @@ orders = Table(
     Column("merge_group", Text),  # a hash of (strategy, channel, shops, buyer, address, delivery, roles)
     Column("merge_sources", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Column("split_kinds", ARRAY(Text), nullable=False, server_default=text("'{}'")),  # order0013
+    # the platform's ciphertexts of the receiver (order0014): opaque, decrypted only through the platform
+    Column("platform_receiver", JSONB),
     CheckConstraint("kind IN ('order', 'merged')", name="orders_kind"),
     UniqueConstraint("channel", "channel_order_id", name="orders_channel_order_uq"),
     Index("orders_by_created", "created_at", "order_id"),

@@ -47,6 +47,18 @@ async def test_a_v2_order_is_taken_in_like_v1():
     result = await service.intake(uow, [trade])
     (order_id,) = result.accepted
     assert uow.repo.orders[order_id]["goods_paid_cents"] == 329_600
+    # the platform's ciphertext is kept as sent (only the platform decrypts it), beside Omni's sealed columns
+    assert uow.repo.orders[order_id]["platform_receiver"] == {
+        "name_cipher": "~abc~def~0~~",
+        "merge_key_kind": "open_address_id",
+    }
+
+
+async def test_an_order_without_platform_ciphertexts_keeps_none():
+    uow = fake_uow()
+    await service.project_catalog(uow, [envelope(e) for e in product_events()])
+    (order_id,) = (await service.intake(uow, [envelope(channel_order())])).accepted
+    assert uow.repo.orders[order_id]["platform_receiver"] is None
 
 
 def test_a_v1_order_on_the_topic_reads_as_v2():

@@ -135,7 +135,18 @@ def order_row(order_id: str, d: ChannelOrderReceivedV1, plan: IntakePlan, now: d
         "invoice_kind": inv.kind if inv else None,
         "invoice_title": inv.title if inv else None,
         "invoice_tax_id": inv.tax_id if inv else None,
+        "platform_receiver": platform_receiver(d),
     }
+
+
+def platform_receiver(d: ChannelOrderReceivedV1) -> dict[str, str] | None:
+    """The platform's ciphertexts of the receiver, as it sent them (opaque: only the platform decrypts them,
+    e.g. for a waybill), or None when it sent none."""
+    pr = getattr(d, "protected_receiver", None)
+    if pr is None:
+        return None
+    kept = {k: getattr(pr, k) for k in ("name_cipher", "phone_cipher", "address_cipher", "merge_key_kind")}
+    return {k: v for k, v in kept.items() if v} or None
 
 
 def channel_line_rows(order_id: str, d: ChannelOrderReceivedV1, plan: IntakePlan) -> list[dict[str, Any]]:
