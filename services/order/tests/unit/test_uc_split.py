@@ -111,3 +111,15 @@ def test_the_first_kind_that_applies_places_a_line():
     assert place(LineKind("virtual"), []) == place(LineKind("virtual"), every)  # virtual never ships
     placed = [place(LineKind("frozen"), every), place(LineKind("normal"), every)]
     assert unmatched(every, placed) == ["oversize", "high_value", "presale"]
+
+
+async def test_the_dry_run_compares_the_kinds_asked_with_those_the_order_was_split_by():
+    from omni_order.service.dryrun import dry_run
+
+    uow = await shop({"BEAN-ETH-500": "cold_chain"}, kinds=["cold_chain"])
+    await service.intake(uow, [envelope(channel_order())])
+    (same,) = (await dry_run(uow, "split"))["items"]
+    assert same["actual"]["split"] == ["cold_chain"] and not [c for c in same["changes"] if "split" in c]
+    draft = RuleSetDoc.model_validate({"name": "none", "rules": []})
+    (other,) = (await dry_run(uow, "split", draft=draft))["items"]
+    assert "would not split cold_chain" in other["changes"]

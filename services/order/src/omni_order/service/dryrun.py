@@ -66,6 +66,7 @@ async def _one(uow: OrderUow, o: dict[str, Any], doc: RuleSetDoc, label: str) ->
         "holds": sorted({h["code"] for h in holds if h["rule"]}),  # what rules held (not the flow)
         "tags": list(o.get("tags") or []),
         "gifts": sorted({g["gift_id"] for g in await repo.gift_grants_of(order_id)}),
+        "split": list(o.get("split_kinds") or []),  # the kinds its rules asked to ship apart (order0013)
     }
     base = {"order_id": order_id, "channel": o["channel"], "channel_order_id": o["channel_order_id"],
             "created_at": o["created_at"], "actual": actual}  # fmt: skip
@@ -96,7 +97,8 @@ async def _one(uow: OrderUow, o: dict[str, Any], doc: RuleSetDoc, label: str) ->
     asked = {a.gift_id: g for (_, a), g in zip(outcome.gifts, would["gifts"], strict=True)}
     changes += [f"would add gift {g}" for gid, g in asked.items() if gid not in actual["gifts"]]
     changes += [f"would not add gift {gid}" for gid in actual["gifts"] if gid not in asked]
-    changes += [f"would split {k}" for k in would["split"]]
+    changes += [f"would split {k}" for k in would["split"] if k not in actual["split"]]
+    changes += [f"would not split {k}" for k in actual["split"] if k not in would["split"]]
     changes += [f"would tag {t}" for t in would["tags"] if t not in actual["tags"]]
     changes += [f"would route {h}" for h in would["route_hints"]]
     return base | {"would": would, "changes": changes, "note": None}
