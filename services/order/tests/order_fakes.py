@@ -112,6 +112,10 @@ class FakeRepository(
         row = self.listings.get(listing_id)
         return copy.deepcopy(row) if row else None
 
+    async def get_material(self, code: str) -> dict[str, Any] | None:
+        row = self.materials.get(code)
+        return copy.deepcopy(row) if row else None
+
     # -- orders: writes ----------------------------------------------------------------------------------
     async def insert_new_orders(self, rows: list[dict[str, Any]]) -> set[str]:
         taken = {(o["channel"], o["channel_order_id"]) for o in self.orders.values()}

@@ -179,6 +179,16 @@ async def get_catalog_listing(uow: Uow, listing_id: str) -> dict[str, Any]:
     return await _call(service.get_catalog_listing, uow, listing_id)
 
 
+@catalog_router.get(
+    "/materials/{code}", summary="The catalog projection's copy of a material, with its facts",
+    responses={404: {"description": "not (yet) known to the order service"}},
+)  # fmt: skip
+async def get_catalog_material(uow: Uow, code: str) -> dict[str, Any]:
+    """What the order service knows of a material: the facts (category, tags, handling, weight, high value,
+    VAT rate) its rules and split by type decide on, and the version it has."""
+    return await _call(service.get_catalog_material, uow, code)
+
+
 buyer_data_router = APIRouter(prefix="/buyer-data", tags=["buyer data"])
 
 

@@ -183,6 +183,11 @@ class Repository(
         row = (await self.session.execute(select(t).where(t.c.listing_id == listing_id))).mappings().first()
         return dict(row) if row else None
 
+    async def get_material(self, code: str) -> dict[str, Any] | None:
+        t = materials
+        row = (await self.session.execute(select(t).where(t.c.code == code))).mappings().first()
+        return dict(row) if row else None
+
     # -- orders: writes ----------------------------------------------------------------------------------
     async def insert_new_orders(self, rows: list[dict[str, Any]]) -> set[str]:
         """Insert orders; a (channel, channel_order_id) already stored is skipped. Returns the new ids."""

@@ -75,3 +75,18 @@ async def test_a_v2_material_lands_in_catalog_materials_with_its_facts(
         handling="cold_chain", weight_g=350, high_value=False, tax_rate_bp=900,
     )  # fmt: skip
     assert catalog.materials[plain] == Material(plain, True, weight_g=80)
+
+
+async def test_the_api_shows_what_the_order_service_knows_of_a_material(make_database):
+    from order_db_helpers import client_for, project
+
+    db = await order_database(make_database)
+    code = "COLD" + uuid.uuid4().hex[:8]
+    await project(db, [MaterialUpsertedV2(code=code, name="Cold brew", unit="bottle", weight_g=350,
+                                          handling="cold_chain", tags=["new"], version=3)])  # fmt: skip
+    async with client_for(db) as c:
+        r = await c.get(f"/catalog/materials/{code}")
+        assert r.status_code == 200, r.text
+        assert (r.json()["handling"], r.json()["tags"], r.json()["version"]) == ("cold_chain", ["new"], 3)
+        missing = await c.get("/catalog/materials/NOPE")
+        assert missing.status_code == 404 and "no material NOPE" in missing.json()["detail"]

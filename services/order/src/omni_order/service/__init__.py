@@ -34,7 +34,7 @@ from .backorder import (
     resource_backorders,
 )
 from .buyer_data import reseal_page
-from .catalog import PRODUCT_EVENTS, get_catalog_listing, project_catalog
+from .catalog import PRODUCT_EVENTS, get_catalog_listing, get_catalog_material, project_catalog
 from .follow import FULFILLMENT_EVENTS, FULFILLMENT_TARGETS, follow_fulfillment
 from .gifts import gifts_of, project_stock
 from .intake import IntakeResult, intake
@@ -72,6 +72,7 @@ __all__ = [
     "configure_defaults",
     "follow_fulfillment",
     "get_catalog_listing",
+    "get_catalog_material",
     "get_order",
     "get_order_by_channel",
     "gifts_of",

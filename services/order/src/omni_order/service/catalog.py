@@ -56,6 +56,15 @@ def _columns(payload: EventPayload, table: Any) -> dict[str, Any]:
     return payload.model_dump(include=set(table.c.keys()))
 
 
+async def get_catalog_material(uow: OrderUow, code: str) -> dict[str, Any]:
+    """The order service's own copy of a material with the facts its rules and split by type decide on."""
+    async with uow:
+        row = await uow.repo.get_material(code)
+    if row is None:
+        raise OrderNotFound(f"no material {code} in the order service's catalog (yet)")
+    return row
+
+
 async def get_catalog_listing(uow: OrderUow, listing_id: str) -> dict[str, Any]:
     """The order service's own copy of a channel listing (what intake decomposes with)."""
     async with uow:
