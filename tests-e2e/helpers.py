@@ -39,18 +39,30 @@ async def demo_poll(fetch, done, what: str, within: float = 120) -> Any:
 
 
 async def new_sku(
-    client: httpx.AsyncClient, stock: dict[str, int], price_cents: int = 10_000, on_ids: Any = None
+    client: httpx.AsyncClient,
+    stock: dict[str, int],
+    price_cents: int = 10_000,
+    on_ids: Any = None,
+    facts: dict[str, Any] | None = None,
 ) -> dict[str, str]:
     """A fresh material, single sales product and Tmall listing, with stock at some nodes, seen everywhere.
     `on_ids(item_id, sku_id, code)`, when given, is awaited before the listing exists (e.g. to put the item
-    on the platform simulator first)."""
+    on the platform simulator first). `facts` (handling, tags, ...) go on the material; the order service
+    has them before this returns."""
     tag = uuid.uuid4().hex[:8].upper()
     code = f"E2E-{tag}"
     item_id, sku_id = str(700_000_000_000 + int(tag, 16) % 10**11), str(int(tag, 16))
     if on_ids is not None:
         await on_ids(item_id, sku_id, code)
-    material = {"code": code, "name": f"e2e material {tag}", "unit": "pcs", "weight_g": 100}
+    material = {"code": code, "name": f"e2e material {tag}", "unit": "pcs", "weight_g": 100, **(facts or {})}
     assert (await client.put(f"/api/product/materials/{code}", json=material)).status_code in (200, 201)
+    if facts:
+
+        async def facts_known():
+            r = await client.get(f"/api/order/catalog/materials/{code}")
+            return r.status_code == 200 and all(r.json().get(k) == v for k, v in facts.items())
+
+        await until(facts_known, f"the order service to learn {code}'s facts")
     product = {
         "code": code,
         "name": f"e2e product {tag}",
