@@ -183,6 +183,9 @@ class TaskOut(BaseModel):
     kind: TaskKind
     status: TaskStatus
     reservation_id: str
+    group: str | None = Field(
+        None, description="split by type: its lines' group (cold_chain, frozen, ...); null: the main group"
+    )
     lines: list[LineOut]
     pickup_code: str | None = Field(None, description="store pickups; never shown to store staff")
     accepted_by: str | None
@@ -203,6 +206,7 @@ class TaskOut(BaseModel):
             kind=t.kind,
             status=t.status,
             reservation_id=t.reservation_id,
+            group=t.group,
             lines=[LineOut(material_code=x.material_code, qty=x.qty) for x in t.lines],
             pickup_code=t.pickup_code if scope is None else None,
             accepted_by=t.accepted_by,
@@ -297,6 +301,7 @@ class ReservationOut(BaseModel):
     node_code: str
     attempt: int
     status: str
+    group: str | None = Field(None, description="split by type: the group of its lines; null: the main group")
     lines: list[LineOut]
 
 
@@ -326,6 +331,7 @@ class SourcingOut(BaseModel):
                     node_code=r.node_code,
                     attempt=r.attempt,
                     status=r.status.value,
+                    group=r.group,
                     lines=[LineOut(material_code=x.material_code, qty=x.qty) for x in r.lines],
                 )
                 for r in o.reservations

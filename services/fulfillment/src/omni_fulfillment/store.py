@@ -1,4 +1,4 @@
-"""The repository: the only place that knows SQL. Tables are in tables.py.
+"""The repository: the only place that knows SQL. Tables are in tables.py, rows <-> domain in rows.py.
 
 `Repository(session)` is what the unit of work carries as `uow.repo` (`create_app(..., repository=
 store.Repository)`); it reads and writes domain objects on the unit of work's session and never commits.
@@ -7,7 +7,6 @@ store.Repository)`); it reads and writes domain objects on the unit of work's se
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, func, select, update
@@ -16,17 +15,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omni_contracts import utcnow
 
-from .domain.lines import LinePart, OrderLine
-from .domain.nodes import Node, NodeType
-from .domain.order_sourcing import OrderSourcing, Reservation, ReservationStatus, SourcingStatus
-from .domain.sourcing import Line, Point
+from .domain.nodes import Node
+from .domain.order_sourcing import OrderSourcing, SourcingStatus
 from .domain.stock_view import NodeInfo, StockView
-from .domain.tasks import Task, TaskKind, TaskStatus
+from .domain.tasks import Task
+from .rows import (
+    TASK_STATE,
+    lines_json,
+    node_of,
+    node_values,
+    reservation_of,
+    sourcing_of,
+    sourcing_values,
+    task_of,
+    task_values,
+)
 from .tables import metadata, nodes, reservations, sourcing, stock, tasks
 
 __all__ = ["Repository", "metadata", "nodes", "reservations", "sourcing", "stock", "tasks"]
-
-_TASK_STATE = ("status", "accepted_by", "carrier", "tracking_no", "accepted_at", "done_at", "cancelled_at")
 
 
 class Repository:
@@ -37,14 +43,14 @@ class Repository:
     async def get_node(self, code: str, *, lock: bool = False) -> Node | None:
         q = select(nodes).where(nodes.c.code == code)
         row = (await self.session.execute(q.with_for_update() if lock else q)).first()
-        return _node(row) if row else None
+        return node_of(row) if row else None
 
     async def insert_node(self, node: Node) -> bool:
         """Insert a new node; False when the code is taken."""
         now = utcnow()
         stmt = (
             pg_insert(nodes)
-            .values(**_node_values(node), created_at=now, updated_at=now)
+            .values(**node_values(node), created_at=now, updated_at=now)
             .on_conflict_do_nothing(index_elements=[nodes.c.code])
             .returning(nodes.c.code)
         )
@@ -53,7 +59,7 @@ class Repository:
     async def put_node(self, node: Node) -> bool:
         """Create or replace a node. True when it was created."""
         now = utcnow()
-        values = _node_values(node)
+        values = node_values(node)
         stmt = pg_insert(nodes).values(**values, created_at=now, updated_at=now)
         stmt = stmt.on_conflict_do_update(
             index_elements=[nodes.c.code],
@@ -71,7 +77,7 @@ class Repository:
         )
         total = (await self.session.execute(select(func.count()).select_from(nodes).where(cond))).scalar_one()
         q = select(nodes).where(cond).order_by(nodes.c.code).limit(limit).offset(offset)
-        return [_node(r) for r in await self.session.execute(q)], total
+        return [node_of(r) for r in await self.session.execute(q)], total
 
     # -- stock projection ------------------------------------------------------------------------------------
     async def upsert_stock(self, rows: Sequence[tuple[str, str, int, int]]) -> None:
@@ -167,20 +173,21 @@ class Repository:
             return {}
         q = select(sourcing).where(sourcing.c.order_id.in_(ids)).order_by(sourcing.c.order_id)
         found = {
-            r.order_id: _sourcing(r) for r in await self.session.execute(q.with_for_update() if lock else q)
+            r.order_id: sourcing_of(r) for r in await self.session.execute(q.with_for_update() if lock else q)
         }
         if found:
             res = await self.session.execute(
                 select(reservations)
                 .where(reservations.c.order_id.in_(list(found)))
-                .order_by(reservations.c.order_id, reservations.c.attempt, reservations.c.node_code)
+                .order_by(
+                    reservations.c.order_id,
+                    reservations.c.attempt,
+                    reservations.c.line_group.asc().nulls_first(),  # the main group first
+                    reservations.c.node_code,
+                )
             )
             for r in res:
-                found[r.order_id].reservations.append(
-                    Reservation(
-                        r.reservation_id, r.node_code, r.attempt, _lines(r.lines), ReservationStatus(r.status)
-                    )
-                )
+                found[r.order_id].reservations.append(reservation_of(r))
         return found
 
     async def save_sourcings(self, orders: Sequence[OrderSourcing]) -> None:
@@ -195,15 +202,16 @@ class Repository:
             set_={k: stmt.excluded[k] for k in (*changing, "first_attempt", "accepted_event", "updated_at")},
         )
         ordered = sorted(orders, key=lambda o: o.order_id)
-        await self.session.execute(stmt, [_sourcing_values(o, now) for o in ordered])
+        await self.session.execute(stmt, [sourcing_values(o, now) for o in ordered])
         res_rows = [
             {
                 "reservation_id": r.reservation_id,
                 "order_id": o.order_id,
                 "node_code": r.node_code,
                 "attempt": r.attempt,
-                "lines": _lines_json(r.lines),
+                "lines": lines_json(r.lines),
                 "status": r.status.value,
+                "line_group": r.group,
                 "created_at": now,
                 "updated_at": now,
             }
@@ -235,7 +243,7 @@ class Repository:
     async def insert_tasks(self, new: Sequence[Task]) -> None:
         if new:
             now = utcnow()
-            await self.session.execute(pg_insert(tasks), [_task_values(t, now) for t in new])
+            await self.session.execute(pg_insert(tasks), [task_values(t, now) for t in new])
 
     async def save_tasks(self, changed: Sequence[Task]) -> None:
         """Write back the state of tasks that changed (status and what came with it)."""
@@ -245,25 +253,25 @@ class Repository:
         stmt = (
             update(tasks)
             .where(tasks.c.task_id == bindparam("b_task_id"))
-            .values({c: bindparam(f"b_{c}") for c in (*_TASK_STATE, "updated_at")})
+            .values({c: bindparam(f"b_{c}") for c in (*TASK_STATE, "updated_at")})
         )
         params = []
         for t in sorted(changed, key=lambda t: t.task_id):
-            v = _task_values(t, now)
-            params.append({"b_task_id": t.task_id, **{f"b_{c}": v[c] for c in (*_TASK_STATE, "updated_at")}})
+            v = task_values(t, now)
+            params.append({"b_task_id": t.task_id, **{f"b_{c}": v[c] for c in (*TASK_STATE, "updated_at")}})
         await self.session.execute(stmt, params)
 
     async def get_task(self, task_id: str, *, lock: bool = False) -> Task | None:
         q = select(tasks).where(tasks.c.task_id == task_id)
         row = (await self.session.execute(q.with_for_update() if lock else q)).first()
-        return _task(row) if row else None
+        return task_of(row) if row else None
 
     async def order_tasks(self, order_ids: Iterable[str], *, lock: bool = False) -> list[Task]:
         ids = sorted(set(order_ids))
         if not ids:
             return []
         q = select(tasks).where(tasks.c.order_id.in_(ids)).order_by(tasks.c.task_id)
-        return [_task(r) for r in await self.session.execute(q.with_for_update() if lock else q)]
+        return [task_of(r) for r in await self.session.execute(q.with_for_update() if lock else q)]
 
     async def list_tasks(
         self,
@@ -287,120 +295,4 @@ class Repository:
             .limit(limit)
             .offset(offset)
         )
-        return [_task(r) for r in await self.session.execute(q)], total
-
-
-# -- rows <-> domain -----------------------------------------------------------------------------------------
-def _lines_json(lines: Iterable[Line]) -> list[dict[str, Any]]:
-    return [{"material_code": x.material_code, "qty": x.qty} for x in lines]
-
-
-def _lines(data: Iterable[dict[str, Any]]) -> tuple[Line, ...]:
-    return tuple(Line(d["material_code"], int(d["qty"])) for d in data)
-
-
-def _node(row: Any) -> Node:
-    return Node(row.code, row.name, NodeType(row.type), row.city, row.lat, row.lng, row.priority, row.active)
-
-
-def _node_values(node: Node) -> dict[str, Any]:
-    return {
-        "code": node.code,
-        "name": node.name,
-        "type": node.type.value,
-        "city": node.city,
-        "lat": node.lat,
-        "lng": node.lng,
-        "priority": node.priority,
-        "active": node.active,
-    }
-
-
-def _sourcing(r: Any) -> OrderSourcing:
-    with_ids = bool(r.lines) and all(d.get("line_id") for d in r.lines)
-    return OrderSourcing(
-        order_id=r.order_id,
-        lines=_lines(r.lines),
-        destination=Point(r.dest_lat, r.dest_lng)
-        if r.dest_lat is not None and r.dest_lng is not None
-        else None,
-        pickup_node=r.pickup_node,
-        attempt=r.attempt,
-        excluded=list(r.excluded),
-        status=SourcingStatus(r.status),
-        reason=r.reason,
-        order_lines=tuple(OrderLine(d["line_id"], d["material_code"], int(d["qty"])) for d in r.lines)
-        if with_ids
-        else (),
-        first_attempt=r.first_attempt,
-        accepted_event=r.accepted_event,
-    )
-
-
-def _sourcing_values(o: OrderSourcing, now: datetime) -> dict[str, Any]:
-    """The order's lines are kept with their ids when it has them (one entry per order line)."""
-    lines = (
-        [{"line_id": x.line_id, "material_code": x.material_code, "qty": x.qty} for x in o.order_lines]
-        if o.order_lines
-        else _lines_json(o.lines)
-    )
-    return {
-        "order_id": o.order_id,
-        "status": o.status.value,
-        "lines": lines,
-        "dest_lat": o.destination.lat if o.destination else None,
-        "dest_lng": o.destination.lng if o.destination else None,
-        "pickup_node": o.pickup_node,
-        "attempt": o.attempt,
-        "excluded": list(o.excluded),
-        "reason": o.reason,
-        "first_attempt": o.first_attempt,
-        "accepted_event": o.accepted_event,
-        "created_at": now,
-        "updated_at": now,
-    }
-
-
-def _task(r: Any) -> Task:
-    return Task(
-        task_id=r.task_id,
-        order_id=r.order_id,
-        node_code=r.node_code,
-        kind=TaskKind(r.kind),
-        reservation_id=r.reservation_id,
-        lines=_lines(r.lines),
-        status=TaskStatus(r.status),
-        pickup_code=r.pickup_code,
-        accepted_by=r.accepted_by,
-        carrier=r.carrier,
-        tracking_no=r.tracking_no,
-        created_at=r.created_at,
-        accepted_at=r.accepted_at,
-        done_at=r.done_at,
-        cancelled_at=r.cancelled_at,
-        order_lines=tuple(LinePart(d["line_id"], d["material_code"], int(d["qty"])) for d in r.order_lines),
-    )
-
-
-def _task_values(t: Task, now: datetime) -> dict[str, Any]:
-    return {
-        "task_id": t.task_id,
-        "order_id": t.order_id,
-        "node_code": t.node_code,
-        "kind": t.kind.value,
-        "reservation_id": t.reservation_id,
-        "lines": _lines_json(t.lines),
-        "status": t.status.value,
-        "pickup_code": t.pickup_code,
-        "accepted_by": t.accepted_by,
-        "carrier": t.carrier,
-        "tracking_no": t.tracking_no,
-        "created_at": t.created_at or now,
-        "accepted_at": t.accepted_at,
-        "done_at": t.done_at,
-        "cancelled_at": t.cancelled_at,
-        "updated_at": now,
-        "order_lines": [
-            {"line_id": p.line_id, "material_code": p.material_code, "qty": p.qty} for p in t.order_lines
-        ],
-    }
+        return [task_of(r) for r in await self.session.execute(q)], total

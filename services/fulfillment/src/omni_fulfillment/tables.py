@@ -54,8 +54,9 @@ stock = Table(
     Index("stock_material", "material_code"),
 )
 
-# One row per order being (or having been) sourced. `lines` are the order's lines (with their `line_id`
-# since fulfillment0002).
+# One row per order being (or having been) sourced. `lines` are the order's lines that ship (with their
+# `line_id` since fulfillment0002, and their `group` when split by type). An order with no line that ships
+# has a row too: status fulfilled, no lines.
 sourcing = Table(
     "sourcing",
     metadata,
@@ -87,6 +88,8 @@ reservations = Table(
     Column("status", Text, nullable=False),
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
+    # split by type (fulfillment0003): the group of its lines; NULL: the order's main group
+    Column("line_group", Text, nullable=True),
     Index("reservations_order", "order_id"),
 )
 
@@ -111,6 +114,8 @@ tasks = Table(
     Column("updated_at", TS, nullable=False),
     # which order lines its units fulfil: [{line_id, material_code, qty}] ([] for tasks made before)
     Column("order_lines", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    # split by type (fulfillment0003): the group of its lines; NULL: the order's main group
+    Column("line_group", Text, nullable=True),
     Index("tasks_order", "order_id"),
     Index("tasks_node_status", "node_code", "status", "created_at"),
     Index("tasks_status", "status", "created_at"),

@@ -62,7 +62,11 @@ def accepted(
     to: tuple[float, float] | None = DEST,
     delivery: str = "express",
     pickup_node: str | None = None,
+    groups: dict[str, str] | None = None,
+    virtual: set[str] | frozenset[str] = frozenset(),
 ) -> Envelope[Any]:
+    """order.accepted with line ids `<order>-<i>`. Split by type: `groups` gives a material's line a group;
+    the line of a `virtual` material does not ship."""
     order_lines = [
         OrderLine(
             line_id=f"{order_id}-{i}",
@@ -71,6 +75,8 @@ def accepted(
             material_code=m,
             qty=q,
             amount_cents=1000 * q,
+            group=(groups or {}).get(m),
+            ships=m not in virtual,
         )
         for i, (m, q) in enumerate(lines.items())
     ]

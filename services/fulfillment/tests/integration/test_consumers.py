@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 
 from omni_chassis.testing import eventually, running_consumers
-from omni_fulfillment import consumers, store
+from omni_fulfillment import consumers, service, store
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fulfillment_support import (
     MIGRATIONS,
     accepted,
+    cancelled,
     node,
     outbox,
     publish,
@@ -25,6 +26,7 @@ from fulfillment_support import (
     seed_nodes,
     stock_changed,
     uid,
+    uow,
 )
 
 pytestmark = pytest.mark.integration
@@ -181,3 +183,99 @@ async def test_refusals_replan_elsewhere_and_end_unfulfillable_after_three_attem
     assert not await rows(db, "SELECT 1 FROM tasks WHERE order_id = :o", o=o2)
     # The late reply of o1 (first, already refused) changed nothing: one task, one allocation.
     assert len(await rows(db, "SELECT 1 FROM tasks WHERE order_id = :o", o=o1)) == 1
+
+
+async def test_split_by_type_and_lines_that_do_not_ship(kafka_bootstrap, wired):
+    """A cold-chain line and normal lines at one node: two reservations and two tasks there, each shipped on
+    its own; a virtual line beside a normal one: one task with the normal line only; an order of virtual
+    lines only: fulfilled at once, nothing reserved; redelivered acceptances change nothing."""
+    db, topics = wired
+    x = uid()
+    wh = f"WH-{x}"
+    a, b, c, v, w = (f"{m}-{x}" for m in ("A", "B", "C", "V", "W"))
+    await seed_nodes(db, node(wh, km=5))
+    await publish(kafka_bootstrap, topics["stock"], *(stock_changed(wh, m, 9, seq=1) for m in (a, b, c)))
+
+    async def projected():
+        return len(await rows(db, "SELECT 1 FROM stock WHERE node_code = :n", n=wh)) == 3
+
+    await eventually(projected)
+    o1, o2, o3 = f"O1-{x}", f"O2-{x}", f"O3-{x}"
+    split = accepted(o1, {a: 2, c: 1, b: 1}, groups={c: "cold_chain"})
+    mixed = accepted(o2, {v: 1, a: 1}, virtual={v})
+    nothing = accepted(o3, {v: 1, w: 2}, virtual={v, w})
+    await publish(kafka_bootstrap, topics["orders"], split, mixed, nothing)
+
+    async def types(order_id):
+        sql = "SELECT event_type FROM outbox WHERE key = :k ORDER BY id"
+        return [r.event_type for r in await rows(db, sql, k=order_id)]
+
+    async def fulfilled(order_id):
+        return await outbox(db, "fulfillment.order-fulfilled", key=order_id)
+
+    (done,) = await eventually(lambda: fulfilled(o3))
+    assert done["order_id"] == o3 and await types(o3) == ["fulfillment.order-fulfilled"]
+    (state,) = await rows(db, "SELECT status, lines FROM sourcing WHERE order_id = :o", o=o3)
+    assert (state.status, state.lines) == ("fulfilled", [])
+
+    main, cold = await _requests(db, o1, 2)
+    assert (main["reservation_id"], main["lines"]) == (
+        f"{o1}:1:{wh}",
+        [{"material_code": a, "qty": 2}, {"material_code": b, "qty": 1}],
+    )
+    assert (cold["reservation_id"], cold["lines"]) == (
+        f"{o1}:1:{wh}:cold_chain",
+        [{"material_code": c, "qty": 1}],
+    )
+    (only_a,) = await _requests(db, o2, 1)
+    assert only_a["lines"] == [{"material_code": a, "qty": 1}]
+    await publish(kafka_bootstrap, topics["replies"], reserved(cold), reserved(main), reserved(only_a))
+
+    async def allocated(order_id):
+        return await outbox(db, "fulfillment.order-allocated", key=order_id)
+
+    (allocation,) = await eventually(lambda: allocated(o1))
+    assert [(t["node_code"], t["reservation_id"]) for t in allocation["tasks"]] == [
+        (wh, main["reservation_id"]),
+        (wh, cold["reservation_id"]),
+    ]
+    sql = "SELECT task_id, line_group, lines, order_lines FROM tasks WHERE order_id = :o ORDER BY line_group"
+    cold_task, main_task = await rows(db, sql, o=o1)  # NULLs sort last
+    assert (cold_task.line_group, cold_task.lines) == ("cold_chain", [{"material_code": c, "qty": 1}])
+    assert cold_task.order_lines == [{"line_id": f"{o1}-1", "material_code": c, "qty": 1}]
+    assert main_task.line_group is None and [p["line_id"] for p in main_task.order_lines] == [
+        f"{o1}-0",
+        f"{o1}-2",
+    ]
+    (mixed_alloc,) = await eventually(lambda: allocated(o2))
+    (mixed_task,) = mixed_alloc["tasks"]
+    assert mixed_task["lines"] == [{"material_code": a, "qty": 1}]
+
+    # Each task of the split order ships on its own; the order is fulfilled with the second.
+    for task, no in ((cold_task, "SF-COLD"), (main_task, "SF-MAIN")):
+        await service.accept_task(uow(db), task.task_id, "s1", wh)
+        await service.ship_task(uow(db), task.task_id, "SF", no, wh)
+        if no == "SF-COLD":
+            assert not await fulfilled(o1), "the main group's task has not left yet"
+    shipped = await outbox(db, "fulfillment.shipped", key=o1)
+    assert [(s["tracking_no"], s["reservation_id"]) for s in shipped] == [
+        ("SF-COLD", cold["reservation_id"]),
+        ("SF-MAIN", main["reservation_id"]),
+    ]
+    assert len(await fulfilled(o1)) == 1
+
+    # Redelivered acceptances (the same events, and the OMS sending them again), then a cancellation of
+    # each as a marker: once the markers are handled, nothing else has happened.
+    before = {o: await types(o) for o in (o1, o3)}
+    again = [accepted(o1, {a: 2, c: 1, b: 1}, groups={c: "cold_chain"}), accepted(o3, {v: 1}, virtual={v})]
+    markers = [cancelled(o1), cancelled(o3)]
+    await publish(kafka_bootstrap, topics["orders"], split, nothing, *again, *markers)
+
+    async def handled():
+        ids = [str(m.event_id) for m in markers]
+        return len(await rows(db, "SELECT 1 FROM inbox WHERE event_id::text = ANY(:ids)", ids=ids)) == 2
+
+    await eventually(handled)
+    assert {o: await types(o) for o in (o1, o3)} == before
+    assert len(await rows(db, "SELECT 1 FROM tasks WHERE order_id = :o", o=o1)) == 2
+    assert not await rows(db, "SELECT 1 FROM tasks WHERE order_id = :o", o=o3)

@@ -189,14 +189,20 @@ def stock_changed(node_code: str, material: str, available: int, seq: int = 1) -
 
 def accepted(
     order_id: str,
-    lines: Sequence[tuple[str, int]] | dict[str, int],
+    lines: Sequence[tuple[str, int] | tuple[str, int, str | None]] | dict[str, int],
     *,
     to: tuple[float, float] | None = DEST,
     delivery: str = "express",
     pickup_node: str | None = None,
+    groups: dict[str, str] | None = None,
+    virtual: Iterable[str] = (),
 ) -> Envelope[Any]:
-    """order.accepted with line ids `<order>-<i>`; `lines` may name a material twice (a list of pairs)."""
+    """order.accepted with line ids `<order>-<i>`; `lines` may name a material twice (a list of pairs).
+    Split by type: `groups` gives a material's lines a group, or a line its own as a third item (material,
+    qty, group); the lines of a `virtual` material do not ship."""
     pairs = list(lines.items()) if isinstance(lines, dict) else list(lines)
+    by_material, no_ship = groups or {}, set(virtual)
+    triples = [(p[0], p[1], p[2] if len(p) > 2 else by_material.get(p[0])) for p in pairs]
     order_lines = [
         OrderLine(
             line_id=f"{order_id}-{i}",
@@ -205,8 +211,10 @@ def accepted(
             material_code=m,
             qty=q,
             amount_cents=1000 * q,
+            group=g,
+            ships=m not in no_ship,
         )
-        for i, (m, q) in enumerate(pairs)
+        for i, (m, q, g) in enumerate(triples)
     ]
     paid = sum(x.amount_cents for x in order_lines)
     data = OrderAcceptedV1(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .sourcing import Candidate, Line, Plan, Point, Unfulfillable, _distance, demand_of
 
@@ -46,6 +46,20 @@ class Decision:
     reason: str  # why there is no plan (planned=False)
     lines: tuple[Line, ...]  # what was sourced
     nodes: tuple[NodeVerdict, ...]
+    group: str | None = None  # split by type: the group these lines are (None: the order's main group)
+
+
+def for_group(d: Decision, group: str | None, label: str) -> Decision:
+    """The decision of one group's lines. An order split by type says which group in every sentence
+    (`label`, "cold_chain group", "main group"); an order with one group only has no label, no prefix."""
+    if not label:
+        return replace(d, group=group)
+    return replace(
+        d,
+        group=group,
+        reason=f"{label}: {d.reason}" if d.reason else "",
+        nodes=tuple(replace(n, why=f"{label}: {n.why}") for n in d.nodes),
+    )
 
 
 def km(d: float) -> str:

@@ -4,6 +4,10 @@ Sourcing plans per material (an order's lines of one material are added up), so 
 several order lines of that material, and one order line may be split over tasks at several nodes. The
 split is decided once, when the order is allocated, and kept on the task: its shipment then names, for
 every unit, the order line (`order.accepted`'s `lines[].line_id`) it fulfils.
+
+Split by type (拆单): an order line may belong to a group (cold_chain, frozen, ...; None is the order's main
+group). Each group is sourced apart, so the split is made group by group: a task of a group fulfils only
+that group's order lines, even when another group has lines of the same material.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ from .sourcing import Line
 
 @dataclass(frozen=True)
 class OrderLine:
-    """A line of the order as accepted: its id, material and quantity."""
+    """A line of the order as accepted (one that ships): its id, material, quantity and group."""
 
     line_id: str
     material_code: str
     qty: int
+    group: str | None = None  # split by type: sourced and shipped apart from other groups; None: main
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,20 @@ def split_by_order_line(
                     queue[0] = OrderLine(head.line_id, head.material_code, head.qty - take)
         covered = sum(p.qty for p in parts) == sum(x.qty for x in lines)
         out.append(tuple(parts) if covered else ())
+    return out
+
+
+def split_by_group(
+    order_lines: Sequence[OrderLine], tasks: Sequence[tuple[str | None, Sequence[Line]]]
+) -> list[tuple[LinePart, ...]]:
+    """`split_by_order_line` group by group: for each task (its group and material lines, in the order
+    given), the order lines of its group its units fulfil."""
+    out: list[tuple[LinePart, ...]] = [() for _ in tasks]
+    for group in dict.fromkeys(g for g, _ in tasks):
+        mine = [i for i, (g, _) in enumerate(tasks) if g == group]
+        theirs = [x for x in order_lines if x.group == group]
+        for i, parts in zip(mine, split_by_order_line(theirs, [tasks[i][1] for i in mine]), strict=True):
+            out[i] = parts
     return out
 
 

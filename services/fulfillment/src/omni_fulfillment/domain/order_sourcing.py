@@ -8,85 +8,57 @@ order is allocated: one task per reserved node.
 An order given up on (unfulfillable) is sourced again when its acceptance comes again (an operator's
 retry, after new stock arrived): a new plan against the stock of the day, with a fresh budget of attempts
 and no excluded node. Attempt numbers go on from the last one, so that every reservation id stays unique.
+
+Split by type (拆单): the lines of a group (cold_chain, frozen, ...) are sourced apart from the other groups'
+lines, as if each group were an order of its own: one plan per group (the main group, lines without a
+group, first; then the named groups by name), so lines of different groups never share a reservation or a
+task, even at the same node. A refusal re-plans only its group's lines, with that group's refused and held
+nodes kept out and that group's budget of attempts (attempt numbers stay one sequence per order). The order
+is allocated when every group's reservations are reserved; it is given up on when any group cannot be
+filled. An order with nothing to ship (every line is virtual or a service) is fulfilled at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 
-from .explain import Decision, explain, explain_without_plan
+from .explain import Decision, explain, explain_without_plan, for_group
 from .lines import OrderLine
 from .sourcing import Line, Plan, Point, Shortfall, Unfulfillable, source
+from .sourcing_steps import (
+    NOTHING_TO_SHIP,
+    Allocated,
+    Cancelled,
+    GaveUp,
+    Ignored,
+    NothingToShip,
+    Outcome,
+    Requested,
+    Reservation,
+    ReservationStatus,
+    SourcingStatus,
+    Waiting,
+    reservation_id,
+)
 from .stock_view import StockView
 
-
-class SourcingStatus(StrEnum):
-    SOURCING = "sourcing"
-    ALLOCATED = "allocated"
-    UNFULFILLABLE = "unfulfillable"
-    CANCELLED = "cancelled"
-    FULFILLED = "fulfilled"
-
-
-class ReservationStatus(StrEnum):
-    PENDING = "pending"
-    RESERVED = "reserved"
-    REFUSED = "refused"
-    ABANDONED = "abandoned"  # the order was given up or cancelled: inventory releases what it holds
-
-
-def reservation_id(order_id: str, attempt: int, node_code: str) -> str:
-    """Unique per order, attempt and node (a node appears at most once in one attempt's plan)."""
-    return f"{order_id}:{attempt}:{node_code}"
-
-
-@dataclass
-class Reservation:
-    reservation_id: str
-    node_code: str
-    attempt: int
-    lines: tuple[Line, ...]
-    status: ReservationStatus = ReservationStatus.PENDING
-
-
-# -- what a step decided (the service turns these into events and rows) ------------------------------------
-@dataclass(frozen=True)
-class Requested:
-    reservations: tuple[Reservation, ...]
-    decision: Decision | None = field(default=None, compare=False)  # why this plan (explain.py)
-
-
-@dataclass(frozen=True)
-class Waiting:
-    pending: int
-
-
-@dataclass(frozen=True)
-class Allocated:
-    reservations: tuple[Reservation, ...]
-
-
-@dataclass(frozen=True)
-class GaveUp:
-    reason: str
-    shortfall: tuple[Shortfall, ...]
-    attempts: int
-    decision: Decision | None = field(default=None, compare=False)  # why each node could not serve
-
-
-@dataclass(frozen=True)
-class Ignored:
-    why: str
-
-
-@dataclass(frozen=True)
-class Cancelled:
-    abandoned: tuple[Reservation, ...]
-
-
-Outcome = Requested | Waiting | Allocated | GaveUp | Ignored | Cancelled
+__all__ = [
+    "NOTHING_TO_SHIP",
+    "Allocated",
+    "Cancelled",
+    "GaveUp",
+    "Ignored",
+    "NothingToShip",
+    "OrderSourcing",
+    "Outcome",
+    "Requested",
+    "Reservation",
+    "ReservationStatus",
+    "SourcingStatus",
+    "Waiting",
+    "reservation_id",
+]
 
 
 @dataclass
@@ -118,6 +90,21 @@ class OrderSourcing:
         """Given up on: a new acceptance (an operator's retry) sources it again."""
         return self.status is SourcingStatus.UNFULFILLABLE
 
+    @property
+    def split_by_type(self) -> bool:
+        """Some line is in a named group: every decision and give-up then says which group it is about."""
+        return any(x.group for x in self.order_lines)
+
+    def groups(self) -> list[tuple[str | None, tuple[Line, ...]]]:
+        """The lines to source, per group: the main group (None) first, then the named groups by name. An
+        order kept without its order lines (sourced before ids were kept) is all main group."""
+        if not self.order_lines:
+            return [(None, self.lines)] if self.lines else []
+        by: dict[str | None, list[Line]] = {}
+        for x in self.order_lines:
+            by.setdefault(x.group, []).append(Line(x.material_code, x.qty))
+        return [(g, tuple(by[g])) for g in sorted(by, key=lambda g: (g is not None, g or ""))]
+
     # -- steps --------------------------------------------------------------------------------------------
     @classmethod
     def start(
@@ -131,8 +118,9 @@ class OrderSourcing:
         pickup_node: str | None = None,
         order_lines: Sequence[OrderLine] = (),
         accepted_event: str | None = None,
-    ) -> tuple[OrderSourcing, Requested | GaveUp]:
-        """Plan a new order. A store pickup goes to its pickup node only."""
+    ) -> tuple[OrderSourcing, Requested | GaveUp | NothingToShip]:
+        """Plan a new order: each group of its lines apart. A store pickup goes to its pickup node only.
+        `lines` are the lines that ship (`order_lines` with their ids and groups, in the same order)."""
         order = cls(
             order_id,
             tuple(lines),
@@ -153,7 +141,7 @@ class OrderSourcing:
         pickup_node: str | None = None,
         order_lines: Sequence[OrderLine] = (),
         accepted_event: str | None = None,
-    ) -> Requested | GaveUp | Ignored:
+    ) -> Requested | GaveUp | Ignored | NothingToShip:
         """Source again an order given up on, as accepted anew: the attempts and excluded nodes start afresh,
         the earlier reservations stay as they ended (refused or abandoned)."""
         if not self.restartable:
@@ -188,6 +176,8 @@ class OrderSourcing:
         view: StockView,
         max_attempts: int,
     ) -> Outcome:
+        """Re-plan the refused reservation's lines, within its group: the nodes that refused this group and
+        the nodes holding its other lines are kept out, and the group has `max_attempts` attempts."""
         r = self._pending(reservation_id)
         if isinstance(r, Ignored):
             return r
@@ -196,23 +186,27 @@ class OrderSourcing:
             view.set_available(r.node_code, s.material_code, s.available)
         if r.node_code not in self.excluded:
             self.excluded.append(r.node_code)
-        refusal = f"node {r.node_code} refused the reservation ({reason})"
-        held = {x.node_code for x in self.reservations if x.status in _OPEN}
+        group = r.group
+        refusal = self._say(group, f"node {r.node_code} refused the reservation ({reason})")
+        mine = [x for x in self._current() if x.group == group]
+        held = {x.node_code for x in mine if x.status in _OPEN}
+        refused = {x.node_code for x in mine if x.status is ReservationStatus.REFUSED}
+        used = len({x.attempt for x in mine})  # every plan of the group requested one reservation or more
         candidates = view.candidates(_materials(r.lines), [self.pickup_node] if self.pickup_node else [])
-        shut = self._exclusions(held)
-        if self.attempts_used >= max_attempts:
-            left = f"no attempt left ({self.attempts_used} of {max_attempts} used)"
+        shut = self._exclusions(group, held)
+        if used >= max_attempts:
+            left = f"no attempt left ({used} of {max_attempts} used)"
             why = f"{refusal}; {left}"
             decision = explain_without_plan(
                 r.lines, candidates, why, left, attempt=self.attempt + 1, destination=self.destination,
                 excluded=shut,
             )  # fmt: skip
-            return self._give_up(why, shortfall, decision)
+            return self._give_up(why, shortfall, self._labelled(decision, group), used)
         result = source(
             r.lines,
             candidates,
             destination=self.destination,
-            excluded=[*self.excluded, *held],
+            excluded=[*(c for c in self.excluded if c in refused), *held],
             pickup_node=self.pickup_node,
         )
         decision = explain(
@@ -221,10 +215,15 @@ class OrderSourcing:
         )  # fmt: skip
         if isinstance(result, Unfulfillable):
             return self._give_up(
-                f"{refusal}; re-planning its lines failed: {result.reason}", result.shortfall, decision
+                f"{refusal}; re-planning its lines failed: {result.reason}",
+                result.shortfall,
+                self._labelled(decision, group),
+                used,
             )
         self.attempt += 1
-        return self._request(result, view, decision)
+        made = self._reservations(result, group, view)
+        self.reservations.extend(made)
+        return Requested(made, (self._labelled(decision, group),))
 
     def cancel(self) -> Outcome:
         if self.status in (SourcingStatus.CANCELLED, SourcingStatus.UNFULFILLABLE, SourcingStatus.FULFILLED):
@@ -238,37 +237,68 @@ class OrderSourcing:
             self.status = SourcingStatus.FULFILLED
 
     # -- inside ---------------------------------------------------------------------------------------------
-    def _plan(self, view: StockView, store_pickup: bool) -> Requested | GaveUp:
-        """The first plan of a sourcing: every line."""
+    def _plan(self, view: StockView, store_pickup: bool) -> Requested | GaveUp | NothingToShip:
+        """The first plan of a sourcing: every line, group by group. When a group cannot be planned, the
+        order is given up on and the groups planned before it are dropped (never requested)."""
+        if not self.lines:
+            self.status, self.reason = SourcingStatus.FULFILLED, NOTHING_TO_SHIP
+            return NothingToShip()
         if store_pickup and not self.pickup_node:
             why = "a store pickup order needs a pickup node and has none"
             return self._give_up(
                 why, (), explain_without_plan(self.lines, (), why, why, attempt=self.attempt)
             )
-        candidates = view.candidates(_materials(self.lines), [self.pickup_node] if self.pickup_node else [])
-        result = source(self.lines, candidates, destination=self.destination, pickup_node=self.pickup_node)
-        decision = explain(
-            self.lines, candidates, result, attempt=self.attempt, destination=self.destination,
-            pickup_node=self.pickup_node,
-        )  # fmt: skip
-        if isinstance(result, Unfulfillable):
-            return self._give_up(result.reason, result.shortfall, decision)
-        return self._request(result, view, decision)
+        made: list[Reservation] = []
+        decisions: list[Decision] = []
+        for group, lines in self.groups():
+            also = [self.pickup_node] if self.pickup_node else []
+            candidates = view.candidates(_materials(lines), also)
+            result = source(lines, candidates, destination=self.destination, pickup_node=self.pickup_node)
+            explained = explain(
+                lines, candidates, result, attempt=self.attempt, destination=self.destination,
+                pickup_node=self.pickup_node,
+            )  # fmt: skip
+            decision = self._labelled(explained, group)
+            if isinstance(result, Unfulfillable):
+                for r in made:
+                    view.give_back(r.node_code, r.lines)
+                return self._give_up(self._say(group, result.reason), result.shortfall, decision)
+            made.extend(self._reservations(result, group, view))
+            decisions.append(decision)
+        self.reservations.extend(made)
+        return Requested(tuple(made), tuple(decisions))
 
-    def _exclusions(self, held: set[str]) -> dict[str, str]:
-        """Why each node kept out of a re-plan is: it refused, or it holds the order's other lines."""
-        current = [x for x in self.reservations if x.attempt >= self.first_attempt]
+    def _current(self) -> list[Reservation]:
+        """The reservations of the current sourcing (a retry starts a new one)."""
+        return [x for x in self.reservations if x.attempt >= self.first_attempt]
+
+    def _label(self, group: str | None) -> str:
+        if not self.split_by_type:
+            return ""
+        return f"{group} group" if group else "main group"
+
+    def _say(self, group: str | None, text: str) -> str:
+        label = self._label(group)
+        return f"{label}: {text}" if label else text
+
+    def _labelled(self, decision: Decision, group: str | None) -> Decision:
+        return for_group(decision, group, self._label(group))
+
+    def _exclusions(self, group: str | None, held: set[str]) -> dict[str, str]:
+        """Why each node kept out of a group's re-plan is: it refused a reservation of the group, or it holds
+        the group's other lines."""
+        current = [x for x in self._current() if x.group == group]
+        refused = {x.node_code for x in current if x.status is ReservationStatus.REFUSED}
         out: dict[str, str] = {}
-        for code in self.excluded:
+        for code in (c for c in self.excluded if c in refused):
             attempts = [
                 x.attempt for x in current if x.node_code == code and x.status is ReservationStatus.REFUSED
             ]
-            out[code] = (
-                f"refused a reservation in attempt {max(attempts)}" if attempts else "refused a reservation"
-            )
+            out[code] = f"refused a reservation in attempt {max(attempts)}"
+        whose = "this group's" if self.split_by_type else "this order's"
         for code in sorted(held - out.keys()):
             attempt = max(x.attempt for x in current if x.node_code == code and x.status in _OPEN)
-            out[code] = f"already holds this order's other lines (attempt {attempt})"
+            out[code] = f"already holds {whose} other lines (attempt {attempt})"
         return out
 
     def _pending(self, reservation_id: str) -> Reservation | Ignored:
@@ -283,27 +313,38 @@ class OrderSourcing:
             return Ignored(f"reservation {reservation_id} is {r.status.value}, not pending")
         return r
 
-    def _request(self, plan: Plan, view: StockView, decision: Decision | None = None) -> Requested:
+    def _reservations(self, plan: Plan, group: str | None, view: StockView) -> tuple[Reservation, ...]:
+        """One reservation per node of a group's plan, in this attempt; what they take is gone from `view`."""
         new = tuple(
             Reservation(
-                reservation_id(self.order_id, self.attempt, a.node_code), a.node_code, self.attempt, a.lines
+                reservation_id(self.order_id, self.attempt, a.node_code, group),
+                a.node_code,
+                self.attempt,
+                a.lines,
+                group=group,
             )
             for a in plan.allocations
         )
         for r in new:
             view.take(r.node_code, r.lines)
-        self.reservations.extend(new)
-        return Requested(new, decision)
+        return new
 
     def _give_up(
-        self, reason: str, shortfall: Sequence[Shortfall], decision: Decision | None = None
+        self,
+        reason: str,
+        shortfall: Sequence[Shortfall],
+        decision: Decision | None = None,
+        attempts: int | None = None,
     ) -> GaveUp:
+        """Give the whole order up (every group's reservations abandoned); `attempts`: those the failing
+        group used (the order's, by default)."""
         self.status = SourcingStatus.UNFULFILLABLE
         self.reason = reason
         self._abandon()
         if decision is not None and decision.reason != reason:
             decision = replace(decision, reason=reason)
-        return GaveUp(reason, tuple(shortfall), self.attempts_used, decision)
+        used = self.attempts_used if attempts is None else attempts
+        return GaveUp(reason, tuple(shortfall), used, decision)
 
     def _abandon(self) -> tuple[Reservation, ...]:
         gone = tuple(x for x in self.reservations if x.status in _OPEN)

@@ -52,6 +52,15 @@ class StockView:
         for line in lines:
             held[line.material_code] = held.get(line.material_code, 0) - line.qty
 
+    def give_back(self, node_code: str, lines: Iterable[Line]) -> None:
+        """What `take` took for a plan that was dropped before it was requested (another group of the order
+        could not be planned)."""
+        held = self.stock.get(node_code)
+        if held is None:
+            return
+        for line in lines:
+            held[line.material_code] = held.get(line.material_code, 0) + line.qty
+
     def set_available(self, node_code: str, material_code: str, available: int) -> None:
         if node_code in self.stock:
             self.stock[node_code][material_code] = available

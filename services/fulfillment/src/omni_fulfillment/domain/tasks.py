@@ -1,4 +1,5 @@
-"""Fulfillment tasks: one per node of an allocated order, worked by that node's staff.
+"""Fulfillment tasks: one per node of an allocated order (per node and group when the order is split by
+type), worked by that node's staff.
 
 assigned --accept--> accepted --ship--> shipped        (kind "ship")
                               --pickup--> picked_up    (kind "pickup", the buyer shows the code)
@@ -53,6 +54,7 @@ class Task:
     done_at: datetime | None = None
     cancelled_at: datetime | None = None
     order_lines: tuple[LinePart, ...] = ()  # the order lines its units fulfil (see lines.py)
+    group: str | None = None  # split by type: the group of its lines (None: the order's main group)
     changed: bool = field(default=False, compare=False)
 
     @classmethod
@@ -67,6 +69,7 @@ class Task:
         pickup_code: str | None,
         now: datetime,
         order_lines: Iterable[LinePart] = (),
+        group: str | None = None,
     ) -> Task:
         """A ship task, or a pickup task when a pickup code is given (six digits)."""
         if pickup_code is not None and not (len(pickup_code) == 6 and pickup_code.isdigit()):
@@ -82,6 +85,7 @@ class Task:
             pickup_code=pickup_code,
             created_at=now,
             order_lines=tuple(order_lines),
+            group=group,
         )
 
     def accept(self, staff_id: str, now: datetime) -> None:

@@ -13,7 +13,7 @@ from omni_contracts.events.order import OrderAcceptedV1, OrderCancelledV1
 
 from ..domain.errors import NotFound
 from ..domain.lines import OrderLine
-from ..domain.order_sourcing import Ignored, OrderSourcing, SourcingStatus
+from ..domain.order_sourcing import Ignored, NothingToShip, OrderSourcing, SourcingStatus
 from ..domain.sourcing import Line, Point
 from .common import Uow
 from .outcomes import Batch, apply
@@ -42,7 +42,11 @@ async def _accept(
 ) -> None:
     """Source each new order; source again an order given up on (unfulfillable) when its acceptance comes
     again, as an event not seen before (an operator's retry). Any other acceptance of an order already here
-    (it is being sourced, allocated, done or cancelled) changes nothing."""
+    (it is being sourced, allocated, done or cancelled) changes nothing.
+
+    Only the lines that ship are sourced, each group (split by type) apart. An order with no line that ships
+    is fulfilled at once: kept as fulfilled, no reservation, no task, `fulfillment.order-fulfilled` staged
+    in this unit of work (and no sourcing-started: nothing is sourced)."""
     repo = batch.uow.repo
     firsts: dict[str, Envelope[Any]] = {}
     for env in envs:
@@ -61,18 +65,19 @@ async def _accept(
     if not todo:
         return
     view = await repo.load_view(
-        {line.material_code for e in todo for line in e.data.lines},
+        {line.material_code for e in todo for line in e.data.lines if line.ships},
         {e.data.pickup_node for e in todo if e.data.delivery == "store_pickup" and e.data.pickup_node},
     )
     now = utcnow()
     for env in todo:
         o: OrderAcceptedV1 = env.data
-        lines = [Line(x.material_code, x.qty) for x in o.lines]
+        shipping = [x for x in o.lines if x.ships]  # a virtual or service line is the OMS's to fulfil
+        lines = [Line(x.material_code, x.qty) for x in shipping]
         how = {
             "destination": _destination(o),
             "store_pickup": o.delivery == "store_pickup",
             "pickup_node": o.pickup_node,
-            "order_lines": [OrderLine(x.line_id, x.material_code, x.qty) for x in o.lines],
+            "order_lines": [OrderLine(x.line_id, x.material_code, x.qty, x.group) for x in shipping],
             "accepted_event": str(env.event_id),
         }
         order = known.get(o.order_id)
@@ -88,8 +93,10 @@ async def _accept(
                 given_up_because=given_up,
             )
         batch.orders[o.order_id] = order
-        started = SourcingStartedV1(order_id=o.order_id, attempt=order.first_attempt, started_at=now)
-        batch.uow.emit(started, key=o.order_id, cause=env)
+        if not isinstance(outcome, NothingToShip):
+            # Nothing to ship: no sourcing starts, the order is fulfilled at once (order-fulfilled alone)
+            started = SourcingStartedV1(order_id=o.order_id, attempt=order.first_attempt, started_at=now)
+            batch.uow.emit(started, key=o.order_id, cause=env)
         apply(batch, order, outcome, env)
 
 

@@ -13,6 +13,7 @@ from omni_contracts.events.common import Shortfall as ShortfallV
 from omni_contracts.events.fulfillment import (
     NodeConsidered,
     OrderAllocatedV1,
+    OrderFulfilledV1,
     OrderUnfulfillableV1,
     ReservationRequestedV1,
     SourcingDecidedV1,
@@ -20,8 +21,16 @@ from omni_contracts.events.fulfillment import (
 )
 
 from ..domain.explain import Decision
-from ..domain.lines import split_by_order_line
-from ..domain.order_sourcing import Allocated, GaveUp, Ignored, OrderSourcing, Outcome, Requested
+from ..domain.lines import split_by_group
+from ..domain.order_sourcing import (
+    Allocated,
+    GaveUp,
+    Ignored,
+    NothingToShip,
+    OrderSourcing,
+    Outcome,
+    Requested,
+)
 from ..domain.tasks import Task
 from .common import Uow, mq
 
@@ -54,9 +63,13 @@ class Batch:
 
 
 def apply(batch: Batch, order: OrderSourcing, outcome: Outcome, cause: Envelope[Any]) -> None:
-    """Stage the events of a decision; new tasks for an allocation."""
+    """Stage the events of a decision; new tasks for an allocation (one per reservation: per node and
+    group); an order with nothing to ship is fulfilled here and now."""
     uow, oid = batch.uow, order.order_id
-    if isinstance(outcome, Requested | GaveUp) and outcome.decision is not None:
+    if isinstance(outcome, Requested):
+        for d in outcome.decisions:  # one per group planned
+            uow.emit(decided(oid, d), key=oid, cause=cause)
+    elif isinstance(outcome, GaveUp) and outcome.decision is not None:
         uow.emit(decided(oid, outcome.decision), key=oid, cause=cause)
     if isinstance(outcome, Requested):
         for r in outcome.reservations:
@@ -75,10 +88,13 @@ def apply(batch: Batch, order: OrderSourcing, outcome: Outcome, cause: Envelope[
             order_id=oid,
             attempt=order.attempt,
             nodes=[r.node_code for r in outcome.reservations],
+            groups=sorted({r.group for r in outcome.reservations if r.group}),
         )
     elif isinstance(outcome, Allocated):
         now = utcnow()
-        parts = split_by_order_line(order.order_lines, [r.lines for r in outcome.reservations])
+        parts = split_by_group(order.order_lines, [(r.group, r.lines) for r in outcome.reservations])
+        # one code for the buyer, whatever the groups: a pickup order's tasks are all at its pickup node
+        code = f"{secrets.randbelow(10**6):06d}" if order.is_pickup else None
         made = [
             Task.new(
                 f"T-{uuid.uuid4().hex[:20]}",
@@ -86,9 +102,10 @@ def apply(batch: Batch, order: OrderSourcing, outcome: Outcome, cause: Envelope[
                 r.node_code,
                 r.reservation_id,
                 r.lines,
-                pickup_code=f"{secrets.randbelow(10**6):06d}" if order.is_pickup else None,
+                pickup_code=code,
                 now=now,
                 order_lines=p,
+                group=r.group,
             )
             for r, p in zip(outcome.reservations, parts, strict=True)
         ]
@@ -117,6 +134,9 @@ def apply(batch: Batch, order: OrderSourcing, outcome: Outcome, cause: Envelope[
         )
         uow.emit(event, key=oid, cause=cause)
         log.info("order unfulfillable", order_id=oid, reason=outcome.reason, attempts=outcome.attempts)
+    elif isinstance(outcome, NothingToShip):
+        uow.emit(OrderFulfilledV1(order_id=oid, fulfilled_at=utcnow()), key=oid, cause=cause)
+        log.info("order fulfilled at once: no line ships", order_id=oid)
     elif isinstance(outcome, Ignored):
         log.info("reply ignored", order_id=oid, why=outcome.why)
 
