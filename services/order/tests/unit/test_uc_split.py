@@ -123,3 +123,25 @@ async def test_the_dry_run_compares_the_kinds_asked_with_those_the_order_was_spl
     draft = RuleSetDoc.model_validate({"name": "none", "rules": []})
     (other,) = (await dry_run(uow, "split", draft=draft))["items"]
     assert "would not split cold_chain" in other["changes"]
+
+
+async def test_an_allocation_of_the_shipping_lines_alone_matches_the_order_and_ships_it():
+    from order_journeys import SET, qty, started
+
+    from omni_contracts.events.fulfillment import OrderAllocatedV1, ShippedV1, TaskRef
+
+    uow = await shop({"BEAN-ETH-500": "virtual"})
+    (oid,) = (await service.intake(uow, [envelope(channel_order())])).accepted
+    task = TaskRef(task_id="T1", node_code="WH-HZ", kind="ship", reservation_id="R1",
+                   lines=qty(*((m, 1) for m in SET)))  # fmt: skip
+    allocated_ev = OrderAllocatedV1(order_id=oid, tasks=[task])
+    await service.follow_fulfillment(uow, [envelope(started(oid)), envelope(allocated_ev)])
+    allocated = {a["line_id"] for a in uow.repo.allocation_rows if a["order_id"] == oid}
+    shipping = {x["line_id"] for x in uow.repo.lines if x["order_id"] == oid and x["ships"]}
+    assert allocated == shipping and uow.repo.orders[oid]["status"] == "allocated"
+    shipped = ShippedV1(
+        task_id="T1", order_id=oid, node_code="WH-HZ", reservation_id="R1", carrier="SF", tracking_no="SF1",
+        lines=qty(*((m, 1) for m in SET)), shipped_at=utcnow(),
+    )  # fmt: skip
+    await service.follow_fulfillment(uow, [envelope(shipped)])
+    assert uow.repo.orders[oid]["status"] == "shipped"  # its one task shipped; the beans were the OMS's

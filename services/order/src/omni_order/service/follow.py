@@ -179,7 +179,11 @@ def _apply(
 def _allocate(journal: StatusJournal, batch: _Batch, order: dict[str, Any], env: Envelope[Any]) -> None:
     d = env.data
     order_id = d.order_id
-    refs = [LineRef(x["line_id"], x["material_code"], x["qty"]) for x in batch.lines.get(order_id, [])]
+    refs = [  # the lines fulfillment sources: not the virtual ones the OMS fulfilled itself
+        LineRef(x["line_id"], x["material_code"], x["qty"])
+        for x in batch.lines.get(order_id, [])
+        if x.get("ships", True)
+    ]
     tasks = [
         TaskLine(t.task_id, t.node_code, t.reservation_id, m.material_code, m.qty)
         for t in d.tasks
@@ -218,7 +222,9 @@ def _record_shipment(batch: _Batch, env: Envelope[Any]) -> None:
     batch.shipped.setdefault(d.order_id, set()).add(d.task_id)
     shipped = [ShippedLine(getattr(x, "line_id", None), x.material_code, x.qty) for x in d.lines]
     order_lines = [
-        LineRef(x["line_id"], x["material_code"], x["qty"]) for x in batch.lines.get(d.order_id, [])
+        LineRef(x["line_id"], x["material_code"], x["qty"])
+        for x in batch.lines.get(d.order_id, [])
+        if x.get("ships", True)
     ]
     per_line, problems = shipped_per_line(
         d.task_id, shipped, order_lines, batch.allocated.get((d.order_id, d.task_id), ())
