@@ -1,7 +1,8 @@
 """Kafka subscribers: thin. The chassis decodes, dedupes (inbox) and commits; these call the service.
 
 Four batch consumers (one unit of work per poll), each with its own group and so its own DLQ:
-`inventory-fulfillment` on omni.fulfillment and `inventory-orders` on omni.order; and `inventory-listings`
+`inventory-fulfillment` on omni.fulfillment and `inventory-orders` on omni.order (cancellations release
+reservations; after-sales returns put goods back into stock, service/returns.py); and `inventory-listings`
 (layer 4: service/listings.py) on its own stock-changed stream, product's listings and sales products, and
 fulfillment's nodes, which keeps every listing's sellable quantity current; and `inventory-store-sales` on
 omni.channel.orders: store sales and till returns (service/store_sales.py) take goods out of and back into
@@ -32,7 +33,7 @@ FULFILLMENT_EVENTS = {
     "fulfillment.picked-up",
     "fulfillment.order-unfulfillable",
 }
-ORDER_EVENTS = {"order.cancelled"}
+ORDER_EVENTS = {"order.cancelled", "order.return-received"}
 LISTINGS_GROUP = "inventory-listings"
 LISTING_EVENTS = {
     "inventory.stock-changed",

@@ -12,7 +12,7 @@ from .domain.model import Line, ReservationStatus, ShortLine, StockLevel
 
 MOVEMENTS = ("receipt", "adjustment", "reservation", "release", "shipment", "freeze", "unfreeze",
              "quality", "count", "transfer-out", "transfer-in", "transfer-loss",
-             "store-sale", "store-return")  # fmt: skip
+             "store-sale", "store-return", "return-restock")  # fmt: skip
 
 
 @dataclass(frozen=True)

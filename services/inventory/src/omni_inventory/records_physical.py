@@ -9,7 +9,8 @@ from typing import Any, Literal
 # Every kind of ledger row (records.MOVEMENTS), for the API's filter.
 MovementKind = Literal[
     "receipt", "adjustment", "reservation", "release", "shipment", "freeze", "unfreeze",
-    "quality", "count", "transfer-out", "transfer-in", "transfer-loss",
+    "quality", "count", "transfer-out", "transfer-in", "transfer-loss", "store-sale", "store-return",
+    "return-restock",
 ]  # fmt: skip
 
 

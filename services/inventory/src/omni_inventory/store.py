@@ -33,6 +33,7 @@ from .store_holds import HoldQueries
 from .store_listings import ListingQueries
 from .store_pos import StoreSaleQueries
 from .store_quality import QualityQueries
+from .store_returns import ReturnQueries
 from .store_transfers import TransferQueries
 from .tables import Base, adjustments, cancelled_orders, metadata, movements, receipts, reservations, stock
 
@@ -114,11 +115,17 @@ def _reservation(row: Any) -> ReservationRow:
 
 
 class Repository(
-    FreezeQueries, ListingQueries, QualityQueries, TransferQueries, HoldQueries, StoreSaleQueries
+    FreezeQueries,
+    ListingQueries,
+    QualityQueries,
+    TransferQueries,
+    HoldQueries,
+    StoreSaleQueries,
+    ReturnQueries,
 ):
     """The inventory's SQL, bound to a unit of work's session (freezes: store_freezes.py; rules and
     listings: store_listings.py; quality states and counts: store_quality.py; transfers and in-transit:
-    store_transfers.py)."""
+    store_transfers.py; store sales: store_pos.py; after-sales returns: store_returns.py)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session

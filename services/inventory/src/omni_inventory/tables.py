@@ -65,7 +65,8 @@ movements = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     CheckConstraint(
         "kind IN ('receipt', 'adjustment', 'reservation', 'release', 'shipment', 'freeze', 'unfreeze', "
-        "'quality', 'count', 'transfer-out', 'transfer-in', 'transfer-loss', 'store-sale', 'store-return')",
+        "'quality', 'count', 'transfer-out', 'transfer-in', 'transfer-loss', 'store-sale', 'store-return', "
+        "'return-restock')",
         name="movements_kind",
     ),
     Index("movements_stock", "node_code", "material_code", "id"),

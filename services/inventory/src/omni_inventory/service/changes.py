@@ -23,6 +23,9 @@ Uow = UnitOfWork[Repository]
 Cause = Envelope[Any] | None
 # published as the oldest version that carries them: v3 readers keep reading every other movement
 V4_MOVEMENTS = {"store-sale", "store-return"}
+# ledger kinds the event's `movement` has no value of its own for, published as the nearest one it has: a
+# return restocked at a node is goods received into its good stock (service/returns.py)
+EVENT_MOVEMENT = {"return-restock": "receipt"}
 
 
 @dataclass
@@ -45,7 +48,8 @@ class StockChanges:
         if rows:
             uow.defer(lambda: uow.repo.add_movements(rows))
         for row, kind, cause in self.changed.values():
-            model = StockChangedV4 if kind in V4_MOVEMENTS else StockChangedV3
+            movement = EVENT_MOVEMENT.get(kind, kind)
+            model = StockChangedV4 if movement in V4_MOVEMENTS else StockChangedV3
             data = model(
                 node_code=row.node_code,
                 material_code=row.material_code,
@@ -53,7 +57,7 @@ class StockChanges:
                 reserved=row.reserved,
                 frozen=row.frozen,
                 available=row.available,
-                movement=kind,  # type: ignore[arg-type]
+                movement=movement,  # type: ignore[arg-type]
                 seq=row.seq,
                 changed_at=row.updated_at,
             )

@@ -1,7 +1,7 @@
 """Use cases of reservations: reserve (all lines or none), consume on shipment or pickup, release on
-cancellation or when the order cannot be fulfilled; and the consumers' batch that runs them in one unit of
-work. Reservation itself is one atomic conditional UPDATE per (node, material) in the repository, never
-read-then-write.
+cancellation or when the order cannot be fulfilled; and the consumers' batch that runs them (and the
+after-sales returns of service/returns.py) in one unit of work. Reservation itself is one atomic conditional
+UPDATE per (node, material) in the repository, never read-then-write.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 
 from omni_chassis.logging import get_logger
 from omni_contracts import Envelope, utcnow
+from omni_contracts.events.aftersales import OrderReturnReceivedV1
 from omni_contracts.events.fulfillment import (
     OrderUnfulfillableV1,
     PickedUpV1,
@@ -36,6 +37,7 @@ from ..records import ReservationRow
 from .answers import _answer, _qtys, _shortfall
 from .changes import Cause, StockChanges, Uow
 from .reserve_batch import reserve_run
+from .returns import RETURN_RECEIVED, on_return_received, stock_pairs
 
 log = get_logger(__name__)
 
@@ -77,6 +79,8 @@ async def handle_batch(uow: Uow, envs: list[Envelope[Any]]) -> None:
                 pairs.update((d.node_code, x.material_code) for x in d.lines)
             elif isinstance(d, OrderCancelledV1 | OrderUnfulfillableV1):
                 releasing.append(d.order_id)
+            elif isinstance(d, OrderReturnReceivedV1):
+                pairs |= stock_pairs(d)
         pairs |= await uow.repo.held_lines_of_orders(releasing)
         await uow.repo.lock_stock(pairs)
         changes = StockChanges()
@@ -232,6 +236,7 @@ HANDLERS: dict[str, Callable[[Uow, StockChanges, Envelope[Any]], Awaitable[Any]]
     "fulfillment.picked-up": _consume,
     "fulfillment.order-unfulfillable": _on_release,
     "order.cancelled": _on_cancelled,
+    RETURN_RECEIVED: on_return_received,
 }
 
 
