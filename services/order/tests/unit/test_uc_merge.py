@@ -225,3 +225,34 @@ async def test_unmerging_a_held_merged_order_holds_again_the_source_whose_hold_i
     (hold,) = [h for h in uow.repo.hold_rows if h["order_id"] == a and h["ended_at"] is None]
     assert hold["reason"] == "the buyer wrote"
     assert [h for h in uow.repo.hold_rows if h["order_id"] == m["order_id"] and h["ended_at"] is None] == []
+
+
+async def test_a_return_on_a_source_of_a_shipped_merged_order_is_the_source_s_and_comes_back_where_it_left():
+    """After-sales stays per source: the case, its lines and its money are the platform order's own; whether
+    the goods left, and from where, is the merged order's."""
+    from order_journeys import follow, started
+
+    from omni_contracts.events.channel import ChannelRefundLine, ChannelRefundReceivedV1
+    from omni_contracts.events.common import MaterialQty
+    from omni_contracts.events.fulfillment import OrderAllocatedV1, ShippedV1, TaskRef
+
+    uow, m, a, _ = await merged_pair()
+    m_lines = [x for x in uow.repo.lines if x["order_id"] == m]
+    every = [MaterialQty(material_code=x["material_code"], qty=x["qty"]) for x in m_lines]
+    task = TaskRef(task_id="T1", node_code="WH-HZ", kind="ship", reservation_id="R1", lines=every)
+    shipped = ShippedV1(task_id="T1", order_id=m, node_code="WH-HZ", reservation_id="R1", carrier="SF",
+                        tracking_no="SF1", lines=every, shipped_at=AT)  # fmt: skip
+    await follow(uow, started(m), OrderAllocatedV1(order_id=m, tasks=[task]), shipped)
+    assert uow.repo.orders[m]["status"] == "shipped"
+    coid, src_shop = uow.repo.orders[a]["channel_order_id"], uow.repo.orders[a]["shop_id"]
+    for status_ in ("requested", "awaiting_return"):
+        ev = ChannelRefundReceivedV1(
+            channel="tmall", shop_id=src_shop, channel_order_id=coid, channel_refund_id="R1",
+            kind="return_and_refund", status=status_, channel_status=status_.upper(), refund_cents=19_216,
+            received_at=AT, lines=[ChannelRefundLine(channel_line_id="oid-2", qty=2, refund_cents=19_216)],
+        )  # fmt: skip
+        await service.apply_channel_aftersales(uow, envelope(ev, key=f"tmall:{coid}"))
+    (case,) = uow.repo.cases.values()
+    assert (case["order_id"], case["kind"], case["node_code"]) == (a, "return_and_refund", "WH-HZ")
+    (expected,) = uow.of_type("order.return-expected")
+    assert expected.data.order_id == a and [x.line_id for x in expected.data.lines] == [f"{a}-005"]

@@ -65,13 +65,22 @@ async def _order_of(uow: OrderUow, channel: str, channel_order_id: str, what: st
     return order
 
 
+async def _as_fulfilled(uow: OrderUow, order: dict[str, Any]) -> dict[str, Any]:
+    """A merged source as after-sales sees it: its goods go (or went) with its merged order, so whether they
+    left is the merged order's status (the case stays the source's: its lines, its money)."""
+    if not order.get("merged_into"):
+        return order
+    merged = await uow.repo.get_order(order["merged_into"])
+    return order if merged is None else order | {"status": merged["status"]}
+
+
 async def apply_refund(uow: OrderUow, env: Envelope[Any]) -> None:
     ev = env.data
     where = f"{ev.channel} refund {ev.channel_refund_id}"
     now = utcnow()
     async with uow:
         repo = uow.repo
-        order = await _order_of(uow, ev.channel, ev.channel_order_id, where)
+        order = await _as_fulfilled(uow, await _order_of(uow, ev.channel, ev.channel_order_id, where))
         row = await repo.case_by_refund(ev.channel, ev.channel_refund_id)
         if row is None:
             kind = d.kind_of(ev.kind, Status(order["status"]) in SHIPPED)
@@ -180,12 +189,27 @@ def _refund_approved(case: Case, order: dict[str, Any]) -> OrderRefundApprovedV1
     )  # fmt: skip
 
 
+async def _shipping_nodes(uow: OrderUow, order_id: str) -> dict[str, str]:
+    """line id -> the node it left from; a merged source's lines left with its merged order's."""
+    nodes = {k: v for k, v in (await uow.repo.shipping_nodes(order_id)).items() if v != "-"}  # "-": the OMS's
+    order = await uow.repo.get_order(order_id) if not nodes else None
+    if not order or not order.get("merged_into"):
+        return nodes
+    m = order["merged_into"]
+    through = await uow.repo.shipping_nodes(m)
+    return {
+        x["source_line_id"]: through[x["line_id"]]
+        for x in (await uow.repo.material_lines([m]))[m]
+        if x.get("source_line_id") and x["line_id"] in through
+    }
+
+
 async def expect_return(case: Case, order_id: str) -> str:
     """order.return-expected at the node that shipped the goods (the first line's, when they differ)."""
     lines = [x for x in await case.uow.repo.case_lines(case.id) if x["qty"] > 0]
     if not lines:
         return "no units to return"
-    nodes = await case.uow.repo.shipping_nodes(order_id)
+    nodes = await _shipping_nodes(case.uow, order_id)
     node = next((nodes[x["line_id"]] for x in lines if x["line_id"] in nodes), None)
     if node is None:
         return "no shipping node known: the return is expected nowhere yet"
