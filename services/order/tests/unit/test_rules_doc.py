@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from omni_order.domain.rules import actions as A
 from omni_order.domain.rules import conditions as C
-from omni_order.domain.rules.ruleset import (
+from omni_order.domain.rules.documents import (
     BackorderSettings,
     MergeSettings,
     PresaleSettings,
