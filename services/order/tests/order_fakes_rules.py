@@ -142,6 +142,7 @@ class FakeRuleQueries:
         rows = [
             o for o in self.orders.values()
             if (since is None or o["created_at"] >= since) and (until is None or o["created_at"] < until)
+            and o.get("kind", "order") == "order"
         ]  # fmt: skip
         rows.sort(key=lambda o: (o["created_at"], o["order_id"]), reverse=True)
         return [copy.deepcopy(o) for o in rows[:limit]]

@@ -193,8 +193,13 @@ class RuleQueries:
     async def recent_orders(
         self, limit: int, since: datetime | None, until: datetime | None
     ) -> list[dict[str, Any]]:
-        """The newest orders (for a dry-run), with their status and strategy."""
-        q = select(orders).order_by(orders.c.created_at.desc(), orders.c.order_id.desc()).limit(limit)
+        """The newest platform orders (for a dry-run: not the merged orders Omni made of them)."""
+        q = (
+            select(orders)
+            .where(orders.c.kind == "order")
+            .order_by(orders.c.created_at.desc(), orders.c.order_id.desc())
+            .limit(limit)
+        )
         if since is not None:
             q = q.where(orders.c.created_at >= since)
         if until is not None:

@@ -290,7 +290,7 @@ async def test_a_dry_run_reports_what_would_change_and_writes_nothing(make_datab
         assert items[wrap]["would"]["matched_rules"] == ["rule wrap (review (draft))"]
         assert items[held]["changes"] == ["would not hold buyer_message"]
         assert items[held]["actual"] == {"status": "held", "strategy": "tmall v1", "holds": ["buyer_message"],
-                                         "tags": [], "gifts": []}  # fmt: skip
+                                         "tags": [], "gifts": [], "split": []}  # fmt: skip
         assert items[plain]["changes"] == [] and items[plain]["would"]["holds"] == []
 
         saved = await client.post("/rulesets/review/dry-run", json={"last": 2, "version": 1})

@@ -256,3 +256,19 @@ async def test_a_return_on_a_source_of_a_shipped_merged_order_is_the_source_s_an
     assert (case["order_id"], case["kind"], case["node_code"]) == (a, "return_and_refund", "WH-HZ")
     (expected,) = uow.of_type("order.return-expected")
     assert expected.data.order_id == a and [x.line_id for x in expected.data.lines] == [f"{a}-005"]
+
+
+async def test_a_dry_run_after_a_merge_tries_the_platform_orders_not_the_merged_one():
+    from omni_order.service.dryrun import dry_run
+
+    uow = await shop(review_messages=True)
+    a, b = await take(uow, channel_order(), channel_order())
+    await uow.fire_due(TIMERS, now=AT + timedelta(hours=1))
+    (m,) = merged_orders(uow)
+    report = await dry_run(uow, "rs")
+    assert sorted(x["order_id"] for x in report["items"]) == sorted([a, b])
+    assert all(x["note"] is None for x in report["items"])
+    # and an order Omni made itself (no channel lines) is said, not failed on
+    uow.repo.orders[m["order_id"]]["kind"] = "order"
+    said = {x["order_id"]: x["note"] for x in (await dry_run(uow, "rs"))["items"]}
+    assert "not a platform order as received" in said[m["order_id"]]

@@ -70,7 +70,12 @@ async def _one(uow: OrderUow, o: dict[str, Any], doc: RuleSetDoc, label: str) ->
     }
     base = {"order_id": order_id, "channel": o["channel"], "channel_order_id": o["channel_order_id"],
             "created_at": o["created_at"], "actual": actual}  # fmt: skip
-    trade = trade_from_rows(o, await repo.channel_lines(order_id))
+    received = await repo.channel_lines(order_id)
+    if not received:  # never reviewed as it is: made by Omni from other orders
+        what = "a merged order (its sources were reviewed)" if o.get("kind") == "merged" else (
+            "an order Omni made (a reship or an exchange's new order)")  # fmt: skip
+        return base | {"would": None, "changes": [], "note": f"not a platform order as received: {what}"}
+    trade = trade_from_rows(o, received)
     catalog = await repo.load_catalog(
         {(trade.channel, trade.shop_id)},
         {x.channel_item_id for x in trade.lines},
