@@ -92,6 +92,29 @@ def _stock_changed_v3_to_v4(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+# v5 adds after-sales returns (issue #10): goods a buyer sent back, inspected good at the node, restocked into
+# its good stock (`return-restock`). Same fields; a new value of `movement` (so no readable_as); the
+# upcaster changes nothing.
+MovementV5 = Literal[
+    "receipt", "adjustment", "reservation", "release", "shipment", "freeze", "unfreeze",
+    "quality", "count", "transfer-out", "transfer-in", "transfer-loss", "store-sale", "store-return",
+    "return-restock",
+]  # fmt: skip
+
+
+@event("inventory.stock-changed", 5, Topic.STOCK_CHANGED)
+class StockChangedV5(StockChangedV4):
+    """Stock of one material at one node after a change, after-sales returns included. `on_hand` is the good
+    (sellable) stock. Key: `<node>:<material>`."""
+
+    movement: MovementV5  # type: ignore[assignment]
+
+
+@REGISTRY.upcaster("inventory.stock-changed", 4)
+def _stock_changed_v4_to_v5(data: dict[str, Any]) -> dict[str, Any]:
+    return data
+
+
 @event("inventory.reserved", 1, Topic.INVENTORY)
 class ReservedV1(EventPayload):
     """Every line of a reservation request was reserved at the node. Key: order id."""

@@ -84,7 +84,7 @@ async def test_returns_from_kafka_restock_good_units_book_defective_ones_and_nev
         want = [(bean, "return-restock", 2, 7), (cup, "return-restock", 1, 1)]
         assert sorted(tuple(x) for x in ledger) == sorted(want)
         staged = await outbox(db, "inventory.stock-changed", key=f"{NODE}:{bean}")
-        assert (staged[-1]["data"]["movement"], staged[-1]["data"]["on_hand"]) == ("receipt", 7)
+        assert (staged[-1]["data"]["movement"], staged[-1]["data"]["on_hand"]) == ("return-restock", 7)
         assert staged[-1]["causation_id"] == str(first.event_id)
 
         # the listing sells the 2 good units, not the defective one

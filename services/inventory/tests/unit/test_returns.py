@@ -50,7 +50,12 @@ async def test_good_units_restock_and_defective_ones_go_to_defective(repo):
     assert view.defective == 1 and view.level.available == 6  # the defective one is not available
     assert ledger(repo, "aftersales:C1") == [("A", "return-restock", 2, 7)]
     (ev,) = uow.of_type("inventory.stock-changed")
-    assert (ev.event_version, ev.data.movement, ev.data.on_hand, ev.data.available) == (3, "receipt", 7, 6)
+    assert (ev.event_version, ev.data.movement, ev.data.on_hand, ev.data.available) == (
+        5,
+        "return-restock",
+        7,
+        6,
+    )
     assert ev.key == f"{NODE}:A"
     assert repo.return_lines[("C1", "1")]["good_qty"] == 2
 

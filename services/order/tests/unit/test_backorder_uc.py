@@ -15,7 +15,7 @@ from order_journeys import accepted_order, follow, one_task, started, statuses
 from omni_contracts import utcnow
 from omni_contracts.events.common import Shortfall
 from omni_contracts.events.fulfillment import OrderUnfulfillableV1
-from omni_contracts.events.inventory import StockChangedV4
+from omni_contracts.events.inventory import StockChangedV5
 from omni_order import service
 from omni_order.domain.backorder import BackorderPolicy, OnOverdue
 from omni_order.domain.rules.ruleset import StrategyDoc
@@ -36,7 +36,7 @@ def short(order_id: str, requested: int = 3, available: int = 1, reason: str = N
 
 
 def stock(available: int, movement: str = "receipt", material: str = BAGS, node: str = "WH-HZ") -> Any:
-    d = StockChangedV4(
+    d = StockChangedV5(
         node_code=node, material_code=material, on_hand=available, reserved=0, frozen=0, available=available,
         movement=movement, seq=1, changed_at=utcnow(),
     )  # fmt: skip
@@ -242,3 +242,11 @@ async def test_the_strategy_that_reviewed_the_order_decides_its_backorder_policy
     one, two = uow.repo.backorder_rows[first], uow.repo.backorder_rows[second]
     assert (one["on_overdue"], one["due_at"] - one["since"]) == ("cancel", timedelta(seconds=3600))
     assert (two["on_overdue"], two["due_at"] - two["since"]) == ("hold", timedelta(seconds=600))
+
+
+@pytest.mark.parametrize("movement", ["store-return", "return-restock"])
+async def test_goods_coming_back_into_good_stock_re_source_too(movement):
+    """A till return and an after-sales return inspected good are stock arriving at the node, like a receipt
+    (inventory.stock-changed v5 names the return)."""
+    uow, (o1,) = await backorders(1)
+    assert await service.resource_backorders(uow, [stock(2, movement)]) == [o1]

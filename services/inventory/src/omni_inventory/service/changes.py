@@ -14,7 +14,7 @@ from typing import Any
 
 from omni_chassis.uow import UnitOfWork
 from omni_contracts import Envelope
-from omni_contracts.events.inventory import StockChangedV3, StockChangedV4
+from omni_contracts.events.inventory import StockChangedV3, StockChangedV4, StockChangedV5
 
 from ..records import StockRow, movement_row
 from ..store import Repository
@@ -23,9 +23,7 @@ Uow = UnitOfWork[Repository]
 Cause = Envelope[Any] | None
 # published as the oldest version that carries them: v3 readers keep reading every other movement
 V4_MOVEMENTS = {"store-sale", "store-return"}
-# ledger kinds the event's `movement` has no value of its own for, published as the nearest one it has: a
-# return restocked at a node is goods received into its good stock (service/returns.py)
-EVENT_MOVEMENT = {"return-restock": "receipt"}
+V5_MOVEMENTS = {"return-restock"}  # an after-sales return restocked at its node (service/returns.py)
 
 
 @dataclass
@@ -48,8 +46,9 @@ class StockChanges:
         if rows:
             uow.defer(lambda: uow.repo.add_movements(rows))
         for row, kind, cause in self.changed.values():
-            movement = EVENT_MOVEMENT.get(kind, kind)
-            model = StockChangedV4 if movement in V4_MOVEMENTS else StockChangedV3
+            movement = kind
+            model = (StockChangedV5 if movement in V5_MOVEMENTS
+                     else StockChangedV4 if movement in V4_MOVEMENTS else StockChangedV3)  # fmt: skip
             data = model(
                 node_code=row.node_code,
                 material_code=row.material_code,

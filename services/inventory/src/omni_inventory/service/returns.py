@@ -5,9 +5,8 @@ was inspected) puts each line's units back into that node's stock. Consumed in t
 - `good_qty` goes back into GOOD stock: on hand up (the stock row is created when the node has none of the
   material: the return came back physically, so it is never refused, whatever node it names), ledger kind
   `return-restock`, reference `aftersales:<case_id>`, and `inventory.stock-changed` as every change of good
-  stock publishes it. The event says movement `receipt` (v3): the contract has no value of its own for a
-  return, and goods arriving at a node's good stock is what `receipt` means to its readers (listings,
-  fulfillment's stock view, the OMS's backorders, which re-source on it).
+  stock publishes it, with movement `return-restock` (v5, the first version with it; the OMS's backorders
+  re-source on it as on a receipt).
 - `defective_qty` goes into the node's DEFECTIVE stock (quality_stock, the quality states' own statement):
   never sellable, never through good stock, so neither the ledger nor stock-changed move for it; the line
   record (return_lines) is its history, as quality moves are for the other changes of non-good stock.

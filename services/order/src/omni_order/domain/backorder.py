@@ -30,7 +30,9 @@ from typing import Protocol
 
 BACKORDER = "backorder"  # the reason code of sourcing -> backorder
 OVERDUE = "backorder_overdue"  # the reason code of an escalation (backorder -> held, or -> cancelled)
-RESTOCK_MOVEMENTS = frozenset({"receipt", "transfer-in"})  # inventory.stock-changed movements that re-source
+# inventory.stock-changed movements that re-source: goods arriving into a node's good stock (a receipt, a
+# transfer in, a till return, an after-sales return inspected good)
+RESTOCK_MOVEMENTS = frozenset({"receipt", "transfer-in", "store-return", "return-restock"})
 DEFAULT_MAX_AGE_S = 3 * 24 * 3600  # three days
 
 # fulfillment's words for a problem no stock can solve (see the module docstring)
