@@ -126,12 +126,17 @@ WITH rec AS (SELECT node_code, l->>'material_code' AS material_code, sum((l->>'q
                     sum((l->>'qty')::bigint) FILTER (WHERE status = 'consumed') AS shipped,
                     sum((l->>'qty')::bigint) FILTER (WHERE status = 'reserved') AS held
                FROM reservations, jsonb_array_elements(lines) l GROUP BY 1, 2),
+     ret AS (SELECT node_code, material_code, sum(good_qty) AS q FROM return_lines GROUP BY 1, 2),
+     pos AS (SELECT node_code, material_code,
+                    sum(CASE WHEN kind = 'store-return' THEN qty ELSE -booked END) AS q
+               FROM store_sale_lines GROUP BY 1, 2),
      mov AS (SELECT node_code, material_code, sum(delta_on_hand) AS on_hand, sum(delta_reserved) AS reserved
                FROM movements GROUP BY 1, 2)
 SELECT s.node_code, s.material_code, s.on_hand, s.reserved,
        coalesce(rec.q, 0) AS receipts,
        coalesce(adj.q, 0) + coalesce(cnt.q, 0) + coalesce(qm.q, 0)
-         + coalesce(t_in.q, 0) - coalesce(t_out.q, 0) AS adjustments,
+         + coalesce(t_in.q, 0) - coalesce(t_out.q, 0)
+         + coalesce(ret.q, 0) + coalesce(pos.q, 0) AS adjustments,
        coalesce(res.shipped, 0) AS shipped, coalesce(res.held, 0) AS held,
        coalesce(mov.on_hand, 0) AS mov_on_hand, coalesce(mov.reserved, 0) AS mov_reserved
   FROM stock s
@@ -139,12 +144,14 @@ SELECT s.node_code, s.material_code, s.on_hand, s.reserved,
   LEFT JOIN res USING (node_code, material_code) LEFT JOIN mov USING (node_code, material_code)
   LEFT JOIN cnt USING (node_code, material_code) LEFT JOIN qm USING (node_code, material_code)
   LEFT JOIN t_out USING (node_code, material_code) LEFT JOIN t_in USING (node_code, material_code)
+  LEFT JOIN ret USING (node_code, material_code) LEFT JOIN pos USING (node_code, material_code)
  ORDER BY 1, 2"""
 
 
 async def stock(stack: Stack) -> Check:
     """Per (node, material): receipts + adjustments (with counts' good variances, quality moves into and out
-    of good, transfers received in and shipped out) − shipments = on hand = Σ movements, and reserved =
+    of good, transfers received in and shipped out, after-sales returns restocked good, a store's till sales
+    and returns) − shipments = on hand = Σ movements, and reserved =
     what reservations hold = Σ movements. `lost`: less on hand than booked; `duplicated`: more."""
     c = Check("stock conservation per (node, material)")
     db = await _connect(stack.db_url("inventory"))
