@@ -30,6 +30,9 @@ class FakeGiftQueries:
             out[k] = self.gift_counter_rows.setdefault(k, 0)
         return out
 
+    async def gift_counts(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        return {k: self.gift_counter_rows[k] for k in set(keys) if k in self.gift_counter_rows}
+
     async def add_gift_grants(self, rows: Sequence[dict[str, Any]], at: datetime) -> None:
         for r in rows:
             key = (r["order_id"], r["gift_id"])

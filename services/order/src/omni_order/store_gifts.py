@@ -41,6 +41,16 @@ class GiftQueries:
         )
         return {(r.gift_id, r.scope): r.sets for r in res}
 
+    async def gift_counts(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """Sets given so far per (gift id, scope), read without a lock (the dry-run's view); absent: 0."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        res = await self.session.execute(
+            select(C.gift_id, C.scope, C.sets).where(tuple_(C.gift_id, C.scope).in_(wanted))
+        )
+        return {(r.gift_id, r.scope): r.sets for r in res}
+
     async def add_gift_grants(self, rows: Sequence[dict[str, Any]], at: datetime) -> None:
         """Record what each order was given and count it, per buyer and for everyone."""
         if not rows:

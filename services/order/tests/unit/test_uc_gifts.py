@@ -128,3 +128,19 @@ async def test_a_dry_run_compares_the_gifts_asked_with_those_given():
     assert changes[after] == []
     old = await dryrun.dry_run(uow, "gifts", version=1, draft=None, last=10, since=None, until=None)
     assert {x["order_id"]: x["changes"] for x in old["items"]}[after] == ["would not add gift mug-2026"]
+
+
+async def test_the_dry_run_gives_gifts_under_the_caps_as_if_each_order_were_new():
+    """The dry-run counts the caps as they stand (each order's own grant taken out): the buyer's first order
+    would still get its gift, the second (over the per-buyer cap) would not, and says why."""
+    from omni_order.service.dryrun import dry_run
+
+    uow = await shop_with(gift_rules(caps={"per_buyer": 1}))
+    first = await take(uow)
+    second = await take(uow)
+    assert [x.gift_id for x in accepted_lines(uow, second).lines if x.gift_id] == []  # the cap held
+    items = {x["order_id"]: x for x in (await dry_run(uow, "gifts"))["items"]}
+    assert items[first]["would"]["gifts"] == [f"1 × {GIFT} (mug-2026)"] and items[first]["changes"] == []
+    assert items[second]["would"]["gifts"] == [] and items[second]["changes"] == []
+    (why,) = items[second]["would"]["gifts_not_given"]
+    assert "mug-2026" in why and "per buyer" in why

@@ -12,9 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..domain.intake import plan_intake
+from ..domain.gifts import GiftCounts, GiftPlan, plan_gifts
+from ..domain.intake import IntakePlan, plan_intake
 from ..domain.review import BuyerHistory, buyer_key, merge_key, order_facts
 from ..domain.rules.ruleset import RuleSetDoc, run
+from .gifts import EVERYONE
+from .gifts import buyer_key as buyer_key_of
 from .journal import OrderUow
 from .records import trade_from_rows
 from .rules import DocNotFound
@@ -88,10 +91,12 @@ async def _one(uow: OrderUow, o: dict[str, Any], doc: RuleSetDoc, label: str) ->
     black = await repo.blacklisted({k for k in (trade.buyer_id, merge_key(trade), o.get("merge_key")) if k})
     history = BuyerHistory(order_count=max(counts.get(buyer_key(trade), 0) - 1, 0), blacklisted=bool(black))
     outcome = run(doc, order_facts(trade, plan, catalog, history), ruleset_label=label)
+    gifts = await _gifts(uow, order_id, buyer_key_of(trade.channel, trade.buyer_id), outcome, plan)
     would = {
         "holds": sorted({h.code for h in outcome.holds}),
         "approved_by": outcome.approved_by,
-        "gifts": [f"{a.qty} × {a.material_code} ({a.gift_id})" for _, a in outcome.gifts],
+        "gifts": [f"{g.qty} × {g.material_code} ({g.gift_id})" for g in gifts.lines],
+        "gifts_not_given": [f"{t.subject}: {t.why}" for t in gifts.trace if not t.matched],
         "split": outcome.split_kinds,
         "tags": outcome.tags,
         "route_hints": [h.model_dump(exclude_none=True, exclude={"type"}) for h in outcome.route_hints],
@@ -99,11 +104,30 @@ async def _one(uow: OrderUow, o: dict[str, Any], doc: RuleSetDoc, label: str) ->
     }
     changes = [f"would hold {c}" for c in would["holds"] if c not in actual["holds"]]
     changes += [f"would not hold {c}" for c in actual["holds"] if c not in would["holds"]]
-    asked = {a.gift_id: g for (_, a), g in zip(outcome.gifts, would["gifts"], strict=True)}
-    changes += [f"would add gift {g}" for gid, g in asked.items() if gid not in actual["gifts"]]
-    changes += [f"would not add gift {gid}" for gid in actual["gifts"] if gid not in asked]
+    given = {g.gift_id: w for g, w in zip(gifts.lines, would["gifts"], strict=True)}
+    changes += [f"would add gift {g}" for gid, g in given.items() if gid not in actual["gifts"]]
+    changes += [f"would not add gift {gid}" for gid in actual["gifts"] if gid not in given]
     changes += [f"would split {k}" for k in would["split"] if k not in actual["split"]]
     changes += [f"would not split {k}" for k in actual["split"] if k not in would["split"]]
     changes += [f"would tag {t}" for t in would["tags"] if t not in actual["tags"]]
     changes += [f"would route {h}" for h in would["route_hints"]]
     return base | {"would": would, "changes": changes, "note": None}
+
+
+async def _gifts(uow: OrderUow, order_id: str, buyer: str, outcome: Any, plan: IntakePlan) -> GiftPlan:
+    """The gifts the rule set would give this order under its caps and today's stock, as if the order were
+    new: its own grants are taken out of the counts (a gift it got does not count against itself)."""
+    if not outcome.gifts:
+        return GiftPlan()
+    repo = uow.repo
+    ids = {g.gift_id for _, g in outcome.gifts}
+    counts = await repo.gift_counts({(g, s) for g in ids for s in (buyer, EVERYONE)})
+    own = {r["gift_id"]: r["sets"] for r in await repo.gift_grants_of(order_id)}
+    materials = {c for _, g in outcome.gifts for c in (g.material_code, *g.substitutes)}
+    seen = await repo.stock_available(materials)
+    return plan_gifts(
+        outcome.gifts, plan.lines,
+        GiftCounts(buyer={g: counts.get((g, buyer), 0) - own.get(g, 0) for g in ids},
+                   total={g: counts.get((g, EVERYONE), 0) - own.get(g, 0) for g in ids}),
+        {m: seen.get(m) for m in materials},
+    )  # fmt: skip
