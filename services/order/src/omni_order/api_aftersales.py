@@ -125,8 +125,10 @@ async def _detail(uow: Uow, case_id: str) -> dict[str, Any]:
 _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "no such order or case"},
     409: {"description": "the order or case is not in a state that allows it"},
-    422: {"description": "a line that is not the order's (or the case's), more units than it has or expects, "
-          "an amount beyond what was paid: every problem listed"},
+    422: {
+        "description": "a line that is not the order's (or the case's), more units than it has or expects, "
+        "an amount beyond what was paid: every problem listed"
+    },
 }
 
 
