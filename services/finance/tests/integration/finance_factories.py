@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,10 +15,21 @@ from omni_chassis.uow import SqlUnitOfWork
 from omni_contracts import Envelope, EventPayload, make_envelope
 from omni_contracts.events.common import MaterialQty
 from omni_contracts.events.fulfillment import PickedUpV1, ShippedLine, ShippedV1, ShippedV2
-from omni_contracts.events.order import OrderAcceptedV1, OrderCancelledV1, OrderLine, OrderSource, ShipTo
+from omni_contracts.events.order import OrderAcceptedV1, OrderCancelledV1, OrderLine, ShipTo
 from omni_finance.store import Repository
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "src" / "omni_finance" / "migrations"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # finance_merged, shared with the unit tests
+from finance_merged import (  # noqa: E402, F401  (the constants: re-exported for the integration tests)
+    S1_FREIGHT,
+    S1_GOODS,
+    S1_LINES,
+    S2_GOODS,
+    S2_LINES,
+    merged_order,
+    own_order,
+)
+
 T0 = datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
 
 
@@ -117,60 +129,14 @@ def cancelled(order_id: str) -> Envelope[Any]:
     return env(OrderCancelledV1(order_id=order_id, reason="buyer asked"))
 
 
-# A merged order (合单) of two sources: S1 (shop A) beans 100.00 + 3 filters 30.00, freight 5.00; S2 (shop B)
-# a machine 700.00 + a filter 4.00. Line ids f"{source}-{position}" (a merged order keeps its sources' ids).
-S1_LINES = [("BEAN-YIRGA", 1, 10_000), ("FILTER-100", 3, 3_000)]
-S2_LINES = [("MACHINE-AUTO", 1, 70_000), ("FILTER-100", 1, 400)]
-S1_GOODS, S1_FREIGHT, S2_GOODS = 13_000, 500, 70_400
-
-
-def _lines(order_id: str, lines: list[tuple[str, int, int]], source: str | None) -> list[OrderLine]:
-    return [
-        OrderLine(line_id=f"{order_id}-{i}", channel_line_id=f"C{i}", sales_product_code="P", material_code=m,
-                  qty=q, amount_cents=a, source_order_id=source)
-        for i, (m, q, a) in enumerate(lines, 1)
-    ]  # fmt: skip
-
-
 def merged_accepted(m: str, s1: str, s2: str) -> Envelope[Any]:
-    """M's order.accepted: S1's lines then S2's, each naming its source; `sources` with their money."""
-    return env(
-        OrderAcceptedV1(
-            order_id=m,
-            channel="tmall",
-            shop_id="A",
-            channel_order_id=m,
-            ship_to=ShipTo(name="someone", phone="13800000000", detail="somewhere"),
-            lines=_lines(s1, S1_LINES, s1) + _lines(s2, S2_LINES, s2),
-            goods_paid_cents=S1_GOODS + S2_GOODS,
-            post_fee_cents=S1_FREIGHT,
-            paid_cents=S1_GOODS + S2_GOODS + S1_FREIGHT,
-            sources=[
-                OrderSource(order_id=s1, shop_id="A", channel_order_id=f"T-{s1}", goods_paid_cents=S1_GOODS,
-                            post_fee_cents=S1_FREIGHT, paid_cents=S1_GOODS + S1_FREIGHT, paid_at=T0),
-                OrderSource(order_id=s2, shop_id="B", channel_order_id=f"T-{s2}", goods_paid_cents=S2_GOODS,
-                            paid_cents=S2_GOODS),
-            ],
-        )
-    )  # fmt: skip
+    """M's order.accepted (finance_merged.merged_order), S1 paid at T0."""
+    return env(merged_order(m, s1, s2, paid_at=T0))
 
 
 def own_accepted(source: str, *, first: bool) -> Envelope[Any]:
-    """A source of `merged_accepted` accepted on its own (after an unmerge): its own lines, no sources."""
-    lines, goods, freight = (S1_LINES, S1_GOODS, S1_FREIGHT) if first else (S2_LINES, S2_GOODS, 0)
-    return env(
-        OrderAcceptedV1(
-            order_id=source,
-            channel="tmall",
-            shop_id="A" if first else "B",
-            channel_order_id=f"T-{source}",
-            ship_to=ShipTo(name="someone", phone="13800000000", detail="somewhere"),
-            lines=_lines(source, lines, None),
-            goods_paid_cents=goods,
-            post_fee_cents=freight,
-            paid_cents=goods + freight,
-        )
-    )
+    """A source of `merged_accepted` accepted on its own (after an unmerge)."""
+    return env(own_order(source, first=first))
 
 
 def shipped_lines(

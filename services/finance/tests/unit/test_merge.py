@@ -11,78 +11,25 @@ import pytest
 
 from omni_chassis.consumer import PermanentError
 from omni_contracts import Envelope
-from omni_contracts.events.order import OrderAcceptedV1, OrderLine, OrderSource, ShipTo
+from omni_contracts.events.order import OrderAcceptedV1
 from omni_finance import service
 from omni_finance.domain import merge, posting
 from omni_finance.domain.posting import OrderStatus
 
 sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1]))
 from finance_fakes import T0, apply_released, cancelled, env, handle, new_uow, shipped, shipped_v1, sides, uid
-
-# S1 (shop A): beans 100.00 and 3 filters 30.00, freight 5.00; S2 (shop B): a machine 700.00 and a filter 4.00
-S1_LINES = [("BEAN-YIRGA", 1, 10_000), ("FILTER-100", 3, 3_000)]
-S2_LINES = [("MACHINE-AUTO", 1, 70_000), ("FILTER-100", 1, 400)]
-S1_GOODS, S1_FREIGHT, S2_GOODS = 13_000, 500, 70_400
-
-
-def _lines(order_id: str, lines: list[tuple[str, int, int]], source: str | None) -> list[OrderLine]:
-    return [
-        OrderLine(line_id=f"{order_id}-{i}", channel_line_id=f"C{i}", sales_product_code="P", material_code=m,
-                  qty=q, amount_cents=a, source_order_id=source)
-        for i, (m, q, a) in enumerate(lines, 1)
-    ]  # fmt: skip
+from finance_merged import S1_FREIGHT, S1_GOODS, S2_GOODS, merged_order, own_order
 
 
 def merged_accepted(m: str, s1: str, s2: str) -> Envelope[Any]:
     """M holds S1's lines then S2's (each keeps its line id and names its source)."""
-    return env(
-        OrderAcceptedV1(
-            order_id=m,
-            channel="tmall",
-            shop_id="A",
-            channel_order_id=m,
-            ship_to=ShipTo(name="someone"),
-            lines=_lines(s1, S1_LINES, s1) + _lines(s2, S2_LINES, s2),
-            goods_paid_cents=S1_GOODS + S2_GOODS,
-            post_fee_cents=S1_FREIGHT,
-            paid_cents=S1_GOODS + S2_GOODS + S1_FREIGHT,
-            sources=[
-                OrderSource(
-                    order_id=s1,
-                    shop_id="A",
-                    channel_order_id=f"T-{s1}",
-                    goods_paid_cents=S1_GOODS,
-                    post_fee_cents=S1_FREIGHT,
-                    paid_cents=S1_GOODS + S1_FREIGHT,
-                ),
-                OrderSource(
-                    order_id=s2,
-                    shop_id="B",
-                    channel_order_id=f"T-{s2}",
-                    goods_paid_cents=S2_GOODS,
-                    paid_cents=S2_GOODS,
-                ),
-            ],
-        )
-    )
+    return env(merged_order(m, s1, s2))
 
 
 def own_accepted(source: str, *, first: bool) -> Envelope[Any]:
     """A source accepted on its own (after an unmerge): its own lines and money, no sources."""
-    lines, goods, freight = (S1_LINES, S1_GOODS, S1_FREIGHT) if first else (S2_LINES, S2_GOODS, 0)
-    return env(
-        OrderAcceptedV1(
-            order_id=source,
-            channel="tmall",
-            shop_id="A" if first else "B",
-            channel_order_id=f"T-{source}",
-            ship_to=ShipTo(name="someone"),
-            lines=_lines(source, lines, None),
-            goods_paid_cents=goods,
-            post_fee_cents=freight,
-            paid_cents=goods + freight,
-        )
-    )
+    return env(own_order(source, first=first))
 
 
 def ids() -> tuple[str, str, str]:
