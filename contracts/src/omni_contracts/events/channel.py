@@ -123,6 +123,15 @@ class ChannelOrderReceivedV2(ChannelOrderReceivedV1):
         max_length=3,
         description="S2B2C: the platform's distribution chain for this order, nearest first (up to 3 levels)",
     )
+    payment: Literal["paid", "on_account"] = Field(
+        "paid",
+        description="on_account: a B2B order the platform delivered unpaid on credit terms (1688 period / "
+        "creditBuy trade types), taken in only for a shop that accepts orders on account",
+    )
+    payment_terms: str = Field(
+        "", max_length=64, description="the platform's own payment type, e.g. 1688 tradeTypeCode `period`"
+    )
+    due_at: AwareDatetime | None = Field(None, description="on_account: the due date, when the platform says")
 
 
 @REGISTRY.upcaster("channel.order.received", 1)

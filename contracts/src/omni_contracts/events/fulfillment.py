@@ -182,3 +182,38 @@ class SourcingDecidedV1(EventPayload):
         default=[], description="what this decision sourced: every line first, a refused node's on a re-plan"
     )
     nodes: list[NodeConsidered] = []
+
+
+class InterceptedLine(Value):
+    """Units taken off a task not yet shipped: they will not leave, and their reservation gives them back."""
+
+    line_id: str = Field(min_length=1, description="the order's material line (order.accepted lines[])")
+    material_code: Code
+    qty: int = Field(gt=0)
+    task_id: str
+    node_code: Code
+    reservation_id: str
+    task_cancelled: bool = Field(description="the task had nothing left to ship, so it was cancelled")
+
+
+class NotIntercepted(Value):
+    """Units of a refund before shipment that could not be held back: they had already left their node."""
+
+    line_id: str = Field(min_length=1)
+    material_code: Code
+    qty: int = Field(gt=0)
+    why: str = ""
+
+
+@event("fulfillment.lines-intercepted", 1, Topic.FULFILLMENT)
+class LinesInterceptedV1(EventPayload):
+    """A refund before shipment that does not take the whole order (order.refund-approved with
+    before_shipment) intercepts only its units: fulfillment takes them off the tasks not yet shipped (a task
+    left empty is cancelled), inventory releases them from the reservations, and the OMS notes on the case
+    what was held back and what had already gone. Once per case."""
+
+    order_id: str
+    case_id: str = Field(min_length=1)
+    intercepted: list[InterceptedLine] = Field(default_factory=list)
+    not_intercepted: list[NotIntercepted] = Field(default_factory=list)
+    intercepted_at: AwareDatetime

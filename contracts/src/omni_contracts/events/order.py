@@ -124,6 +124,15 @@ class OrderAcceptedV1(EventPayload):
         description="a merged order's platform orders, oldest first (empty: the order is its own); every "
         "line then names its source, and the sources' money adds up to the order's",
     )
+    payment: Literal["paid", "on_account"] = Field(
+        "paid",
+        description="on_account: a B2B order taken on credit terms (账期): nothing was paid yet; finance "
+        "books a receivable, cleared by order.payment-received",
+    )
+    due_at: AwareDatetime | None = Field(None, description="on_account: when the payment is due")
+    credit_account: str | None = Field(
+        None, description="on_account: the buyer's credit account the order counts against (<channel>:<buyer>)"
+    )
 
     @model_validator(mode="after")
     def _sources_add_up(self) -> OrderAcceptedV1:
@@ -175,3 +184,21 @@ class OrderCancelledV1(EventPayload):
 class OrderCompletedV1(EventPayload):
     order_id: str
     completed_at: AwareDatetime
+
+
+@event("order.payment-received", 1, Topic.ORDER)
+class OrderPaymentReceivedV1(EventPayload):
+    """An order taken on account (payment on_account) was paid: its receivable is cleared and the buyer's
+    open credit goes down by the amount. Recorded by the OMS, once per order."""
+
+    order_id: str
+    channel: Code
+    channel_order_id: str
+    credit_account: str
+    amount_cents: int = Field(gt=0)
+    currency: Currency = "CNY"
+    reference: str = Field("", max_length=200, description="the payment's reference (a bank slip, a statement)")
+    source: Literal["channel", "operator"] = Field(
+        description="channel: the platform delivered the order again as paid; operator: recorded through REST"
+    )
+    received_at: AwareDatetime
