@@ -11,6 +11,7 @@ from typing import Any
 
 from order_fakes_aftersales import FakeAfterSalesQueries
 from order_fakes_backorders import FakeBackorderQueries
+from order_fakes_credit import FakeCreditQueries
 from order_fakes_gifts import FakeGiftQueries
 from order_fakes_merge import FakeMergeQueries
 from order_fakes_rules import FakeRuleQueries
@@ -27,7 +28,12 @@ STATE = (
 
 
 class FakeRepository(
-    FakeRuleQueries, FakeAfterSalesQueries, FakeBackorderQueries, FakeGiftQueries, FakeMergeQueries
+    FakeRuleQueries,
+    FakeAfterSalesQueries,
+    FakeBackorderQueries,
+    FakeGiftQueries,
+    FakeMergeQueries,
+    FakeCreditQueries,
 ):
     def __init__(self) -> None:
         self.materials: dict[str, dict[str, Any]] = {}

@@ -35,6 +35,8 @@ ALLOW = [
     (OPERATIONS, "finance", "HEAD", "/vouchers"),
     (FINANCE, "finance", "POST", "/bills/import"),
     (FINANCE, "order", "GET", "/orders/O1"),
+    (FINANCE, "order", "POST", "/orders/O1/payment"),  # an order on account was paid
+    (FINANCE, "order", "GET", "/credit-accounts"),
     (STORE_STAFF, "fulfillment", "GET", "/tasks"),
     (STORE_STAFF, "fulfillment", "GET", "/tasks/"),
     (STORE_STAFF, "fulfillment", "GET", "/tasks/T-1"),
@@ -56,6 +58,7 @@ DENY = [
     (OPERATIONS, "channel", "DELETE", "/after-sales/jd/refund/1"),  # read only
     (OPERATIONS, "channel", "GET", "/shopsX"),  # '/shops/**' is a segment prefix, not a string prefix
     (FINANCE, "order", "POST", "/orders"),
+    (FINANCE, "order", "POST", "/orders/O1/cancel"),
     (FINANCE, "product", "GET", "/materials"),
     (FINANCE, "fulfillment", "GET", "/tasks"),
     (STORE_STAFF, "fulfillment", "POST", "/tasks"),

@@ -64,6 +64,7 @@ async def _call(fn: Any, uow: Uow, *args: Any, **kwargs: Any) -> Any:
         service.StillHeld,
         service.NotMergeable,
         service.MergedSource,
+        service.NotOnAccount,
     ) as exc:
         raise HTTPException(409, str(exc)) from None
     except DomainError as exc:

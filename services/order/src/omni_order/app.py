@@ -8,7 +8,17 @@ from pydantic import Field, SecretStr
 from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
-from . import api, api_aftersales, api_backorders, api_review, api_rules, consumers, service, store
+from . import (
+    api,
+    api_aftersales,
+    api_backorders,
+    api_credit,
+    api_review,
+    api_rules,
+    consumers,
+    service,
+    store,
+)
 from .domain.backorder import DEFAULT_MAX_AGE_S, BackorderPolicy, OnOverdue
 from .domain.buyer_data import BuyerDataError, parse_key_ring
 from .service import records
@@ -50,6 +60,7 @@ def build(settings: Settings | None = None) -> FastAPI:
             api_rules.router,
             api_backorders.router,
             api_aftersales.router,
+            api_credit.router,
         ],
         consumers=consumers.specs(),
         repository=store.Repository,

@@ -19,6 +19,7 @@ from .store_aftersales import AfterSalesQueries
 from .store_backorders import BackorderQueries
 from .store_buyer_data import BuyerDataQueries
 from .store_catalog import CatalogQueries, newest
+from .store_credit import CreditQueries
 from .store_gifts import GiftQueries
 from .store_merge import MergeQueries
 from .store_problems import WritebackProblems
@@ -71,6 +72,7 @@ class Repository(
     GiftQueries,
     MergeQueries,
     BuyerDataQueries,
+    CreditQueries,
 ):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session

@@ -185,6 +185,10 @@ orders = Table(
     Column("split_kinds", ARRAY(Text), nullable=False, server_default=text("'{}'")),  # order0013
     # the platform's ciphertexts of the receiver (order0014): opaque, decrypted only through the platform
     Column("platform_receiver", JSONB),
+    # B2B credit terms (order0015): on_account orders count against their buyer's credit account until paid
+    Column("payment", Text, nullable=False, server_default=text("'paid'")),
+    Column("due_at", TS),
+    Column("credit_account", Text),
     CheckConstraint("kind IN ('order', 'merged')", name="orders_kind"),
     UniqueConstraint("channel", "channel_order_id", name="orders_channel_order_uq"),
     Index("orders_by_created", "created_at", "order_id"),

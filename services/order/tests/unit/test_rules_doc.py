@@ -14,6 +14,7 @@ from omni_order.domain.rules import actions as A
 from omni_order.domain.rules import conditions as C
 from omni_order.domain.rules.documents import (
     BackorderSettings,
+    CreditSettings,
     MergeSettings,
     PresaleSettings,
     ReviewSettings,
@@ -71,7 +72,10 @@ def test_every_action_type_is_documented_with_exactly_its_fields():
 def test_the_strategy_rule_and_gift_settings_are_all_named():
     text = DOC.read_text()
     named = set(re.findall(r"`([a-z_]+)`", text)) | set(re.findall(r"`[a-z_]+\.([a-z_]+)`", text))
-    settings = [StrategyDoc, ReviewSettings, MergeSettings, BackorderSettings, PresaleSettings, StrategyMatch]
+    settings = [
+        StrategyDoc, ReviewSettings, MergeSettings, BackorderSettings, PresaleSettings, StrategyMatch,
+        CreditSettings,
+    ]  # fmt: skip
     wanted = {f for m in settings for f in m.model_fields}
     wanted |= set(Rule.model_fields) | set(RuleSetDoc.model_fields) | set(A.GiftCaps.model_fields)
     assert sorted(wanted - named) == []

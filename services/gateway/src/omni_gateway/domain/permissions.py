@@ -86,6 +86,7 @@ RULES: tuple[Rule, ...] = (
     _rule({OPERATIONS}, "finance", READ, "/**"),
     _rule({FINANCE}, "finance", ANY, "/**"),
     _rule({FINANCE}, "order", READ, "/**"),
+    _rule({FINANCE}, "order", POST, "/orders/{order_id}/payment"),  # an order on account was paid (账期)
     _rule({STORE_STAFF}, "fulfillment", READ, "/tasks"),
     _rule({STORE_STAFF}, "fulfillment", READ, "/tasks/{task_id}"),
     _rule({STORE_STAFF}, "fulfillment", POST, "/tasks/{task_id}/accept"),

@@ -18,6 +18,7 @@ from typing import Any
 
 from omni_contracts.events.channel import ChannelOrderReceivedV1
 
+from .credit import CREDIT_LIMIT, ON_ACCOUNT
 from .intake import Catalog, IntakePlan
 from .rules.facts import ChannelLineFacts, LineFacts, OrderFacts
 from .rules.ruleset import (
@@ -111,6 +112,7 @@ def order_facts(
         invoice_kind=d.invoice.kind if d.invoice else None,
         duplicate_of=history.duplicate_of,
         buyer_order_count=history.order_count,
+        payment=getattr(d, "payment", "paid"),
     )
 
 
@@ -123,6 +125,7 @@ class Review:
     ruleset_label: str = ""
     ship_from: datetime | None = None  # held presale_ship_from until then (a timer ends it)
     balance_due: datetime | None = None  # held presale_balance: closed when still unpaid then (a timer)
+    cancel: str | None = None  # cancelled at intake, and why (credit terms: over the limit, on_over cancel)
 
     @property
     def held(self) -> bool:
@@ -184,6 +187,11 @@ def review(
         trace.append(TraceEntry("review", "presale", True, reason, "hold until the ship-from date"))
     else:
         ship_from = None
+    if facts.payment == ON_ACCOUNT and (chosen is None or chosen.doc.credit is None):
+        who = "no strategy matches" if chosen is None else f"strategy {chosen.strategy_id} gives none"
+        reason = f"taken on account, but no credit terms apply ({who}): not accepted as if paid"
+        holds.append(HoldReason(CREDIT_LIMIT, reason, ""))
+        trace.append(TraceEntry("credit", "credit terms", False, reason, "held for an operator"))
     if chosen is not None and chosen.doc.merge.enabled:
         _merge_window(chosen, facts, holds, trace)
     if holds:
@@ -207,6 +215,7 @@ def _merge_window(
     presale_hold = next((h.code for h in holds if h.code in (PRESALE_BALANCE, PRESALE_SHIP_FROM)), None)
     why_not = (
         "the merge window is 0 s" if merge.window_s == 0
+        else "an order on account (credit terms count it alone)" if facts.payment == ON_ACCOUNT
         else "a presale order (presale.merge is false)" if not presale_ok
         else f"a presale order still waiting ({presale_hold})" if presale_hold
         else "the buyer has no nick and no platform merge key" if not (facts.merge_key or facts.buyer_nick)

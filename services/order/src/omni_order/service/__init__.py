@@ -35,6 +35,7 @@ from .backorder import (
 )
 from .buyer_data import reseal_page
 from .catalog import PRODUCT_EVENTS, get_catalog_listing, get_catalog_material, project_catalog
+from .credit import NotOnAccount, credit_account, list_credit_accounts, record_payment
 from .follow import FULFILLMENT_EVENTS, FULFILLMENT_TARGETS, follow_fulfillment
 from .gifts import gifts_of, project_stock
 from .intake import IntakeResult, intake
@@ -60,6 +61,7 @@ __all__ = [
     "IntakeResult",
     "MergedSource",
     "NotMergeable",
+    "NotOnAccount",
     "OrderNotFound",
     "OrderRecord",
     "StatusJournal",
@@ -70,6 +72,7 @@ __all__ = [
     "bulk",
     "cancel",
     "configure_defaults",
+    "credit_account",
     "follow_fulfillment",
     "get_catalog_listing",
     "get_catalog_material",
@@ -78,10 +81,12 @@ __all__ = [
     "gifts_of",
     "intake",
     "list_backorders",
+    "list_credit_accounts",
     "list_orders",
     "on_overdue",
     "project_catalog",
     "project_stock",
+    "record_payment",
     "record_writeback_refusals",
     "release",
     "reseal_page",

@@ -15,13 +15,14 @@ from typing import Any
 from omni_chassis.logging import get_logger
 from omni_contracts import Envelope, utcnow
 from omni_contracts.events.channel import ChannelOrderReceivedV1
-from omni_contracts.events.order import OrderExceptionRaisedV1
+from omni_contracts.events.order import OrderCancelledV1, OrderExceptionRaisedV1
 
 from ..domain.ids import new_order_id
 from ..domain.intake import IntakePlan, plan_intake, roles_for
 from ..domain.review import Review, hold_rows, merge_key, trace_rows
 from ..domain.roles import partners, with_strategy
 from ..domain.status import Status, check_transition
+from .credit import ToCredit, decide_credit, paid_on_platform, write_taken
 from .dispatch import send_to_fulfillment
 from .gifts import ToGift, buyer_key, decide_gifts, gift_line_rows, grant_rows
 from .journal import OrderUow, StatusJournal, status_columns
@@ -54,6 +55,8 @@ class _Planned:
     def status(self) -> Status:
         if not self.plan.accepted:
             return Status.EXCEPTION
+        if self.review and self.review.cancel:
+            return Status.CANCELLED
         return Status.HELD if self.review and self.review.held else Status.ACCEPTED
 
 
@@ -96,9 +99,12 @@ async def intake(
         )
         for p in planned:
             p.review = reviews.get(p.order_id)
+        credit = await decide_credit(
+            uow, [ToCredit(p.order_id, p.env.data, p.review, p.row) for p in planned if p.review], now
+        )
         gifts = await decide_gifts(uow, [
             ToGift(p.order_id, buyer_key(p.env.data.channel, p.env.data.buyer_id), p.plan.lines, p.review)
-            for p in planned if p.review is not None
+            for p in planned if p.review is not None and not p.review.cancel
         ], now)  # fmt: skip
         for p in planned:
             if p.order_id in gifts:
@@ -130,11 +136,12 @@ async def intake(
             [r for p in new for r in channel_line_rows(p.order_id, p.env.data, p.plan)]
         )
         await uow.repo.add_lines([r for p in new for r in p.lines])
+        await write_taken(uow, [credit[p.order_id] for p in new if p.order_id in credit], now)
         await uow.repo.add_decisions(
             [r for p in new if p.review for r in trace_rows(p.order_id, p.review.trace, now)]
         )
         await uow.repo.add_holds(
-            [r for p in new if p.review
+            [r for p in new if p.review and not p.review.cancel
              for r in hold_rows(p.order_id, p.review.holds, p.review.ruleset_label, now)]
         )  # fmt: skip
         await uow.repo.add_gift_grants(
@@ -143,7 +150,9 @@ async def intake(
                                  p.review.ruleset_label, gifts[p.order_id], now)], now,
         )  # fmt: skip
         await uow.repo.count_duplicates(dict(dupes), now)
-        await balance_paid(uow, journal, [e for k, e in _repeats(envs, firsts, inserted, planned)])
+        repeats = [e for k, e in _repeats(envs, firsts, inserted, planned)]
+        await balance_paid(uow, journal, repeats)
+        await paid_on_platform(uow, journal, repeats)
         result.duplicates = sum(dupes.values())
     log.info(
         "channel orders taken in",
@@ -187,7 +196,9 @@ def _reviewed_columns(p: _Planned, now: Any) -> None:
     )  # fmt: skip
     r_ = d.receiver
     p.row["merge_group"] = group_of(p.row, r, (r_.state, r_.city, r_.district, r_.town, r_.detail))
-    if r.held:
+    if r.cancel:
+        p.row.update(status_columns(p.status, now, r.holds[0].code, r.cancel), cancelled_at=now)
+    elif r.held:
         p.row.update(status_columns(p.status, now, r.holds[0].code, r.reason))
     else:
         p.row.update(status_columns(p.status, now))
@@ -213,6 +224,13 @@ def _created(uow: OrderUow, journal: StatusJournal, p: _Planned) -> None:
     """History and events of a new order: received, then accepted or held in exception."""
     d: ChannelOrderReceivedV1 = p.env.data
     journal.created(p.order_id, f"received from {d.channel} shop {d.shop_id}", p.env)
+    if p.review is not None and p.review.cancel:
+        why = p.review.cancel
+        journal.record(p.order_id, Status.RECEIVED, Status.CANCELLED, reason_code=p.review.holds[0].code,
+                       reason=why, cause=p.env)  # fmt: skip
+        uow.emit(OrderCancelledV1(order_id=p.order_id, reason=why), key=p.order_id, cause=p.env)
+        log.info("order cancelled at intake", order_id=p.order_id, reason_code=p.review.holds[0].code)
+        return
     if p.review is not None and p.review.held:
         r = p.review
         journal.record(

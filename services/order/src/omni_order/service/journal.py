@@ -103,3 +103,6 @@ class StatusJournal:
             await self.uow.repo.update_orders(self.updates)
         if self.history:
             await self.uow.repo.add_history(self.history)
+        cancelled = [h["order_id"] for h in self.history if h["to_status"] == Status.CANCELLED.value]
+        if cancelled:  # an order on account cancelled gives its credit back (B2B credit terms), once
+            await self.uow.repo.close_credit(cancelled, "cancelled", self.at)

@@ -117,6 +117,9 @@ def order_row(order_id: str, d: ChannelOrderReceivedV1, plan: IntakePlan, now: d
         "cancelled_at": None,
         "delivery": d.delivery,
         "pickup_node": d.pickup_node,
+        "payment": "paid",  # service/credit.py sets on_account, its account and due date
+        "due_at": None,
+        "credit_account": None,
         **sealed_receiver(order_id, r.name, r.phone, r.detail),
         "country": r.country,
         "state": r.state,
@@ -220,6 +223,9 @@ def accepted_event(row: dict[str, Any], lines: list[dict[str, Any]]) -> OrderAcc
         ),
         partners=[Partner.model_validate(x) for x in row.get("partners") or []],
         sources=[OrderSource.model_validate(x) for x in row.get("merge_sources") or []],
+        payment=row.get("payment") or "paid",
+        due_at=row.get("due_at"),
+        credit_account=row.get("credit_account"),
     )
 
 

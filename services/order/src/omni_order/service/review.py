@@ -30,6 +30,7 @@ from ..domain.review import (
 )
 from ..domain.rules.ruleset import TraceEntry, condition_types
 from ..domain.status import DomainError, Status, check_transition
+from .credit import count_on_release
 from .dispatch import send_to_fulfillment
 from .journal import OrderNotFound, OrderUow, StatusJournal
 from .rules import active_config
@@ -110,6 +111,7 @@ async def release(uow: OrderUow, order_id: str, reason: str, *, approve: bool = 
             raise StillHeld(f"order {order_id} is blocked ({why}): only approve ends a block")
         journal = StatusJournal(uow, "api")
         await repo.end_holds(order_id, how, reason, journal.at)
+        await count_on_release(uow, order, how, journal.at)
         lines = (await repo.material_lines([order_id]))[order_id]
         codes = ", ".join(dict.fromkeys(h["code"] for h in holds)) or order["status_reason_code"] or "held"
         journal.transition(order, Status.ACCEPTED, reason=f"{how}d by an operator ({codes}): {reason}")

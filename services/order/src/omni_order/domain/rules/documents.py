@@ -90,6 +90,17 @@ class PresaleSettings(_Doc):
     )
 
 
+class CreditSettings(_Doc):
+    """B2B credit terms (账期): an order the channel took in on account (payment `on_account`) is accepted
+    while the buyer's open credit (their orders on account not yet paid nor cancelled), this order
+    included, stays within `limit_cents`; over it, it is held `credit_limit` (an operator releases it) or
+    cancelled, per `on_over`. It is due `terms_days` after it was taken (unless the platform says when)."""
+
+    limit_cents: json_int(0, 10**13) = Field(description="the most a buyer may owe on account, in fen")
+    terms_days: json_int(1, 365) = 30
+    on_over: Literal["hold", "cancel"] = "hold"
+
+
 class PartnerShare(_Doc):
     party: C.Code
     role: Literal["agent", "store", "service", "distributor"]
@@ -134,3 +145,18 @@ class StrategyDoc(_Doc):
     )
     presale: PresaleSettings = PresaleSettings()
     roles: RoleSettings = RoleSettings()
+    credit: CreditSettings | None = Field(
+        None, description="B2B credit terms for its orders on account (None: no order is taken on account)"
+    )
+
+    @model_validator(mode="after")
+    def _credit_is_b2b(self) -> StrategyDoc:
+        b2b = self.business_model == "B2B" or (
+            self.business_model is None and self.match.business_models == ["B2B"]
+        )
+        if self.credit is not None and not b2b:
+            raise ValueError(
+                "credit terms apply to B2B orders only: set business_model to B2B (or match only "
+                "business_models [B2B]) to give this strategy credit terms"
+            )
+        return self

@@ -62,6 +62,7 @@ class OrderFacts:
     invoice_kind: str | None = None
     duplicate_of: str | None = None  # an open order of the same buyer with the same goods, if any
     buyer_order_count: int = 0  # the buyer's earlier orders in this shop (gifts: first N orders)
+    payment: str = "paid"  # paid | on_account (B2B credit terms)
     extra_tags: frozenset[str] = field(default_factory=frozenset)  # tags rules set earlier in the run
 
     @property
