@@ -34,6 +34,9 @@ from .journal import OrderNotFound, OrderUow, StatusJournal
 log = get_logger(__name__)
 
 
+PAID_NOW = {"payment": "paid", "due_at": None, "credit_account": None}  # an order on account now paid
+
+
 class NotOnAccount(DomainError):
     """A payment recorded for an order that owes nothing on account (409)."""
 
@@ -181,10 +184,9 @@ async def paid_on_platform(uow: OrderUow, journal: StatusJournal, envs: Sequence
         if credit is not None and credit["status"] == "open":
             await _paid(uow, order, credit, env.data.channel_status, "channel", env)
         elif credit is None and await end_flow_hold(
-            uow, journal, order | {"payment": "paid"}, CREDIT_LIMIT, "paid", "the platform says it is paid",
-            env,
-        ):  # fmt: skip
-            journal.set(order["order_id"], payment="paid", due_at=None)
+            uow, journal, order | PAID_NOW, CREDIT_LIMIT, "paid", "the platform says it is paid", env
+        ):
+            journal.set(order["order_id"], **PAID_NOW)
 
 
 async def list_credit_accounts(
