@@ -3,7 +3,8 @@ each given the chassis' unit of work (`uow.repo` is a `store.Repository`).
 
 One consumer group per stream, so that the hot stock stream never holds back (or rebalances) the order flow
 and a message dead-lettered on one stream says which one:
-- `fulfillment-orders` on omni.order: order.accepted (source it), order.cancelled (stop it);
+- `fulfillment-orders` on omni.order: order.accepted (source it), order.refund-approved (a partial refund
+  before shipment: take its units off the tasks), order.cancelled (stop it);
 - `fulfillment-reservations` on omni.inventory: inventory.reserved / inventory.reservation-refused;
 - `fulfillment-stock` on omni.inventory.stock-changed: the stock-per-node projection.
 All are batch consumers (one transaction per poll).
@@ -21,7 +22,7 @@ from . import service
 ORDERS_GROUP = "fulfillment-orders"
 RESERVATIONS_GROUP = "fulfillment-reservations"
 STOCK_GROUP = "fulfillment-stock"
-ORDER_EVENTS = {"order.accepted", "order.cancelled"}
+ORDER_EVENTS = {"order.accepted", "order.refund-approved", "order.cancelled"}
 REPLY_EVENTS = {"inventory.reserved", "inventory.reservation-refused"}
 STOCK_EVENTS = {"inventory.stock-changed"}
 

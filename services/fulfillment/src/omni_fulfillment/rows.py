@@ -12,7 +12,11 @@ from .domain.order_sourcing import OrderSourcing, Reservation, ReservationStatus
 from .domain.sourcing import Line, Point
 from .domain.tasks import Task, TaskKind, TaskStatus
 
-TASK_STATE = ("status", "accepted_by", "carrier", "tracking_no", "accepted_at", "done_at", "cancelled_at")
+# what a task's save writes back: its state, and its lines (a partial refund before shipment takes units off)
+TASK_STATE = (
+    "status", "accepted_by", "carrier", "tracking_no", "accepted_at", "done_at", "cancelled_at", "lines",
+    "order_lines",
+)  # fmt: skip
 
 
 def lines_json(lines: Iterable[Line]) -> list[dict[str, Any]]:

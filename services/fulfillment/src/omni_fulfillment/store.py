@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omni_contracts import utcnow
 
+from .domain.intercept import CaseRefund, Refunded
 from .domain.nodes import Node
 from .domain.order_sourcing import OrderSourcing, SourcingStatus
 from .domain.stock_view import NodeInfo, StockView
@@ -30,9 +31,9 @@ from .rows import (
     task_of,
     task_values,
 )
-from .tables import metadata, nodes, reservations, sourcing, stock, tasks
+from .tables import intercepts, metadata, nodes, reservations, sourcing, stock, tasks
 
-__all__ = ["Repository", "metadata", "nodes", "reservations", "sourcing", "stock", "tasks"]
+__all__ = ["Repository", "intercepts", "metadata", "nodes", "reservations", "sourcing", "stock", "tasks"]
 
 
 class Repository:
@@ -296,3 +297,67 @@ class Repository:
             .offset(offset)
         )
         return [task_of(r) for r in await self.session.execute(q)], total
+
+    # -- partial refunds before shipment ---------------------------------------------------------------------
+    async def claim_intercepts(self, cases: Sequence[CaseRefund]) -> set[str]:
+        """Record these cases as pending; returns the case ids that were new (a case is handled once)."""
+        if not cases:
+            return set()
+        now = utcnow()
+        rows = [
+            {"case_id": c.case_id, "order_id": c.order_id, "lines": _refunded_json(c.lines),
+             "status": "pending", "created_at": now, "updated_at": now}
+            for c in cases
+        ]  # fmt: skip
+        stmt = (
+            pg_insert(intercepts)
+            .values(rows)
+            .on_conflict_do_nothing(index_elements=[intercepts.c.case_id])
+            .returning(intercepts.c.case_id)
+        )
+        return {r.case_id for r in await self.session.execute(stmt)}
+
+    async def pending_intercepts(self, order_ids: Iterable[str]) -> list[CaseRefund]:
+        """The cases of these orders waiting for their allocation, oldest first."""
+        ids = sorted(set(order_ids))
+        if not ids:
+            return []
+        c = intercepts.c
+        q = (
+            select(c.case_id, c.order_id, c.lines)
+            .where(c.order_id.in_(ids), c.status == "pending")
+            .order_by(c.created_at, c.case_id)
+        )
+        return [
+            CaseRefund(r.case_id, r.order_id, tuple(Refunded(d["line_id"], d["material_code"], int(d["qty"]))
+                                                    for d in r.lines))
+            for r in await self.session.execute(q)
+        ]  # fmt: skip
+
+    async def finish_intercept(
+        self, case_id: str, status: str, held: list[dict[str, Any]], gone: list[dict[str, Any]]
+    ) -> None:
+        """A case applied (`done`, with what was and was not held back) or given up (`moot`)."""
+        await self.session.execute(
+            update(intercepts)
+            .where(intercepts.c.case_id == case_id)
+            .values(status=status, intercepted=held, not_intercepted=gone, updated_at=utcnow())
+        )
+
+    async def drop_pending_intercepts(self, order_ids: Iterable[str]) -> list[str]:
+        """The pending cases of these orders (cancelled) -> moot; returns their case ids."""
+        ids = sorted(set(order_ids))
+        if not ids:
+            return []
+        c = intercepts.c
+        stmt = (
+            update(intercepts)
+            .where(c.order_id.in_(ids), c.status == "pending")
+            .values(status="moot", updated_at=utcnow())
+            .returning(c.case_id)
+        )
+        return sorted(r.case_id for r in await self.session.execute(stmt))
+
+
+def _refunded_json(lines: Iterable[Refunded]) -> list[dict[str, Any]]:
+    return [{"line_id": x.line_id, "material_code": x.material_code, "qty": x.qty} for x in lines]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     Float,
@@ -119,4 +120,23 @@ tasks = Table(
     Index("tasks_order", "order_id"),
     Index("tasks_node_status", "node_code", "status", "created_at"),
     Index("tasks_status", "status", "created_at"),
+)
+
+# Partial refunds before shipment (fulfillment0004): one row per after-sales case. `lines` are its refunded
+# units [{line_id, material_code, qty}]. It is `pending` while the order is still being sourced, `done` once
+# applied to the tasks (`intercepted` / `not_intercepted` as fulfillment.lines-intercepted said them), and
+# `moot` when the order was cancelled before that.
+intercepts = Table(
+    "intercepts",
+    metadata,
+    Column("case_id", Text, primary_key=True),
+    Column("order_id", Text, nullable=False),
+    Column("lines", JSONB, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("intercepted", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("not_intercepted", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("created_at", TS, nullable=False),
+    Column("updated_at", TS, nullable=False),
+    CheckConstraint("status IN ('pending', 'done', 'moot')", name="intercepts_status"),
+    Index("intercepts_pending", "order_id", postgresql_where=text("status = 'pending'")),
 )

@@ -14,6 +14,7 @@ from omni_chassis.db import Database
 from omni_chassis.kafka import make_producer
 from omni_chassis.uow import SqlUnitOfWork
 from omni_contracts import Envelope, EventPayload, make_envelope, utcnow
+from omni_contracts.events.aftersales import OrderRefundApprovedV1, RefundedLine
 from omni_contracts.events.common import MaterialQty, Shortfall
 from omni_contracts.events.inventory import ReservationRefusedV1, ReservedV1, StockChangedV1
 from omni_contracts.events.order import OrderAcceptedV1, OrderCancelledV1, OrderLine, ShipTo
@@ -105,6 +106,25 @@ def accepted(
 
 def cancelled(order_id: str) -> Envelope[Any]:
     return env(OrderCancelledV1(order_id=order_id, reason="buyer asked"), order_id, "order")
+
+
+def refund_approved(order_id: str, case_id: str, lines: list[tuple[str, str, int]]) -> Envelope[Any]:
+    """order.refund-approved before shipment of `lines` (line id, material, qty), 10.00 a unit."""
+    refunded = [RefundedLine(line_id=i, material_code=m, qty=q, refund_cents=1000 * q) for i, m, q in lines]
+    goods = sum(x.refund_cents for x in refunded)
+    data = OrderRefundApprovedV1(
+        case_id=case_id,
+        order_id=order_id,
+        channel="tmall",
+        channel_order_id=f"TM{order_id}",
+        kind="refund_before_shipment",
+        before_shipment=True,
+        lines=refunded,
+        goods_refund_cents=goods,
+        refund_cents=goods,
+        approved_at=utcnow(),
+    )
+    return env(data, order_id, "order")
 
 
 def reserved(request: dict[str, Any]) -> Envelope[Any]:

@@ -15,9 +15,11 @@ from typing import Any
 
 from omni_chassis.uow import FakeUnitOfWork
 from omni_contracts import Envelope, EventPayload, make_envelope, utcnow
+from omni_contracts.events.aftersales import OrderRefundApprovedV1, RefundedLine
 from omni_contracts.events.common import MaterialQty, Shortfall
 from omni_contracts.events.inventory import ReservationRefusedV1, ReservedV1, StockChangedV1
 from omni_contracts.events.order import OrderAcceptedV1, OrderCancelledV1, OrderLine, ShipTo
+from omni_fulfillment.domain.intercept import CaseRefund
 from omni_fulfillment.domain.nodes import Node, NodeType
 from omni_fulfillment.domain.order_sourcing import OrderSourcing, SourcingStatus
 from omni_fulfillment.domain.stock_view import NodeInfo, StockView
@@ -35,10 +37,11 @@ class FakeRepository:
         self._saved: Any = None
         self._clock = itertools.count()
         self.created_at: dict[str, int] = {}
+        self.intercepts: dict[str, dict[str, Any]] = {}  # case id -> {case, status, held, gone}
 
     # -- the fake unit of work's hooks ---------------------------------------------------------------------
     def _state(self) -> tuple[Any, ...]:
-        return (self.nodes, self.stock, self.sourcings, self.tasks, self.created_at)
+        return (self.nodes, self.stock, self.sourcings, self.tasks, self.created_at, self.intercepts)
 
     def begin(self) -> None:
         self._saved = copy.deepcopy(self._state())
@@ -48,7 +51,7 @@ class FakeRepository:
 
     def rollback(self) -> None:
         if self._saved is not None:
-            self.nodes, self.stock, self.sourcings, self.tasks, self.created_at = self._saved
+            self.nodes, self.stock, self.sourcings, self.tasks, self.created_at, self.intercepts = self._saved
             self._saved = None
 
     # -- nodes -----------------------------------------------------------------------------------------------
@@ -156,6 +159,36 @@ class FakeRepository:
         ]
         return found[offset : offset + limit], len(found)
 
+    # -- partial refunds before shipment ---------------------------------------------------------------------
+    async def claim_intercepts(self, cases: Sequence[CaseRefund]) -> set[str]:
+        new = set()
+        for c in cases:
+            if c.case_id not in self.intercepts:
+                self.intercepts[c.case_id] = {"case": c, "status": "pending", "held": [], "gone": []}
+                new.add(c.case_id)
+        return new
+
+    async def pending_intercepts(self, order_ids: Iterable[str]) -> list[CaseRefund]:
+        ids = set(order_ids)
+        return [
+            r["case"]
+            for r in self.intercepts.values()  # in claim order (oldest first)
+            if r["status"] == "pending" and r["case"].order_id in ids
+        ]
+
+    async def finish_intercept(
+        self, case_id: str, status: str, held: list[dict[str, Any]], gone: list[dict[str, Any]]
+    ) -> None:
+        self.intercepts[case_id].update(status=status, held=copy.deepcopy(held), gone=copy.deepcopy(gone))
+
+    async def drop_pending_intercepts(self, order_ids: Iterable[str]) -> list[str]:
+        ids, out = set(order_ids), []
+        for case_id, r in sorted(self.intercepts.items()):
+            if r["status"] == "pending" and r["case"].order_id in ids:
+                r["status"] = "moot"
+                out.append(case_id)
+        return out
+
 
 def new_uow() -> FakeUnitOfWork[FakeRepository]:
     return FakeUnitOfWork(FakeRepository())
@@ -235,6 +268,33 @@ def accepted(
         lines=order_lines,
         goods_paid_cents=paid,
         paid_cents=paid,
+    )
+    return env(data, order_id, "order")
+
+
+def refund_approved(
+    order_id: str,
+    case_id: str,
+    lines: Sequence[tuple[str, str, int]],
+    *,
+    before_shipment: bool = True,
+) -> Envelope[Any]:
+    """order.refund-approved of `lines` (line id, material, qty) of the order, 10.00 a unit."""
+    refunded = [
+        RefundedLine(line_id=lid, material_code=m, qty=q, refund_cents=1000 * q) for lid, m, q in lines
+    ]
+    goods = sum(x.refund_cents for x in refunded)
+    data = OrderRefundApprovedV1(
+        case_id=case_id,
+        order_id=order_id,
+        channel="tmall",
+        channel_order_id=f"TM{order_id}",
+        kind="refund_before_shipment" if before_shipment else "refund_after_shipment",
+        before_shipment=before_shipment,
+        lines=refunded,
+        goods_refund_cents=goods,
+        refund_cents=goods,
+        approved_at=utcnow(),
     )
     return env(data, order_id, "order")
 

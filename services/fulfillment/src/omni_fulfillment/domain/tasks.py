@@ -4,6 +4,9 @@ type), worked by that node's staff.
 assigned --accept--> accepted --ship--> shipped        (kind "ship")
                               --pickup--> picked_up    (kind "pickup", the buyer shows the code)
 assigned | accepted --cancel--> cancelled              (the order was cancelled)
+
+An open task can also give up units (`take_off`): a partial refund before shipment holds them back
+(domain/intercept.py). It keeps shipping what is left; left with nothing, it is cancelled as above.
 """
 
 from __future__ import annotations
@@ -129,6 +132,37 @@ class Task:
             return False
         self.status, self.cancelled_at, self.changed = TaskStatus.CANCELLED, now, True
         return True
+
+    def take_off(self, line_id: str, qty: int) -> int:
+        """Take up to `qty` units of order line `line_id` off this open task (they will not ship): its order
+        lines and its material lines go down together. Returns the units taken (0 when the task is done or
+        cancelled, or holds none of that line)."""
+        if self.status not in OPEN or qty <= 0:
+            return 0
+        parts: list[LinePart] = []
+        took, material = 0, ""
+        for p in self.order_lines:
+            take = min(qty - took, p.qty) if p.line_id == line_id else 0
+            if take:
+                took, material = took + take, p.material_code
+            if p.qty - take:
+                parts.append(LinePart(p.line_id, p.material_code, p.qty - take) if take else p)
+        if not took:
+            return 0
+        lines: list[Line] = []
+        left = took
+        for x in self.lines:
+            less = min(left, x.qty) if x.material_code == material else 0
+            left -= less
+            if x.qty - less:
+                lines.append(Line(x.material_code, x.qty - less) if less else x)
+        self.order_lines, self.lines, self.changed = tuple(parts), tuple(lines), True
+        return took
+
+    @property
+    def empty(self) -> bool:
+        """Nothing left to ship (every unit taken off)."""
+        return not any(x.qty for x in self.lines)
 
     def _require_accepted(self, verb: str) -> None:
         if self.status is not TaskStatus.ACCEPTED:

@@ -1,5 +1,6 @@
-"""Orders from the order service: accepted (source it, or source again what was given up on), cancelled
-(stop it); and how operations read an order's sourcing."""
+"""Orders from the order service: accepted (source it, or source again what was given up on), a partial
+refund before shipment (take its units off the tasks: intercepts.py), cancelled (stop it); and how
+operations read an order's sourcing."""
 
 from __future__ import annotations
 
@@ -15,26 +16,33 @@ from ..domain.errors import NotFound
 from ..domain.lines import OrderLine
 from ..domain.order_sourcing import Ignored, NothingToShip, OrderSourcing, SourcingStatus
 from ..domain.sourcing import Line, Point
+from ..domain.tasks import Task
 from .common import Uow
+from .intercepts import REFUND_APPROVED, on_cancelled, on_refunds
 from .outcomes import Batch, apply
 
 log = get_logger(__name__)
 
 
 async def on_order_events(uow: Uow, envs: Sequence[Envelope[Any]]) -> None:
-    """`order.accepted` and `order.cancelled`. Per order, acceptance always comes before cancellation, so the
-    batch's acceptances are handled first, then its cancellations. An order accepted and cancelled in the
-    same batch is never planned: no reservation is requested for it. The orders already here are locked
-    at once, in order id order (the lock order of every use case on orders)."""
+    """`order.accepted`, `order.refund-approved` and `order.cancelled`. Per order, acceptance comes before
+    a refund and before cancellation, so the batch's acceptances are handled first, then its refunds, then
+    its cancellations. An order accepted and cancelled in the same batch is never planned: no reservation
+    is requested for it. The orders already here are locked at once, in order id order (the lock order of
+    every use case on orders), then the tasks of those refunded or cancelled, once for the batch."""
     accepted = [e for e in envs if e.event_type == "order.accepted"]
+    refunds = [e for e in envs if e.event_type == REFUND_APPROVED]
     cancelled = [e for e in envs if e.event_type == "order.cancelled"]
     async with uow:
         batch = Batch.open(uow)
         known = await uow.repo.load_sourcings({e.data.order_id for e in envs})
         if accepted:
             await _accept(batch, accepted, {e.data.order_id for e in cancelled}, known)
+        tasks = await uow.repo.order_tasks({e.data.order_id for e in [*refunds, *cancelled]}, lock=True)
+        if refunds:
+            await on_refunds(batch, refunds, {**known, **batch.orders}, tasks)
         if cancelled:
-            await _cancel(batch, cancelled, known)
+            await _cancel(batch, cancelled, known, tasks)
 
 
 async def _accept(
@@ -111,10 +119,11 @@ def _destination(o: OrderAcceptedV1) -> Point | None:
     return Point(lat, lng)
 
 
-async def _cancel(batch: Batch, envs: list[Envelope[Any]], known: dict[str, OrderSourcing]) -> None:
-    ids = {e.data.order_id for e in envs}
-    known = {**known, **batch.orders}  # as the batch's acceptances left them
-    open_tasks = await batch.uow.repo.order_tasks(ids, lock=True)
+async def _cancel(
+    batch: Batch, envs: list[Envelope[Any]], known: dict[str, OrderSourcing], open_tasks: list[Task]
+) -> None:
+    known = {**known, **batch.orders}  # as the batch's acceptances (and refunds) left them
+    await on_cancelled(batch, sorted({e.data.order_id for e in envs}))
     now = utcnow()
     for env in envs:
         c: OrderCancelledV1 = env.data

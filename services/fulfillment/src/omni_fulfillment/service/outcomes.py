@@ -47,6 +47,7 @@ class Batch:
     new_tasks: list[Task] = field(default_factory=list)
     changed_tasks: list[Task] = field(default_factory=list)
     stock: list[tuple[str, str, int]] = field(default_factory=list)
+    allocated: dict[str, Envelope[Any]] = field(default_factory=dict)  # order -> the event that allocated it
 
     @classmethod
     def open(cls, uow: Uow) -> Batch:
@@ -58,7 +59,7 @@ class Batch:
         repo = self.uow.repo
         await repo.save_sourcings(list(self.orders.values()))
         await repo.insert_tasks(self.new_tasks)
-        await repo.save_tasks(self.changed_tasks)
+        await repo.save_tasks(list({t.task_id: t for t in self.changed_tasks}.values()))
         await repo.set_available(self.stock)
 
 
@@ -110,6 +111,9 @@ def apply(batch: Batch, order: OrderSourcing, outcome: Outcome, cause: Envelope[
             for r, p in zip(outcome.reservations, parts, strict=True)
         ]
         batch.new_tasks.extend(made)
+        batch.allocated[oid] = (
+            cause  # a refund waiting for the allocation is applied to these (intercepts.py)
+        )
         refs = [
             TaskRef(
                 task_id=t.task_id,

@@ -1,5 +1,6 @@
 """Inventory's replies to reservation requests: reserved (allocate when the plan is complete), refused
-(re-plan the refused lines elsewhere, or give up after the attempts allowed)."""
+(re-plan the refused lines elsewhere, or give up after the attempts allowed). A partial refund before
+shipment that waited for the order's allocation is applied to its new tasks (intercepts.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ..domain.order_sourcing import Ignored
 from ..domain.sourcing import Shortfall
 from ..domain.stock_view import StockView
 from .common import DEFAULT_MAX_ATTEMPTS, Uow
+from .intercepts import on_allocated
 from .outcomes import Batch, apply
 
 log = get_logger(__name__)
@@ -60,3 +62,4 @@ async def on_reservation_replies(
             if not isinstance(outcome, Ignored):
                 batch.orders[order.order_id] = order
             apply(batch, order, outcome, env)
+        await on_allocated(batch)  # a partial refund that waited for the allocation
