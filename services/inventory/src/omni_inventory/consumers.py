@@ -1,13 +1,14 @@
 """Kafka subscribers: thin. The chassis decodes, dedupes (inbox) and commits; these call the service.
 
 Four batch consumers (one unit of work per poll), each with its own group and so its own DLQ:
-`inventory-fulfillment` on omni.fulfillment and `inventory-orders` on omni.order (cancellations release
-reservations; after-sales returns put goods back into stock, service/returns.py); and `inventory-listings`
-(layer 4: service/listings.py) on its own stock-changed stream, product's listings and sales products, and
-fulfillment's nodes, which keeps every listing's sellable quantity current; and `inventory-store-sales` on
-omni.channel.orders: store sales and till returns (service/store_sales.py) take goods out of and back into
-a store node's stock. (Until migration
-inventory0003 both were the group `inventory`; that migration carries its inbox over to the new names.)
+`inventory-fulfillment` on omni.fulfillment (reservations, shipments, and the units a partial refund
+before shipment took off a task: service/intercepts.py) and `inventory-orders` on omni.order
+(cancellations release reservations; after-sales returns put goods back into stock, service/returns.py);
+and `inventory-listings` (layer 4: service/listings.py) on its own stock-changed stream, product's listings
+and sales products, and fulfillment's nodes, which keeps every listing's sellable quantity current; and
+`inventory-store-sales` on omni.channel.orders: store sales and till returns (service/store_sales.py) take
+goods out of and back into a store node's stock. (Until migration inventory0003 both were the group
+`inventory`; that migration carries its inbox over to the new names.)
 A domain refusal that retrying cannot fix (a shipment against an unknown or released reservation) becomes
 a PermanentError: the chassis retries the batch's messages one by one and dead-letters that message alone.
 """
@@ -32,6 +33,7 @@ FULFILLMENT_EVENTS = {
     "fulfillment.shipped",
     "fulfillment.picked-up",
     "fulfillment.order-unfulfillable",
+    "fulfillment.lines-intercepted",  # a partial refund before shipment: release those units (intercepts.py)
 }
 ORDER_EVENTS = {"order.cancelled", "order.return-received"}
 LISTINGS_GROUP = "inventory-listings"

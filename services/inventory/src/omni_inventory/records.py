@@ -108,3 +108,20 @@ def lines_json(lines: Any) -> list[dict[str, Any]]:
 
 def lines_of(raw: Any) -> list[Line]:
     return [Line(x["material_code"], x["qty"]) for x in raw]
+
+
+def reservation_of(row: Any) -> ReservationRow:
+    """A `reservations` row as the repository returns it."""
+    return ReservationRow(
+        reservation_id=row.reservation_id,
+        order_id=row.order_id,
+        node_code=row.node_code,
+        status=ReservationStatus(row.status),
+        lines=[Line(x["material_code"], x["qty"]) for x in row.lines],
+        shortfall=None if row.shortfall is None else [ShortLine(**x) for x in row.shortfall],
+        reason=row.reason,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        expires_at=row.expires_at,
+        confirmed_at=row.confirmed_at,
+    )

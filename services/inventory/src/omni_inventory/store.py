@@ -28,8 +28,10 @@ from .records import (
     lines_json,
     movement_row,
 )
+from .records import reservation_of as _reservation
 from .store_freezes import FreezeQueries
 from .store_holds import HoldQueries
+from .store_intercepts import InterceptQueries
 from .store_listings import ListingQueries
 from .store_pos import StoreSaleQueries
 from .store_quality import QualityQueries
@@ -98,22 +100,6 @@ _ADJUST = text(
 )
 
 
-def _reservation(row: Any) -> ReservationRow:
-    return ReservationRow(
-        reservation_id=row.reservation_id,
-        order_id=row.order_id,
-        node_code=row.node_code,
-        status=ReservationStatus(row.status),
-        lines=[Line(x["material_code"], x["qty"]) for x in row.lines],
-        shortfall=None if row.shortfall is None else [ShortLine(**x) for x in row.shortfall],
-        reason=row.reason,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        expires_at=row.expires_at,
-        confirmed_at=row.confirmed_at,
-    )
-
-
 class Repository(
     FreezeQueries,
     ListingQueries,
@@ -122,10 +108,12 @@ class Repository(
     HoldQueries,
     StoreSaleQueries,
     ReturnQueries,
+    InterceptQueries,
 ):
     """The inventory's SQL, bound to a unit of work's session (freezes: store_freezes.py; rules and
     listings: store_listings.py; quality states and counts: store_quality.py; transfers and in-transit:
-    store_transfers.py; store sales: store_pos.py; after-sales returns: store_returns.py)."""
+    store_transfers.py; store sales: store_pos.py; after-sales returns: store_returns.py; partial
+    intercepts: store_intercepts.py)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session

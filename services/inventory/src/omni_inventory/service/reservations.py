@@ -1,6 +1,7 @@
 """Use cases of reservations: reserve (all lines or none), consume on shipment or pickup, release on
 cancellation or when the order cannot be fulfilled; and the consumers' batch that runs them (and the
-after-sales returns of service/returns.py) in one unit of work. Reservation itself is one atomic conditional
+after-sales returns of service/returns.py, the partial intercepts of service/intercepts.py) in one unit of
+work. Reservation itself is one atomic conditional
 UPDATE per (node, material) in the repository, never read-then-write.
 """
 
@@ -13,6 +14,7 @@ from omni_chassis.logging import get_logger
 from omni_contracts import Envelope, utcnow
 from omni_contracts.events.aftersales import OrderReturnReceivedV1
 from omni_contracts.events.fulfillment import (
+    LinesInterceptedV1,
     OrderUnfulfillableV1,
     PickedUpV1,
     ReservationRequestedV1,
@@ -36,6 +38,8 @@ from ..domain.model import (
 from ..records import ReservationRow
 from .answers import _answer, _qtys, _shortfall
 from .changes import Cause, StockChanges, Uow
+from .intercepts import INTERCEPTED, on_lines_intercepted
+from .intercepts import stock_pairs as intercepted_pairs
 from .reserve_batch import reserve_run
 from .returns import RETURN_RECEIVED, on_return_received, stock_pairs
 
@@ -81,6 +85,8 @@ async def handle_batch(uow: Uow, envs: list[Envelope[Any]]) -> None:
                 releasing.append(d.order_id)
             elif isinstance(d, OrderReturnReceivedV1):
                 pairs |= stock_pairs(d)
+            elif isinstance(d, LinesInterceptedV1):
+                pairs |= intercepted_pairs(d)
         pairs |= await uow.repo.held_lines_of_orders(releasing)
         await uow.repo.lock_stock(pairs)
         changes = StockChanges()
@@ -237,6 +243,7 @@ HANDLERS: dict[str, Callable[[Uow, StockChanges, Envelope[Any]], Awaitable[Any]]
     "fulfillment.order-unfulfillable": _on_release,
     "order.cancelled": _on_cancelled,
     RETURN_RECEIVED: on_return_received,
+    INTERCEPTED: on_lines_intercepted,
 }
 
 
