@@ -44,6 +44,8 @@ def intake_spec() -> ConsumerSpec:
 
 
 def fulfillment_spec() -> ConsumerSpec:
+    """Fulfillment's events (service/follow.py): sourcing, allocation, shipments, completion, the sourcing
+    trace, and the units a partial refund before shipment took off a task (service/intercept.py)."""
     return ConsumerSpec(
         group="order-fulfillment",
         topics=[Topic.FULFILLMENT],

@@ -7,6 +7,9 @@
     fulfillment.shipped / picked-up -> partially_shipped while some task of a split order has not shipped,
                                        then shipped (units recorded per order line, see domain/shipping.py)
     fulfillment.order-fulfilled     -> completed (order.completed)
+    fulfillment.lines-intercepted   -> no status of its own: a partial refund's units leave the allocation
+                                       (intercept.py), so the shipments count only what is left; an order
+                                       partially shipped whose remaining tasks were all intercepted is shipped
 
 The order never reads fulfillment's commands to inventory (reservation-requested): fulfillment owns that
 conversation. A late or repeated event the order has gone past is ignored; one that contradicts the order
@@ -29,6 +32,7 @@ from ..domain.intake import UNFULFILLABLE, LineRef, TaskLine, assign_nodes
 from ..domain.shipping import ShippedLine, shipped_per_line, shipping_status
 from ..domain.status import Reaction, Status, react
 from . import backorder
+from .intercept import INTERCEPTED, record_intercept
 from .journal import OrderUow, StatusJournal
 from .sourcing_trace import SOURCING_DECIDED, record_sourcing_decisions
 
@@ -51,7 +55,8 @@ FULFILLMENT_TARGETS: dict[str, Status] = {
     PICKED_UP: Status.SHIPPED,
     FULFILLED: Status.COMPLETED,
 }
-FULFILLMENT_EVENTS = frozenset(FULFILLMENT_TARGETS) | {SOURCING_DECIDED}  # the trace: sourcing_trace.py
+# the trace (sourcing_trace.py) and partial intercepts (intercept.py) move no status of their own
+FULFILLMENT_EVENTS = frozenset(FULFILLMENT_TARGETS) | {SOURCING_DECIDED, INTERCEPTED}
 
 
 @dataclass
@@ -62,6 +67,7 @@ class _Batch:
     tasks: dict[str, set[str]]  # order -> its tasks (from the allocation)
     shipped: dict[str, set[str]]  # order -> its tasks that have shipped
     allocated: dict[tuple[str, str], list[LineRef]]  # (order, task) -> the lines (and qty) it was given
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # order -> its allocation rows
     allocations: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     shipments: list[dict[str, Any]] = field(default_factory=list)
     shipment_lines: list[dict[str, Any]] = field(default_factory=list)
@@ -71,23 +77,20 @@ class _Batch:
 async def follow_fulfillment(uow: OrderUow, envs: Sequence[Envelope[Any]]) -> None:
     """Apply a batch of fulfillment events, in order, to the orders they name (locked once each)."""
     await record_sourcing_decisions(uow, envs)  # fulfillment.sourcing-decided: trace rows, no status
-    envs = [e for e in envs if e.event_type in FULFILLMENT_TARGETS]
+    envs = [e for e in envs if e.event_type in FULFILLMENT_TARGETS or e.event_type == INTERCEPTED]
     if not envs:
         return
     async with uow:
         repo = uow.repo
         orders = await repo.lock_orders({e.data.order_id for e in envs})
-        wanted = {e.data.order_id for e in envs if e.event_type == ALLOCATED or e.event_type in SHIPMENTS}
-        shipping = {e.data.order_id for e in envs if e.event_type in SHIPMENTS}
+        moving = {ALLOCATED, INTERCEPTED, *SHIPMENTS}
+        wanted = {e.data.order_id for e in envs if e.event_type in moving}
+        # the orders whose tasks the batch counts: shipped, or a partial refund's units taken off
+        shipping = {e.data.order_id for e in envs if e.event_type in SHIPMENTS or e.event_type == INTERCEPTED}
         lines = await repo.material_lines(wanted)
         batch = _Batch(lines, {}, await repo.shipped_tasks(shipping), {})
-        material = {x["line_id"]: x["material_code"] for rows in lines.values() for x in rows}
         for order_id, rows in (await repo.allocations(shipping)).items():
-            batch.tasks[order_id] = {a["task_id"] for a in rows}
-            for a in rows:
-                batch.allocated.setdefault((order_id, a["task_id"]), []).append(
-                    LineRef(a["line_id"], material.get(a["line_id"], ""), a["qty"])
-                )
+            _allocation(batch, order_id, rows)
         journal = StatusJournal(uow, "fulfillment")
         for env in envs:
             order = orders.get(env.data.order_id)
@@ -95,7 +98,10 @@ async def follow_fulfillment(uow: OrderUow, envs: Sequence[Envelope[Any]]) -> No
                 raise PermanentError(
                     f"{env.event_type} names order {env.data.order_id}, which this OMS does not know"
                 )
-            _apply(uow, journal, batch, order, env)
+            if env.event_type == INTERCEPTED:
+                await _intercepted(uow, journal, batch, order, env)
+            else:
+                _apply(uow, journal, batch, order, env)
         if batch.backorders:
             await backorder.record_backorders(uow, batch.backorders, journal.at)
 
@@ -176,6 +182,37 @@ def _apply(
         journal.transition(order, target, reason=reason, cause=env)
 
 
+def _allocation(batch: _Batch, order_id: str, rows: list[dict[str, Any]]) -> None:
+    """What the batch knows of an order's allocation: its rows, its tasks, each task's lines."""
+    material = {x["line_id"]: x["material_code"] for x in batch.lines.get(order_id, [])}
+    batch.rows[order_id] = rows
+    batch.tasks[order_id] = {a["task_id"] for a in rows}
+    for key in [k for k in batch.allocated if k[0] == order_id]:
+        del batch.allocated[key]
+    for a in rows:
+        batch.allocated.setdefault((order_id, a["task_id"]), []).append(
+            LineRef(a["line_id"], material.get(a["line_id"], ""), a["qty"])
+        )
+
+
+async def _intercepted(
+    uow: OrderUow, journal: StatusJournal, batch: _Batch, order: dict[str, Any], env: Envelope[Any]
+) -> None:
+    """A partial refund's units taken off unshipped tasks: noted on the case, gone from the allocation (a
+    task left empty is no longer the order's); a partially shipped order with nothing left to ship is
+    shipped."""
+    order_id = env.data.order_id
+    left = await record_intercept(uow, env, batch.rows.get(order_id, []))
+    if left is None:
+        return
+    batch.allocations[order_id] = left
+    _allocation(batch, order_id, left)
+    shipped = batch.shipped.get(order_id, set())
+    if Status(order["status"]) == Status.PARTIALLY_SHIPPED and batch.tasks[order_id] <= shipped:
+        reason = f"what was left to ship was intercepted (after-sales case {env.data.case_id})"
+        journal.transition(order, Status.SHIPPED, reason=reason, cause=env)
+
+
 def _allocate(journal: StatusJournal, batch: _Batch, order: dict[str, Any], env: Envelope[Any]) -> None:
     d = env.data
     order_id = d.order_id
@@ -197,14 +234,8 @@ def _allocate(journal: StatusJournal, batch: _Batch, order: dict[str, Any], env:
          "reservation_id": a.reservation_id, "qty": a.qty, "allocated_at": journal.at}
         for a in assigned
     ]  # fmt: skip
+    _allocation(batch, order_id, batch.allocations[order_id])
     batch.tasks[order_id] = {t.task_id for t in d.tasks}
-    material = {r.line_id: r.material_code for r in refs}
-    for key in [k for k in batch.allocated if k[0] == order_id]:
-        del batch.allocated[key]
-    for a in assigned:
-        batch.allocated.setdefault((order_id, a.task_id), []).append(
-            LineRef(a.line_id, material[a.line_id], a.qty)
-        )
     nodes = sorted({t.node_code for t in d.tasks})
     journal.transition(order, Status.ALLOCATED, reason=f"allocated at {', '.join(nodes)}", cause=env)
     journal.set(order_id, role_fulfiller=",".join(f"node:{n}" for n in nodes))
