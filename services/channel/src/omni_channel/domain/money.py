@@ -66,6 +66,25 @@ def fen_to_cents(value: object) -> int:
     return value
 
 
+def signed_fen_to_cents(value: object) -> int:
+    """A signed fen amount (1688's `discount` / `entryDiscount`: a Long in fen, negative for a reduction,
+    unlike its yuan fields), sent as a JSON integer or a string of digits. Refuses decimals (a yuan amount
+    sent by mistake), booleans and anything else."""
+    if isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,17}", value):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise MoneyFormatError(f"must be an integer amount in fen like -226, got {_kind(value)}")
+    if abs(value) >= 10**16:
+        raise MoneyFormatError(f"is too large: {value}")
+    return value
+
+
+def yuan_text_or_number_to_cents(value: object) -> int:
+    """A yuan amount as a string (`"3296.00"`) or a JSON number read as a Decimal (`3296.0`): 1688 sends its
+    BigDecimal fields as numbers, and relays often as strings. Exact either way."""
+    return yuan_to_cents(value) if isinstance(value, str) else yuan_number_to_cents(value)
+
+
 def largest_remainder(amount: int, weights: list[int]) -> list[int]:
     """Split `amount` cents over `weights` in proportion, exactly (largest remainder, ties to the first);
     all-zero weights split evenly. Σ result == amount."""

@@ -234,6 +234,9 @@ class Order:
     delivery: str = "express"
     pickup_node: str | None = None
     presale_stage: str = "none"
+    payment: str = "paid"  # on_account: a B2B order delivered unpaid on credit terms (1688 period, creditBuy)
+    payment_terms: str = ""  # the platform's own payment type (1688 tradeTypeCode)
+    due_at: datetime | None = None  # on_account: the due date, when the platform says
 
 
 def build(o: Order, p: Problems) -> Accepted:
@@ -297,6 +300,9 @@ def build(o: Order, p: Problems) -> Accepted:
             protected_receiver=o.protected,
             presale_stage=o.presale_stage,
             seller_memo=o.seller_memo,
+            payment=o.payment,
+            payment_terms=o.payment_terms,
+            due_at=o.due_at,
         )
     except ValidationError as exc:
         raise InvalidTrade(
