@@ -1,7 +1,10 @@
-"""Signed order webhooks for JD, Pinduoduo, Douyin, Xiaohongshu and Youzan, as each platform (or, for the
-pull platforms, Omni's documented push shape) sends them: the query and the body to POST to
-`/channels/{platform}/orders`. Used by the channel's tests and the end-to-end tests; the signatures are the
+"""Signed order webhooks for JD, Pinduoduo, Douyin, Xiaohongshu, Youzan and 1688 (`alibaba`), as each platform
+(or, for the pull platforms and 1688, Omni's documented push shape) sends them: the query and the body to POST
+to `/channels/{platform}/orders`. Used by the channel's tests and the end-to-end tests; the signatures are the
 channel's own (`omni_channel.domain.platform_signing`, checked there against the documented vectors).
+
+`PLATFORMS` are the B2C platforms every platform e2e test runs (orders, stock, logistics); 1688 has orders
+only (no stock push or write-back client yet), so it is apart in `ORDER_ONLY_PLATFORMS`.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from omni_channel.domain import platform_signing as sig
 from omni_channel.domain.signing import format_china_time
 
 PLATFORMS = ("jd", "pdd", "douyin", "xiaohongshu", "youzan")
+ORDER_ONLY_PLATFORMS = ("alibaba",)
 
 
 def sample_order(fixtures: Path, platform: str, order_id: int | None = None) -> tuple[dict[str, Any], str]:
@@ -33,6 +37,13 @@ def sample_order(fixtures: Path, platform: str, order_id: int | None = None) -> 
         d["data"]["orderId"] = oid = f"P{n}"
     elif platform == "youzan":
         d["full_order_info"]["order_info"]["tid"] = oid = f"E{n}"
+    elif platform == "alibaba":
+        base = d["result"]["baseInfo"]
+        base["id"] = 2 * 10**18 + n
+        base["idOfStr"] = oid = str(base["id"])
+        for i, item in enumerate(d["result"]["productItems"], start=1):
+            item["subItemID"] = base["id"] + i
+            item["subItemIDString"] = str(item["subItemID"])
     else:
         raise ValueError(f"no sample order for platform {platform!r}")
     return d, oid
@@ -65,6 +76,10 @@ def signed_order(
                 "client_id": app_key, "status": "WAIT_SELLER_SEND_GOODS", "version": 1,
                 "sign": sig.sign_youzan(app_key, msg, secret)}  # fmt: skip
         return {}, json.dumps(push).encode()
+    elif platform == "alibaba":
+        q = {"app_key": app_key, "_aop_timestamp": str(int(now.timestamp() * 1000))}
+        signed = {**q, "shop_id": shop_id, "message": body}
+        q["_aop_signature"] = sig.sign_alibaba(sig.alibaba_url_path(app_key), signed, secret)
     else:
         raise ValueError(f"unknown platform {platform!r}")
     return {"shop_id": shop_id, **q}, body.encode()

@@ -57,6 +57,12 @@ class ShopIn(BaseModel):
         description="write-only: the platform's refresh token for the session key; stored encrypted, never "
         "returned; omitted: the one held is kept",
     )
+    accepts_on_account: StrictBool = Field(
+        False,
+        description="B2B: take in orders the platform delivers unpaid on credit terms (1688 账期 `period`, "
+        "诚E赊 `creditBuy`) as `payment: on_account`; only for channels that have them (alibaba), else 422; "
+        "omitted: false",
+    )
 
 
 class ShopOut(BaseModel):
@@ -73,6 +79,7 @@ class ShopOut(BaseModel):
         None, description="why the platform refused the shop's credentials; its listings wait for a PUT"
     )
     credentials_error_at: AwareDatetime | None = None
+    accepts_on_account: bool = Field(False, description="whether orders on account are taken in (B2B)")
 
 
 class ShopPage(PageInfo):
@@ -92,7 +99,8 @@ async def put_shop(
     channel: ChannelCode, shop_id: ShopId, body: ShopIn, uow: Uow, request: Request, response: Response
 ) -> Any:
     """Create or replace a shop and its credentials (201 when created, 200 when replaced). Saving a shop
-    clears a refusal of its credentials: its listings that waited for them are pushed at once."""
+    clears a refusal of its credentials: its listings that waited for them are pushed at once.
+    `accepts_on_account` (B2B credit terms) is for alibaba (1688) shops only: 422 for any other channel."""
     view, created = await service.put_shop(
         uow,
         channel=channel,
@@ -103,6 +111,7 @@ async def put_shop(
         active=body.active,
         session_key=body.session_key,
         refresh_token=body.refresh_token,
+        accepts_on_account=body.accepts_on_account,
         on_due=request.app.state.push_signal.wake,
     )
     response.status_code = 201 if created else 200

@@ -1,5 +1,6 @@
-"""`POST /channels/{platform}/orders` for JD, Pinduoduo, Douyin, Xiaohongshu and Youzan: thin. Each platform's
-own signature is checked by the service (service/platform_orders.py); answers as Tmall's webhook does."""
+"""`POST /channels/{platform}/orders` for JD, Pinduoduo, Douyin, Xiaohongshu, Youzan and 1688 (`alibaba`):
+thin. Each platform's own signature is checked by the service (service/platform_orders.py); answers as
+Tmall's webhook does."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ log = get_logger(__name__)
 router = APIRouter()
 
 Platform = Annotated[
-    str, Path(pattern=r"^[a-z][a-z0-9_-]{1,31}$", description="jd, pdd, douyin, xiaohongshu, youzan")
+    str, Path(pattern=r"^[a-z][a-z0-9_-]{1,31}$", description="jd, pdd, douyin, xiaohongshu, youzan, alibaba")
 ]
 
 
@@ -46,9 +47,11 @@ async def platform_order(
     webhooks: GroupCommitOf("webhooks"),
     now: Annotated[datetime, Depends(clock)],
 ) -> Any:
-    """An order pushed by JD, Pinduoduo, Douyin, Xiaohongshu or Youzan, signed the platform's own way
+    """An order pushed by JD, Pinduoduo, Douyin, Xiaohongshu, Youzan or 1688, signed the platform's own way
     (docs/platforms/<platform>.md). Paid orders awaiting shipment are published as
-    `channel.order.received` v2; other statuses are acknowledged with `accepted: false` and a reason.
+    `channel.order.received` v2; other statuses are acknowledged with `accepted: false` and a reason. A 1688
+    order on credit terms (账期 / 诚E赊) is published `payment: on_account` for a shop that accepts orders on
+    account, and answered `accepted: false` for any other.
 
     - jd: query `shop_id`, `app_key`, `timestamp` (GMT+8), `v`, …, `sign` = UPPER(MD5(secret + sorted k v +
       `360buy_param_json` (the body) + secret));
@@ -57,7 +60,10 @@ async def platform_order(
     - douyin: query `shop_id`, `app_key`, `timestamp` (unix s), `sign_method` (md5 | hmac-sha256), `sign`
       over secret + app_key + param_json (the body) + timestamp + secret;
     - xiaohongshu: `appId`, `timestamp`, `version`, `method`, `sign` (query or body), query `shop_id`;
-    - youzan: the push envelope (`msg`, `client_id`, `kdt_id`, `sign` = MD5(client_id + msg + secret)).
+    - youzan: the push envelope (`msg`, `client_id`, `kdt_id`, `sign` = MD5(client_id + msg + secret));
+    - alibaba (1688): query `shop_id`, `app_key`, `_aop_timestamp` (unix ms), `_aop_signature` =
+      UPPER(HEX(HMAC-SHA1(secret, `param2/1/com.alibaba.trade/alibaba.trade.get.sellerView/<app_key>` +
+      the sorted key+value strings of the query and `message` (the body)))).
     """
     if platform not in PLATFORMS:
         return problem_response(

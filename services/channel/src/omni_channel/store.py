@@ -28,7 +28,8 @@ __all__ = ["Base", "Repository", "ShopCredentials", "metadata"]
 SHOP_VIEW = (shops.c.channel, shops.c.shop_id, shops.c.name, shops.c.app_key, shops.c.active,
              shops.c.created_at, shops.c.updated_at, shops.c.credentials_error, shops.c.credentials_error_at,
              shops.c.session_key.is_not(None).label("has_session_key"),
-             shops.c.refresh_token.is_not(None).label("has_refresh_token"))  # fmt: skip
+             shops.c.refresh_token.is_not(None).label("has_refresh_token"),
+             shops.c.accepts_on_account)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class ShopCredentials:
     session_key: str | Sealed | None = None
     credentials_error: str | None = None
     refresh_token: str | Sealed | None = None
+    accepts_on_account: bool = False  # B2B: orders on credit terms are taken in (1688 period / creditBuy)
 
     def __repr__(self) -> str:  # keep the secret and the session key out of tracebacks and debug output
         return f"ShopCredentials({self.channel}/{self.shop_id}, app_key={self.app_key}, active={self.active})"
@@ -63,10 +65,11 @@ class Repository(PushQueries, WritebackQueries, PullQueries, PosQueries, AfterSa
         active: bool,
         session_key: str | None = None,
         refresh_token: str | None = None,
+        accepts_on_account: bool = False,
     ) -> tuple[dict, bool]:
         """Create or replace a shop (a session key or refresh token not given keeps the one held; a refusal
-        of the shop's credentials is cleared). The secret and tokens are stored encrypted (credentials.py).
-        Returns its public view and whether it was created."""
+        of the shop's credentials is cleared; `accepts_on_account` is replaced like `active`). The secret and
+        tokens are stored encrypted (credentials.py). Returns its public view and whether it was created."""
         v = credentials.vault()
         stmt = insert(shops).values(
             channel=channel,
@@ -77,6 +80,7 @@ class Repository(PushQueries, WritebackQueries, PullQueries, PosQueries, AfterSa
             active=active,
             session_key=v.seal(session_key) if session_key is not None else None,
             refresh_token=v.seal(refresh_token) if refresh_token is not None else None,
+            accepts_on_account=accepts_on_account,
         )
         stmt = stmt.on_conflict_do_update(
             constraint="shops_pk",
@@ -85,6 +89,7 @@ class Repository(PushQueries, WritebackQueries, PullQueries, PosQueries, AfterSa
                 "app_key": app_key,
                 "secret": stmt.excluded.secret,
                 "active": active,
+                "accepts_on_account": accepts_on_account,
                 "session_key": func.coalesce(stmt.excluded.session_key, shops.c.session_key),
                 "refresh_token": func.coalesce(stmt.excluded.refresh_token, shops.c.refresh_token),
                 "credentials_error": None,
@@ -139,7 +144,8 @@ class Repository(PushQueries, WritebackQueries, PullQueries, PosQueries, AfterSa
         if not keys:
             return {}
         cols = (shops.c.channel, shops.c.shop_id, shops.c.app_key, shops.c.secret, shops.c.active,
-                shops.c.session_key, shops.c.credentials_error, shops.c.refresh_token)  # fmt: skip
+                shops.c.session_key, shops.c.credentials_error, shops.c.refresh_token,
+                shops.c.accepts_on_account)  # fmt: skip
         pairs = sorted(set(keys))
         rows = await self.session.execute(
             select(*cols).where(tuple_(shops.c.channel, shops.c.shop_id).in_(pairs))
@@ -151,7 +157,7 @@ class Repository(PushQueries, WritebackQueries, PullQueries, PosQueries, AfterSa
 
         return {
             (r[0], r[1]): ShopCredentials(
-                r[0], r[1], r[2], Sealed(r[3], v), r[4], sealed(r[5]), r[6], sealed(r[7])
+                r[0], r[1], r[2], Sealed(r[3], v), r[4], sealed(r[5]), r[6], sealed(r[7]), r[8]
             )
             for r in rows
         }

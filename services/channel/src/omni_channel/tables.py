@@ -48,6 +48,8 @@ shops = Table(
     Column("credentials_error_at", DateTime(timezone=True), nullable=True),
     # the platform's refresh token for the session key: write-only and encrypted like the secret
     Column("refresh_token", Text, nullable=True),
+    # B2B: the shop takes orders the platform delivers unpaid on credit terms (1688 period / creditBuy)
+    Column("accepts_on_account", Boolean, nullable=False, server_default=text("false")),
     PrimaryKeyConstraint("channel", "shop_id", name="shops_pk"),
 )
 

@@ -30,7 +30,7 @@ NOW = datetime(2025, 6, 12, 2, 20, 0, tzinfo=UTC)
 TS = str(int(NOW.timestamp()))
 SECRET = "platform-secret-0123456789"
 APP_KEY = "app-key-1"
-PLATFORMS = ["jd", "pdd", "douyin", "xiaohongshu", "youzan"]
+PLATFORMS = ["jd", "pdd", "douyin", "xiaohongshu", "youzan", "alibaba"]
 
 
 @pytest.fixture

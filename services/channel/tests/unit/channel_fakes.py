@@ -47,6 +47,7 @@ class FakeRepository(FakePushQueries):
         secret: str,
         active: bool,
         session_key: str | None = None,
+        accepts_on_account: bool = False,
     ) -> tuple[dict, bool]:
         now = utcnow()
         created = (channel, shop_id) not in self.shops
@@ -59,6 +60,7 @@ class FakeRepository(FakePushQueries):
             "secret": secret,
             "session_key": session_key if session_key is not None else before["session_key"],
             "active": active,
+            "accepts_on_account": accepts_on_account,
             "credentials_error": None,
             "credentials_error_at": None,
             "created_at": before["created_at"],
@@ -103,6 +105,7 @@ class FakeRepository(FakePushQueries):
                     s["active"],
                     s["session_key"],
                     s["credentials_error"],
+                    accepts_on_account=s["accepts_on_account"],
                 )
         return out
 

@@ -78,3 +78,24 @@ def test_unix_timestamps_out_of_window_are_stale():
     assert s.unix_timestamp_problem("1749695300", now) is None  # +500 s
     assert "stale timestamp" in (s.unix_timestamp_problem("1749693000", now) or "")  # 30 min behind
     assert "unix seconds" in (s.unix_timestamp_problem("2025-06-12 10:20:00", now) or "")
+
+
+def test_alibaba_documented_vector_and_the_webhook_rule():
+    # open.1688.com API 签名规则: param2/1/system/currentTime/1000000?b=2&a=1, secretKey test123
+    assert s.sign_alibaba("param2/1/system/currentTime/1000000", {"b": "2", "a": "1"}, "test123") == (
+        "33E54F4F7B989E3E0E912D3FBD2F1A03CA7CCE88"
+    )
+    path = s.alibaba_url_path("1000000")
+    assert path == "param2/1/com.alibaba.trade/alibaba.trade.get.sellerView/1000000"
+    params = {"shop_id": "A-1", "app_key": "1000000", "_aop_timestamp": "1749694800000", "message": '{"a":1}'}
+    sign = s.sign_alibaba(path, params, "test123")
+    assert sign == s.sign_alibaba(path, {**params, "_aop_signature": "ignored"}, "test123") and sign.isupper()
+    assert s.sign_alibaba(path, {**params, "message": '{"a":2}'}, "test123") != sign  # the body is covered
+    assert s.sign_alibaba(s.alibaba_url_path("1000001"), params, "test123") != sign  # so is the app key
+
+
+def test_millisecond_timestamps():
+    now = datetime.fromtimestamp(1749694800, tz=UTC)
+    assert s.unix_timestamp_problem("1749694800000", now, millis=True) is None
+    assert "stale timestamp" in (s.unix_timestamp_problem("1749693000000", now, millis=True) or "")
+    assert "unix milliseconds" in (s.unix_timestamp_problem("20250612101600000+0800", now, millis=True) or "")

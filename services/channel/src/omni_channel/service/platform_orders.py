@@ -1,9 +1,11 @@
-"""Order webhooks of JD, Pinduoduo, Douyin, Xiaohongshu and Youzan: each authenticated with the platform's own
-signature (domain/platform_signing.py) against the shop's registered app key and secret, normalised by the
-platform's adapter and recorded / published through the same dedupe and outbox path as Tmall
-(`record_outcome`), in one unit of work: on any error nothing is recorded or published.
+"""Order webhooks of JD, Pinduoduo, Douyin, Xiaohongshu, Youzan and 1688 (`alibaba`): each authenticated with
+the platform's own signature (domain/platform_signing.py) against the shop's registered app key and secret,
+normalised by the platform's adapter and recorded / published through the same dedupe and outbox path as
+Tmall (`record_outcome`), in one unit of work: on any error nothing is recorded or published.
 
-Every request names its shop with the query parameter `shop_id` (Youzan: or the push's `kdt_id`).
+Every request names its shop with the query parameter `shop_id` (Youzan: or the push's `kdt_id`). A 1688 order
+on credit terms is taken in only for a shop saved with `accepts_on_account` (the authenticator reads it with
+the credentials; domain/alibaba1688.py decides).
 """
 
 from __future__ import annotations
@@ -17,12 +19,13 @@ from omni_chassis.errors import ProblemError
 from omni_chassis.logging import get_logger
 
 from ..credentials import CredentialsKeyError, reveal
-from ..domain import douyin, jd, pdd, xiaohongshu, youzan
+from ..domain import alibaba1688, douyin, jd, pdd, xiaohongshu, youzan
 from ..domain import platform_signing as sig
 from ..domain.aftersales_common import order_closed
 from ..domain.errors import Unauthorized
 from ..domain.signing import timestamp_problem
 from ..domain.tmall import Accepted, NotForFulfilment, parse_json
+from ..store import ShopCredentials
 from .aftersales_record import record
 from .orders import Receipt, Uow, record_outcome
 
@@ -36,6 +39,7 @@ class Request:
     body: bytes
     now: datetime
     dedupe: list[bytes] = field(default_factory=list)  # what identifies the delivery, when not the body
+    accepts_on_account: list[bool] = field(default_factory=list)  # the shop's setting, once authenticated
 
 
 def _query(params: list[tuple[str, str]]) -> dict[str, str]:
@@ -53,7 +57,7 @@ def _need(query: dict[str, str], platform: str, *names: str) -> None:
         raise Unauthorized(f"{platform}: missing query parameter(s): {', '.join(missing)}")
 
 
-async def _secret(uow: Uow, platform: str, shop_id: str, app_key: str) -> str:
+async def _shop(uow: Uow, platform: str, shop_id: str, app_key: str) -> ShopCredentials:
     shop = await uow.repo.shop_credentials(platform, shop_id)
     if shop is None:
         raise Unauthorized(f"unknown shop: no {platform} shop {shop_id!r} is registered")
@@ -61,6 +65,15 @@ async def _secret(uow: Uow, platform: str, shop_id: str, app_key: str) -> str:
         raise Unauthorized(f"inactive shop: {platform} shop {shop_id!r} is not active")
     if app_key != shop.app_key:
         raise Unauthorized(f"{platform}: bad app key: it is not the one registered for this shop")
+    return shop
+
+
+async def _secret(uow: Uow, platform: str, shop_id: str, app_key: str) -> str:
+    return _reveal(await _shop(uow, platform, shop_id, app_key), platform)
+
+
+def _reveal(shop: ShopCredentials, platform: str) -> str:
+    shop_id = shop.shop_id
     try:
         return reveal(shop.secret) or ""
     except CredentialsKeyError as exc:
@@ -147,15 +160,35 @@ async def _youzan(uow: Uow, r: Request) -> tuple[str, Any]:
     return shop_id, doc
 
 
+async def _alibaba(uow: Uow, r: Request) -> tuple[str, Any]:
+    q = r.query
+    _need(q, "alibaba", "shop_id", "app_key", "_aop_timestamp", "_aop_signature")
+    shop = await _shop(uow, "alibaba", q["shop_id"], q["app_key"])
+    signed = {k: v for k, v in q.items() if k != "_aop_signature"}  # shop_id too: one app serves many shops
+    signed["message"] = r.body.decode("utf-8", "replace")
+    expected = sig.sign_alibaba(sig.alibaba_url_path(q["app_key"]), signed, _reveal(shop, "alibaba"))
+    if not sig.same(expected, q["_aop_signature"]):
+        raise Unauthorized(
+            "alibaba: bad signature (HMAC-SHA1 over the urlPath and the sorted key+value pairs)"
+        )
+    stale = sig.unix_timestamp_problem(q["_aop_timestamp"], r.now, millis=True)
+    if stale:
+        raise Unauthorized(f"alibaba: {stale}")
+    r.accepts_on_account.append(shop.accepts_on_account)
+    return q["shop_id"], parse_json(r.body)
+
+
 AUTHENTICATORS: dict[str, Callable[[Uow, Request], Awaitable[tuple[str, Any]]]] = {
     "jd": _jd,
     "pdd": _pdd,
     "douyin": _douyin,
     "xiaohongshu": _xiaohongshu,
     "youzan": _youzan,
+    "alibaba": _alibaba,
 }
 PLATFORMS = tuple(AUTHENTICATORS)
-ADAPTERS = {"jd": jd, "pdd": pdd, "douyin": douyin, "xiaohongshu": xiaohongshu, "youzan": youzan}
+ADAPTERS = {"jd": jd, "pdd": pdd, "douyin": douyin, "xiaohongshu": xiaohongshu, "youzan": youzan,
+            "alibaba": alibaba1688}  # fmt: skip
 
 
 async def authenticate(uow: Uow, platform: str, request: Request) -> tuple[str, Any]:
@@ -164,9 +197,12 @@ async def authenticate(uow: Uow, platform: str, request: Request) -> tuple[str, 
     return await AUTHENTICATORS[platform](uow, request)
 
 
-def _normalise(platform: str, doc: Any, shop_id: str, now: datetime) -> Outcome:
+def _normalise(platform: str, doc: Any, shop_id: str, now: datetime, request: Request) -> Outcome:
     if platform == "youzan":
         return youzan.normalise_push(doc, shop_id=shop_id, received_at=now)
+    if platform == "alibaba":
+        accepts = bool(request.accepts_on_account) and request.accepts_on_account[0]
+        return alibaba1688.normalise(doc, shop_id=shop_id, received_at=now, accepts_on_account=accepts)
     return ADAPTERS[platform].normalise(doc, shop_id=shop_id, received_at=now)
 
 
@@ -185,7 +221,7 @@ async def receive_platform_order(
     request = Request(_query(params), body, now)
     async with uow:
         shop_id, doc = await authenticate(uow, platform, request)
-        outcome = _normalise(platform, doc, shop_id, now)
+        outcome = _normalise(platform, doc, shop_id, now, request)
         digest_of = request.dedupe[0] if request.dedupe else body
         receipt = await record_outcome(uow, platform, shop_id, outcome, digest_of, now)
         if isinstance(outcome, NotForFulfilment):

@@ -1,5 +1,6 @@
 """Shops and their credentials. Saving a shop clears a refusal of its credentials and lets the listings that
-waited for them go out (the push worker is woken after the commit)."""
+waited for them go out (the push worker is woken after the commit). A shop of a channel that delivers orders
+on credit terms (ON_ACCOUNT_CHANNELS: 1688) may be marked `accepts_on_account`; any other is refused it."""
 
 from __future__ import annotations
 
@@ -7,13 +8,18 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from omni_chassis.errors import ProblemError
 from omni_chassis.logging import get_logger
 from omni_contracts import utcnow
 
+from ..domain import alibaba1688
 from .orders import Uow
 from .pull_sync import schedule_shop
 
 log = get_logger(__name__)
+
+# The channels whose adapter takes orders on account (credit terms) for a shop that accepts them.
+ON_ACCOUNT_CHANNELS = (alibaba1688.CHANNEL,)
 
 
 async def put_shop(
@@ -27,11 +33,21 @@ async def put_shop(
     active: bool,
     session_key: str | None = None,
     refresh_token: str | None = None,
+    accepts_on_account: bool = False,
     on_due: Callable[[], None] | None = None,
     now: datetime | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Create or replace a shop and its credentials (a session key not given keeps the one held). Returns
-    its public view (never the secret or the tokens: they are stored encrypted) and whether it was created."""
+    its public view (never the secret or the tokens: they are stored encrypted) and whether it was created.
+    Raises ProblemError 422 when `accepts_on_account` is asked of a channel that has no orders on account."""
+    if accepts_on_account and channel not in ON_ACCOUNT_CHANNELS:
+        raise ProblemError(
+            422,
+            "Invalid shop",
+            f"a {channel} shop cannot accept orders on account: only {', '.join(ON_ACCOUNT_CHANNELS)} "
+            "delivers orders on credit terms",
+            problems=[{"path": "body.accepts_on_account", "message": f"not supported for channel {channel}"}],
+        )
     async with uow:
         view, created = await uow.repo.upsert_shop(
             channel=channel,
@@ -41,6 +57,7 @@ async def put_shop(
             secret=secret,
             active=active,
             session_key=session_key,
+            accepts_on_account=accepts_on_account,
             **({"refresh_token": refresh_token} if refresh_token is not None else {}),
         )
         released = await uow.repo.release_shop(channel, shop_id, now or utcnow()) if active else 0
@@ -54,6 +71,7 @@ async def put_shop(
         channel=channel,
         shop_id=shop_id,
         active=active,
+        accepts_on_account=accepts_on_account,
         created=created,
         listings_released=released,
     )
