@@ -104,3 +104,24 @@ async def test_an_unknown_shop_is_a_404_and_nothing_is_pushed(sim, omni):
     r = await sim.post("/_sim/jd/push/orders", json={"shop_id": "nobody"})
     assert r.status == 404 and "PUT /_sim/jd/shops" in (await r.json())["detail"]
     assert got == []
+
+
+async def test_the_simulator_pushes_a_signed_1688_order_and_refuses_a_1688_refund(sim, omni):
+    _, got = omni
+    shop = {"shop_id": "ALI-1", "app_key": "sim-app", "secret": SECRET, "session": "tok"}
+    assert (await sim.put("/_sim/alibaba/shops", json=shop)).status == 200
+    r = await sim.post("/_sim/alibaba/push/orders", json={"shop_id": "ALI-1", "status": "cancel"})
+    assert r.status == 200, await r.text()
+    answer = await r.json()
+    assert answer["status"] == 202 and answer["channel_order_id"]
+    q, body = got[-1]["query"], got[-1]["body"]
+    assert got[-1]["path"] == "/channels/alibaba/orders" and q["shop_id"] == "ALI-1"
+    signed = {k: v for k, v in q.items() if k != "_aop_signature"} | {"message": body.decode()}
+    assert sig.same(sig.sign_alibaba(sig.alibaba_url_path("sim-app"), signed, SECRET), q["_aop_signature"])
+    doc = parse_json(body)
+    assert doc["result"]["baseInfo"]["status"] == "cancel"
+    assert doc["result"]["baseInfo"]["idOfStr"] == answer["channel_order_id"]
+    pushes = len(got)
+    r = await sim.post("/_sim/alibaba/push/refunds", json={"shop_id": "ALI-1", "channel_order_id": "1"})
+    assert r.status == 404 and "orders only" in (await r.json())["detail"]
+    assert len(got) == pushes

@@ -11,7 +11,9 @@ API key) at the target URL (`--omni-url`, env OMNI_SIM_OMNI_URL, default http://
                                         return_and_refund, exchange); `status` the platform's raw status
 
 Both answer `{"status", "body", "channel_order_id"(, "channel_refund_id")}`: what Omni answered. `taobao`
-pushes as the channel `tmall`. The samples are the channel's test fixtures (services/channel/tests/fixtures).
+pushes as the channel `tmall`. 1688 (`alibaba`) pushes orders only (its sellerView detail, signed HMAC-SHA1
+over the urlPath and the sorted key+value pairs); its refunds are a 404. The samples are the channel's test
+fixtures (services/channel/tests/fixtures).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 import omni_channel
 from omni_contracts import utcnow
 
-from ..platform_orders import sample_order, signed_order
+from ..platform_orders import ORDER_ONLY_PLATFORMS, sample_order, signed_order
 from ..platform_refunds import KIND_FIELDS, refund_body, sample_refund, signed_refund, signed_tmall
 from .state import Platform
 
@@ -87,6 +89,8 @@ def _set_order_status(channel: str, d: dict[str, Any], status: Any) -> None:
         d["data"]["orderStatus"] = status
     elif channel == "youzan":
         d["full_order_info"]["order_info"]["status"] = status
+    elif channel == "alibaba":
+        d["result"]["baseInfo"]["status"] = status
 
 
 async def _post(request: web.Request, channel: str, what: str, query: dict[str, str], body: bytes) -> Any:
@@ -130,6 +134,8 @@ async def push_refund(request: web.Request, platform: Platform) -> web.Response:
 
     push = await _model(request, RefundPush)
     channel = CHANNEL_OF.get(platform.name, platform.name)
+    if channel in ORDER_ONLY_PLATFORMS:
+        raise LookupError(f"no refund push for {platform.name}: it pushes orders only")
     app_key, secret = _shop(platform, push.shop_id)
     if push.refund:
         doc, rid = push.refund, None

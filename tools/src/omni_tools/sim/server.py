@@ -19,7 +19,8 @@ see taobao.py). Control API for tests, `make demo` and benchmarks (JSON; 422 lis
     POST /_sim/{jd|pdd}/orders/{order_id}/modify its modified time moves to now
     POST /_sim/{platform}/push/orders           {shop_id, order?, status?}: a signed order pushed to Omni
     POST /_sim/{platform}/push/refunds          {shop_id, channel_order_id, kind?, status?}: a signed refund
-                                                (push.py; the target: --omni-url / OMNI_SIM_OMNI_URL)
+                                                (push.py; the target: --omni-url / OMNI_SIM_OMNI_URL; 1688,
+                                                `alibaba`, pushes orders only)
     GET  /_sim/health
 
 Faults apply to platform API calls only: `latency_ms` on every call; a `timeout_rate` share is held
@@ -44,7 +45,7 @@ from omni_contracts import utcnow
 from . import platform_apis, pull, push, taobao
 from .state import Faults, ItemIn, Platform, ShopIn
 
-PLATFORMS = ("taobao", "jd", "pdd", "douyin", "xiaohongshu", "youzan")
+PLATFORMS = ("taobao", "jd", "pdd", "douyin", "xiaohongshu", "youzan", "alibaba")  # alibaba: 1688 (orders)
 PLATFORMS_KEY: web.AppKey[dict[str, Platform]] = web.AppKey("platforms")
 _HIDDEN = {"sign", "session"}
 
