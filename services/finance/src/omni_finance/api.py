@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, Literal, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Query
@@ -11,8 +11,9 @@ from pydantic import BaseModel
 
 from omni_chassis.app import Uow
 from omni_chassis.paging import Limit, Offset, PageInfo
+from omni_contracts import utcnow
 
-from . import service
+from . import service, service_credit
 from .domain.vouchers import VoucherKind
 
 router = APIRouter(tags=["finance"])
@@ -20,6 +21,10 @@ router = APIRouter(tags=["finance"])
 T = TypeVar("T")
 OrderId = Annotated[str, Query(min_length=1, max_length=128)]
 Currency = Annotated[str, Query(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
+CreditAccount = Annotated[
+    str, Query(min_length=1, max_length=200, description="the buyer's credit account (<channel>:<buyer>)")
+]
+ReceivableStatus = Literal["open", "cleared", "cancelled"]
 
 
 class Page(PageInfo, Generic[T]):
@@ -77,6 +82,26 @@ class TrialBalance(BaseModel):
     balanced: bool
 
 
+class ReceivableOut(BaseModel):
+    order_id: str
+    credit_account: str
+    status: ReceivableStatus
+    currency: str
+    account_code: str
+    amount_cents: int
+    credited_cents: int
+    paid_cents: int
+    outstanding_cents: int
+    due_at: datetime | None
+    overdue: bool
+    sale_voucher_id: UUID
+    payment_voucher_id: UUID | None
+    payment_reference: str | None
+    booked_at: datetime
+    cleared_at: datetime | None
+    cancelled_at: datetime | None
+
+
 @router.get("/vouchers", response_model=Page[VoucherOut])
 async def list_vouchers(
     uow: Uow,
@@ -127,3 +152,19 @@ async def trial_balance(uow: Uow, order_id: OrderId | None = None, currency: Cur
     """Per account of the chart: debit and credit totals and the balance on its normal side; debits must
     equal credits over all accounts (`balanced`). `order_id` narrows it to one order's vouchers."""
     return await service.trial_balance(uow, currency=currency, order_id=order_id)
+
+
+@router.get("/receivables", response_model=Page[ReceivableOut])
+async def list_receivables(
+    uow: Uow,
+    credit_account: CreditAccount | None = None,
+    status: ReceivableStatus | None = None,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> dict:
+    """Orders sold on account (B2B credit terms) and what their buyers owe: the earliest due first. `open`:
+    still owed (`overdue` once `due_at` passed), `cleared`: paid, `cancelled`: the sale was reversed."""
+    items, total = await service_credit.list_receivables(
+        uow, credit_account=credit_account, status=status, limit=limit, offset=offset, now=utcnow()
+    )
+    return {"items": items, "total": total, "limit": limit, "offset": offset}

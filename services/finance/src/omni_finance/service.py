@@ -15,6 +15,11 @@ one of that order's events releases those behind it.
 
 **Merged orders** (合单, service_merge.py): a merged order M is booked per source order, never on its own; its
 events are parked and ordered on `order:<M>` like any order's.
+
+**After-sales and credit terms** (service_aftersales.py, service_credit.py): order.refund-approved,
+order.compensation-granted and order.payment-received are order events like the cancellation, handled in
+the same batch and order. One of an order finance has not booked yet is parked on `order:<id>` (a merged
+order's source is booked with M's acceptance, which travels under M's key), released when it is booked.
 """
 
 from __future__ import annotations
@@ -34,12 +39,14 @@ from .domain import posting
 from .domain.accounts import CHART, Account, AccountType, Side
 from .domain.posting import CancelOutcome, Shipped
 from .domain.vouchers import InvalidVoucher, Voucher
+from .service_aftersales import AFTERSALES_EVENTS, apply_compensation, apply_refund, case_vouchers
+from .service_credit import CREDIT_EVENTS, apply_payment, credited
 from .service_merge import accept_merged, book, cancel_merged, record_shipment, ship_merged, source_of
 from .store import Repository, Writes, order_key
 
 log = get_logger(__name__)
 
-ORDER_EVENTS = {"order.accepted", "order.cancelled"}
+ORDER_EVENTS = {"order.accepted", "order.cancelled", *AFTERSALES_EVENTS, *CREDIT_EVENTS}
 SHIPMENT_EVENTS = {"fulfillment.shipped", "fulfillment.picked-up"}
 
 Uow = UnitOfWork[Repository]
@@ -117,19 +124,24 @@ class _Queue:
 
 def _save(uow: Uow, w: Writes, envs: dict[UUID, Envelope[Any]], now: datetime) -> None:
     """Write back at commit, and emit finance.voucher-posted for every voucher (after the rows, in order)."""
-    if w.new or w.renewed or w.new_merged or w.changed or w.vouchers or w.shipments:
+    if (
+        w.new or w.renewed or w.new_merged or w.changed or w.vouchers or w.shipments
+        or w.new_receivables or w.changed_receivables
+    ):  # fmt: skip
         uow.defer(partial(uow.repo.save, w, now))
     for v in w.vouchers:
         uow.emit(voucher_posted(v), key=v.order_id or v.kind.value, cause=envs[v.source_event_id])
 
 
-# -- order.accepted / order.cancelled --
+# -- order.accepted / order.cancelled / after-sales / payments on account --
 async def handle_order_events(uow: Uow, envs: list[Envelope[Any]]) -> None:
-    """Book a batch of order events (in their order): sale vouchers, and reversals of cancelled sales.
+    """Book a batch of order events (in their order): sale vouchers, reversals of cancelled sales, refunds,
+    compensations and payments of orders on account.
 
     A cancellation of an order finance never booked is not parked: order.cancelled travels on the same topic
     and partition as its order.accepted, so the order was never accepted (cancelled at intake or from
-    exception) and there is nothing to reverse.
+    exception) and there is nothing to reverse. An after-sales event or a payment of an order finance does
+    not know is parked until the order is booked (a merged order's source is booked under M's key).
     """
     envs = [e for e in envs if e.event_type in ORDER_EVENTS]
     if not envs:
@@ -140,22 +152,20 @@ async def handle_order_events(uow: Uow, envs: list[Envelope[Any]]) -> None:
         sources = {s.order_id for e in envs if e.event_type == "order.accepted" for s in e.data.sources}
         sources |= {s for m in merged.values() for s in m.source_ids}
         w = Writes(await uow.repo.load_orders(ids | sources, with_sale_lines=True), merged=merged)
+        w.receivables = await uow.repo.load_receivables(ids | sources)
+        posted = await uow.repo.posted_vouchers(case_vouchers(envs))
         queue = _Queue(uow, await uow.repo.parked_orders(ids))
         now = utcnow()
         for env in envs:
+            order_id = env.data.order_id
+            known = order_id in w.merged or order_id in w.orders
             if env.event_type == "order.accepted":
                 _accept(uow, w, env, now)
-            elif env.data.order_id in w.merged:
-                if not queue.hold(env, known=True):
-                    cancel_merged(w, env, now)
-                    queue.applied(env.data.order_id)
-            elif env.data.order_id not in w.orders:
-                log.info(
-                    "order cancelled before finance booked it; nothing to reverse", order_id=env.data.order_id
-                )
-            elif not queue.hold(env, known=True):
-                _cancel(w, env, now)
-                queue.applied(env.data.order_id)
+            elif env.event_type == "order.cancelled" and not known:
+                log.info("order cancelled before finance booked it; nothing to reverse", order_id=order_id)
+            elif not queue.hold(env, known=known):
+                _apply(w, env, now, posted)
+                queue.applied(order_id)
         _save(uow, w, {e.event_id: e for e in envs}, now)
     log.info("order events booked", events=len(envs), vouchers=len(w.vouchers))
 
@@ -179,12 +189,27 @@ def _accept(uow: Uow, w: Writes, env: Envelope[Any], now: datetime) -> None:
     log.debug("sale booked", order_id=order.order_id, paid_cents=order.paid_cents)
 
 
+def _apply(w: Writes, env: Envelope[Any], now: datetime, posted: set[UUID]) -> None:
+    """An order event other than its acceptance, of an order finance booked."""
+    if env.event_type == "order.refund-approved":
+        apply_refund(w, env, now, posted)
+    elif env.event_type == "order.compensation-granted":
+        apply_compensation(w, env, now, posted)
+    elif env.event_type == "order.payment-received":
+        apply_payment(w, env, now)
+    elif env.data.order_id in w.merged:
+        cancel_merged(w, env, now)
+    else:
+        _cancel(w, env, now)
+
+
 def _cancel(w: Writes, env: Envelope[Any], now: datetime) -> None:
     order = w.orders[env.data.order_id]
     outcome, voucher = posting.cancel(order, source_of(env), now, env.data.reason)
     w.changed.add(order.order_id)
     if voucher is not None:
         w.vouchers.append(voucher)
+        credited(w, voucher, now)
     if outcome is CancelOutcome.AFTER_SHIPMENT:
         log.warning(
             "order cancelled after goods left; nothing reversed (refunds are booked separately)",

@@ -25,6 +25,7 @@ from .domain import merge, posting
 from .domain.merge import Rebooking
 from .domain.posting import CancelOutcome, OrderState, Shipment, Shipped, Source
 from .domain.vouchers import InvalidVoucher, Voucher
+from .service_credit import credited, opened
 from .store import NewMerged, NewOrder, Repository, Writes, order_key
 
 log = get_logger(__name__)
@@ -54,6 +55,7 @@ def book(w: Writes, order: OrderState, voucher: Voucher | None, env: Envelope[An
         _, reversal = posting.cancel(prior, source_of(env), now, f"accepted again {how}")
         if reversal is not None:
             w.vouchers.append(reversal)
+            credited(w, reversal, now)
         log.info("sale via merged order superseded", order_id=order.order_id, merged_into=prior.merged_into)
     entry = NewOrder(order, env.event_id, env.occurred_at)
     (w.new if prior is None or order.order_id in w.new else w.renewed)[order.order_id] = entry
@@ -61,6 +63,7 @@ def book(w: Writes, order: OrderState, voucher: Voucher | None, env: Envelope[An
     w.orders[order.order_id] = order
     if voucher is not None:
         w.vouchers.append(voucher)
+    opened(w, order, voucher, env)  # its receivable, when sold on account
     return True
 
 
@@ -77,7 +80,8 @@ def accept_merged(uow: UnitOfWork[Repository], w: Writes, env: Envelope[Any], no
     w.merged[merged.order_id] = merged
     w.new_merged.append(NewMerged(merged, env.event_id, env.occurred_at))
     n = sum(book(w, order, voucher, env, now) for order, voucher in booked)
-    uow.release(order_key(merged.order_id))  # M's events parked waiting for it may now be applied
+    # M's events parked waiting for it may now be applied, and the sources' own (after-sales, payments)
+    uow.release(order_key(merged.order_id), *(order_key(s) for s in merged.source_ids))
     log.debug("merged order booked per source", order_id=merged.order_id, sources=len(booked), booked=n)
 
 
@@ -93,6 +97,7 @@ def cancel_merged(w: Writes, env: Envelope[Any], now: datetime) -> None:
         w.changed.add(s)
         if voucher is not None:
             w.vouchers.append(voucher)
+            credited(w, voucher, now)
         if outcome is CancelOutcome.AFTER_SHIPMENT:
             log.warning(
                 "merged order cancelled after goods left; nothing reversed (refunds are booked separately)",

@@ -15,12 +15,24 @@ from uuid import UUID
 from sqlalchemy import and_, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from .domain.credit import Receivable
 from .domain.merge import MergedOrder
 from .domain.posting import OrderLineState, OrderState, OrderStatus
 from .domain.vouchers import Line, Voucher
+from .store_credit import ReceivableQueries
 from .store_merge import MergedOrderQueries, NewMerged
 from .store_pos import StoreSaleQueries
-from .tables import Base, accounts, metadata, order_lines, orders, shipments, voucher_lines, vouchers
+from .tables import (
+    Base,
+    accounts,
+    metadata,
+    order_lines,
+    orders,
+    receivables,
+    shipments,
+    voucher_lines,
+    vouchers,
+)
 
 __all__ = [
     "Base",
@@ -33,6 +45,7 @@ __all__ = [
     "order_key",
     "order_lines",
     "orders",
+    "receivables",
     "shipments",
     "voucher_lines",
     "vouchers",
@@ -64,6 +77,9 @@ class Writes:
     dirty_lines: set[tuple[str, int]] = field(default_factory=set)
     shipments: list[dict[str, Any]] = field(default_factory=list)
     vouchers: list[Voucher] = field(default_factory=list)
+    receivables: dict[str, Receivable] = field(default_factory=dict)  # loaded or opened (credit terms)
+    new_receivables: set[str] = field(default_factory=set)
+    changed_receivables: set[str] = field(default_factory=set)
 
 
 # The oldest parked event per order key (the chassis's `parked` table; both finance consumers park there).
@@ -86,9 +102,19 @@ def _order_row(o: OrderState, now: datetime) -> dict[str, Any]:
         "order_id": o.order_id,
         "status": o.status.value,
         "freight_recognized": o.freight_recognized,
+        "freight_refund_cents": o.freight_refund_cents,
         "cancelled_at": o.cancelled_at,
         "updated_at": now,
     }
+
+
+_LINE_STATE = ("shipped_qty", "recognized_cents", "refunded_qty", "cancelled_qty", "deferred_refund_cents",
+               "revenue_refund_cents")  # fmt: skip
+
+
+def _line_state(x: OrderLineState) -> dict[str, int]:
+    """What shipments and refunds move on an order line."""
+    return {k: getattr(x, k) for k in _LINE_STATE}
 
 
 def _new_order_row(n: NewOrder, now: datetime) -> dict[str, Any]:
@@ -97,7 +123,7 @@ def _new_order_row(n: NewOrder, now: datetime) -> dict[str, Any]:
             "currency": o.currency, "goods_paid_cents": o.goods_paid_cents,
             "post_fee_cents": o.post_fee_cents, "paid_cents": o.paid_cents,
             "sale_voucher_id": o.sale_voucher_id, "merged_order_id": o.merged_into,
-            "accepted_event_id": n.accepted_event_id,
+            "payment": o.payment, "accepted_event_id": n.accepted_event_id,
             "accepted_at": n.accepted_at}  # fmt: skip
 
 
@@ -110,7 +136,7 @@ def _voucher_filter(order_id: str | None, kind: str | None) -> list[Any]:
     return conds
 
 
-class Repository(StoreSaleQueries, MergedOrderQueries):
+class Repository(StoreSaleQueries, MergedOrderQueries, ReceivableQueries):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -142,6 +168,8 @@ class Repository(StoreSaleQueries, MergedOrderQueries):
                 sale_voucher_id=r.sale_voucher_id,
                 cancelled_at=r.cancelled_at,
                 merged_into=r.merged_order_id,
+                payment=r.payment,
+                freight_refund_cents=r.freight_refund_cents,
             )
             for r in rows
         }
@@ -152,16 +180,9 @@ class Repository(StoreSaleQueries, MergedOrderQueries):
             .where(order_lines.c.order_id.in_(list(out)))
             .order_by(order_lines.c.order_id, order_lines.c.line_no)
         ):
+            state = {k: r._mapping[k] for k in _LINE_STATE}
             out[r.order_id].lines.append(
-                OrderLineState(
-                    r.line_no,
-                    r.line_id,
-                    r.material_code,
-                    r.qty,
-                    r.amount_cents,
-                    r.shipped_qty,
-                    r.recognized_cents,
-                )
+                OrderLineState(r.line_no, r.line_id, r.material_code, r.qty, r.amount_cents, **state)
             )
         if with_sale_lines:
             await self._sale_lines(out)
@@ -208,6 +229,7 @@ class Repository(StoreSaleQueries, MergedOrderQueries):
         statements for the whole batch. A second voucher of the same (source event, kind, order) fails UNIQUE
         and rolls the batch back."""
         await self._insert_merged(w.new_merged)
+        await self._drop_receivables(list(w.renewed))
         await self._drop_projections(list(w.renewed))
         await self._insert_orders([*w.new.values(), *w.renewed.values()], now)
         fresh = set(w.new) | set(w.renewed)
@@ -215,6 +237,7 @@ class Repository(StoreSaleQueries, MergedOrderQueries):
         await self._insert_vouchers(w.vouchers)
         if w.shipments:
             await self.session.execute(insert(shipments), w.shipments)
+        await self._save_receivables(w, now)
 
     async def _insert_orders(self, new: list[NewOrder], now: datetime) -> None:
         """New projections with their lines, in their current (final) state."""
@@ -223,8 +246,7 @@ class Repository(StoreSaleQueries, MergedOrderQueries):
         await self.session.execute(insert(orders), [_new_order_row(n, now) for n in new])
         lines = [
             {"order_id": n.order.order_id, "line_no": x.line_no, "line_id": x.line_id,
-             "material_code": x.material_code, "qty": x.qty, "amount_cents": x.amount_cents,
-             "shipped_qty": x.shipped_qty, "recognized_cents": x.recognized_cents}
+             "material_code": x.material_code, "qty": x.qty, "amount_cents": x.amount_cents, **_line_state(x)}
             for n in new
             for x in n.order.lines
         ]  # fmt: skip
@@ -242,6 +264,7 @@ class Repository(StoreSaleQueries, MergedOrderQueries):
                 .values(
                     status=bindparam("status"),
                     freight_recognized=bindparam("freight_recognized"),
+                    freight_refund_cents=bindparam("freight_refund_cents"),
                     cancelled_at=bindparam("cancelled_at"),
                     updated_at=bindparam("updated_at"),
                 ),
@@ -249,8 +272,7 @@ class Repository(StoreSaleQueries, MergedOrderQueries):
             )
         by_key = {(o.order_id, x.line_no): x for o in changed for x in o.lines}
         rows = [
-            {"b_order_id": oid, "b_line_no": no, "shipped_qty": by_key[(oid, no)].shipped_qty,
-             "recognized_cents": by_key[(oid, no)].recognized_cents}
+            {"b_order_id": oid, "b_line_no": no, **_line_state(by_key[(oid, no)])}
             for oid, no in sorted(dirty_lines)
             if (oid, no) in by_key
         ]  # fmt: skip
@@ -263,7 +285,7 @@ class Repository(StoreSaleQueries, MergedOrderQueries):
                         order_lines.c.line_no == bindparam("b_line_no"),
                     )
                 )
-                .values(shipped_qty=bindparam("shipped_qty"), recognized_cents=bindparam("recognized_cents")),
+                .values(**{k: bindparam(k) for k in _LINE_STATE}),
                 rows,
             )
 

@@ -30,6 +30,17 @@ class Base(SQLModel, registry=registry()):
 
 metadata = Base.metadata
 
+ORDER_LINES_REFUNDS = (
+    "cancelled_qty >= 0 AND refunded_qty >= cancelled_qty AND shipped_qty + cancelled_qty <= qty "
+    "AND refunded_qty - cancelled_qty <= shipped_qty AND deferred_refund_cents >= 0 "
+    "AND revenue_refund_cents >= 0 AND revenue_refund_cents <= recognized_cents "
+    "AND recognized_cents + deferred_refund_cents <= amount_cents"
+)
+VOUCHER_KINDS = (
+    "kind IN ('sale', 'revenue', 'reversal', 'store-sale', 'store-return', 'refund', 'compensation', "
+    "'payment')"
+)
+
 # -- tables --
 # A merged order (合单, domain/merge.py): which platform orders it holds, which of its lines came from which.
 # Finance books the sources, each in `orders` like an order of its own (`orders.merged_order_id` = M); M has
@@ -114,10 +125,17 @@ orders = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     # set while the order is booked as a source of this merged order (None: booked on its own)
     Column("merged_order_id", Text, ForeignKey("merged_orders.order_id"), nullable=True),
+    # paid | on_account (B2B credit terms: the sale debits the buyer's receivable, not the platform's wallet)
+    Column("payment", Text, nullable=False, server_default="paid"),
+    Column("freight_refund_cents", BigInteger, nullable=False, server_default="0"),
     CheckConstraint("status IN ('accepted', 'shipping', 'cancelled')", name="orders_status"),
     CheckConstraint(
         "goods_paid_cents >= 0 AND post_fee_cents >= 0 AND paid_cents = goods_paid_cents + post_fee_cents",
         name="orders_amounts",
+    ),
+    CheckConstraint("payment IN ('paid', 'on_account')", name="orders_payment"),
+    CheckConstraint(
+        "freight_refund_cents >= 0 AND freight_refund_cents <= post_fee_cents", name="orders_freight_refund"
     ),
 )
 
@@ -132,6 +150,11 @@ order_lines = Table(
     Column("amount_cents", BigInteger, nullable=False),
     Column("shipped_qty", Integer, nullable=False),
     Column("recognized_cents", BigInteger, nullable=False),
+    # refunds (domain/projection.py): units refunded, of them not yet left; goods money refunded, by where
+    Column("refunded_qty", Integer, nullable=False, server_default="0"),
+    Column("cancelled_qty", Integer, nullable=False, server_default="0"),
+    Column("deferred_refund_cents", BigInteger, nullable=False, server_default="0"),
+    Column("revenue_refund_cents", BigInteger, nullable=False, server_default="0"),
     PrimaryKeyConstraint("order_id", "line_no", name="order_lines_pkey"),
     UniqueConstraint("order_id", "line_id", name="order_lines_line_id"),
     CheckConstraint("qty > 0 AND shipped_qty >= 0 AND shipped_qty <= qty", name="order_lines_qty"),
@@ -139,6 +162,35 @@ order_lines = Table(
         "amount_cents >= 0 AND recognized_cents >= 0 AND recognized_cents <= amount_cents",
         name="order_lines_amounts",
     ),
+    CheckConstraint(ORDER_LINES_REFUNDS, name="order_lines_refunds"),
+)
+
+# B2B credit terms (domain/credit.py): the receivables ledger of 112201 per buyer's credit account, one row
+# per order sold on account.
+receivables = Table(
+    "receivables",
+    metadata,
+    Column("order_id", Text, ForeignKey("orders.order_id"), primary_key=True),
+    Column("credit_account", Text, nullable=False),
+    Column("currency", Text, nullable=False),
+    Column("account_code", Text, ForeignKey("accounts.code"), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("credited_cents", BigInteger, nullable=False),
+    Column("paid_cents", BigInteger, nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=True),
+    Column("status", Text, nullable=False),
+    Column("sale_voucher_id", PgUUID(as_uuid=True), nullable=False),
+    Column("payment_voucher_id", PgUUID(as_uuid=True), nullable=True),
+    Column("payment_reference", Text, nullable=True),
+    Column("booked_at", DateTime(timezone=True), nullable=False),
+    Column("cleared_at", DateTime(timezone=True), nullable=True),
+    Column("cancelled_at", DateTime(timezone=True), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint("status IN ('open', 'cleared', 'cancelled')", name="receivables_status"),
+    CheckConstraint(
+        "amount_cents > 0 AND credited_cents >= 0 AND paid_cents >= 0", name="receivables_amounts"
+    ),
+    Index("receivables_account", "credit_account", "status", "due_at"),
 )
 
 # One row per task and order booked; a merged order's task: one row per source order it carried goods of.
@@ -178,9 +230,7 @@ vouchers = Table(
     UniqueConstraint(
         "source_event_id", "kind", "order_id", name="vouchers_source_kind", postgresql_nulls_not_distinct=True
     ),
-    CheckConstraint(
-        "kind IN ('sale', 'revenue', 'reversal', 'store-sale', 'store-return')", name="vouchers_kind"
-    ),
+    CheckConstraint(VOUCHER_KINDS, name="vouchers_kind"),
     CheckConstraint("total_cents > 0", name="vouchers_total"),
     Index("vouchers_order", "order_id", "seq"),
 )

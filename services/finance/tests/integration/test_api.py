@@ -102,7 +102,7 @@ async def test_not_found_and_bad_input_are_clear_4xx(client):
     assert r.status_code == 404 and "not known to finance" in r.json()["detail"]
     r = await client.get("/vouchers/not-a-uuid")
     assert r.status_code == 422
-    r = await client.get("/vouchers", params={"kind": "refund"})
+    r = await client.get("/vouchers", params={"kind": "rebate"})
     assert r.status_code == 422 and "sale" in str(r.json()["detail"])
     for params in ({"limit": 0}, {"limit": 501}, {"offset": -1}):
         assert (await client.get("/vouchers", params=params)).status_code == 422, params

@@ -1,9 +1,10 @@
-"""Replaying finance's order facts (orders, order_lines, shipments, the merged orders' mapping) from
-omni.order and omni.fulfillment.
+"""Replaying finance's order facts (orders, order_lines, shipments, the merged orders' mapping, receivables)
+from omni.order and omni.fulfillment.
 
 The live consumers book four orders, partial and full shipments, a pickup, a cancellation before and one after
 shipment, a redelivery, an order accepted twice, a shipment whose order never comes (parked), a merged order
-shipped per source and one unmerged (cancelled, a source then accepted on its own). The replay
+shipped per source and one unmerged (cancelled, a source then accepted on its own), a refund after shipment,
+a compensation and an order on account paid. The replay
 rebuilds the facts from offset 0 equal to them row by row: every column but `updated_at` and `cancelled_at`,
 set at apply time and compared by presence. The swap heals a corrupted model; the ledger (vouchers) and the
 outbox are never touched by a replay.
@@ -32,6 +33,7 @@ from finance_factories import (
     MIGRATIONS,
     accepted,
     cancelled,
+    env,
     merged_accepted,
     own_accepted,
     picked_up,
@@ -40,6 +42,9 @@ from finance_factories import (
     shipped,
     uid,
 )
+
+sys.path.insert(0, str(Path(__file__).parents[1]))  # finance_aftersales, shared with the unit tests
+from finance_aftersales import compensation_granted, on_account, payment_received, refund_approved
 
 pytestmark = pytest.mark.integration
 
@@ -51,6 +56,7 @@ FACTS = {
     "merged_orders": "SELECT to_jsonb(t) FROM merged_orders t ORDER BY order_id",
     "merged_sources": "SELECT to_jsonb(t) FROM merged_sources t ORDER BY merged_order_id, position",
     "merged_lines": "SELECT to_jsonb(t) FROM merged_lines t ORDER BY merged_order_id, line_no",
+    "receivables": "SELECT to_jsonb(t) - 'updated_at' FROM receivables t ORDER BY order_id",
 }  # fmt: skip
 MERGED = ("merged_orders", 2), ("merged_sources", 4), ("merged_lines", 8)
 
@@ -79,6 +85,7 @@ async def test_replay_rebuilds_the_order_facts_and_the_swap_heals_them(kafka_boo
     a, b, c, d = (uid(f"O{n}") for n in "ABCD")
     m, e1, e2 = uid("M"), uid("E1"), uid("E2")  # merged, shipped per source
     m2, g1, g2 = uid("M2"), uid("G1"), uid("G2")  # merged, unmerged, G1 then accepted on its own
+    k, buyer = uid("OK"), uid("tmall:b2b")  # sold on account, then paid
 
     async with running_consumers(kafka_bootstrap, db, specs, repository=store.Repository):
         acc = [accepted(o) for o in (a, b, c, d)]
@@ -86,7 +93,8 @@ async def test_replay_rebuilds_the_order_facts_and_the_swap_heals_them(kafka_boo
             kafka_bootstrap, orders_topic, *acc, acc[0], accepted(b)
         )  # redelivery; b accepted twice
         await publish(kafka_bootstrap, orders_topic, merged_accepted(m, e1, e2), merged_accepted(m2, g1, g2))
-        await eventually(lambda: first(db, "SELECT count(*) = 8 FROM orders"))
+        await publish(kafka_bootstrap, orders_topic, env(on_account(accepted(k).data, buyer)))
+        await eventually(lambda: first(db, "SELECT count(*) = 9 FROM orders"))
 
         part = [("BEAN-YIRGA", 1), ("MACHINE-AUTO", 1)]
         rest = [("BEAN-HUILA", 1), ("BEAN-MANDHELING", 1), ("FILTER-100", 3)]
@@ -101,6 +109,17 @@ async def test_replay_rebuilds_the_order_facts_and_the_swap_heals_them(kafka_boo
             shipped(m, [("BEAN-YIRGA", 1), ("MACHINE-AUTO", 1)]),  # one task, one row per source
         )
         await eventually(lambda: first(db, "SELECT count(*) = 5 FROM shipments"))
+        back = refund_approved(
+            b, uid("AS"), [(f"{b}-4", "MACHINE-AUTO", 1, 70_000)], kind="return_and_refund"
+        )
+        await publish(kafka_bootstrap, orders_topic, env(back), env(compensation_granted(a, uid("AS"), 500)),
+                      env(payment_received(k, buyer, 102_000)))  # fmt: skip
+        await eventually(
+            lambda: first(db, f"SELECT status = 'cleared' FROM receivables WHERE order_id = '{k}'")
+        )
+        await eventually(
+            lambda: first(db, "SELECT count(*) = 2 FROM vouchers WHERE kind IN ('refund', 'compensation')")
+        )
 
         await publish(kafka_bootstrap, orders_topic, cancelled(c), cancelled(a))  # before / after shipment
         done = (
@@ -117,14 +136,15 @@ async def test_replay_rebuilds_the_order_facts_and_the_swap_heals_them(kafka_boo
             lambda: first(db, f"SELECT merged_order_id IS NULL FROM orders WHERE order_id = '{g1}'")
         )
         live = await facts(db)
-        assert len(live["orders"]) == 8 and len(live["order_lines"]) == 28 and len(live["shipments"]) == 5
+        assert len(live["orders"]) == 9 and len(live["order_lines"]) == 33 and len(live["shipments"]) == 5
+        assert len(live["receivables"]) == 1
         ledger = "SELECT (SELECT count(*) FROM vouchers), (SELECT count(*) FROM outbox)"
         books = await rows(db, ledger)
 
         report = await replay(db, ORDER_FACTS, bootstrap=kafka_bootstrap, topic_prefix=prefix)
         assert report.identical, [x for t in report.tables for x in t.samples]
         assert [(t.table, t.rebuilt_rows) for t in report.tables] == [
-            *MERGED, ("orders", 8), ("order_lines", 28), ("shipments", 5)
+            *MERGED, ("orders", 9), ("order_lines", 33), ("shipments", 5), ("receivables", 1)
         ]  # fmt: skip
         assert report.duplicates == 1 and report.discarded_events > 0  # its vouchers were never published
         assert [x.error for x in report.skipped] == [f"still waiting for order:{waiting.data.order_id} "
@@ -140,7 +160,7 @@ async def test_replay_rebuilds_the_order_facts_and_the_swap_heals_them(kafka_boo
         report = await replay(db, ORDER_FACTS, bootstrap=kafka_bootstrap, topic_prefix=prefix)
         by_table = {t.table: (t.live_only, t.rebuilt_only, t.differing) for t in report.tables}
         assert by_table == {"orders": (0, 0, 1), "order_lines": (0, 0, 5), "shipments": (0, 1, 0)} | {
-            t: (0, 0, 0) for t, _ in MERGED
+            t: (0, 0, 0) for t, _ in (*MERGED, ("receivables", 1))
         }
 
         report = await replay(db, ORDER_FACTS, bootstrap=kafka_bootstrap, topic_prefix=prefix, swap=True)

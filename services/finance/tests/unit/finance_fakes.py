@@ -17,6 +17,7 @@ from omni_contracts.events.fulfillment import PickedUpV2, ShippedLine, ShippedV1
 from omni_contracts.events.order import OrderAcceptedV1, OrderCancelledV1, OrderLine, ShipTo
 from omni_finance import service
 from omni_finance.domain.accounts import CHART
+from omni_finance.domain.credit import Receivable
 from omni_finance.domain.merge import MergedOrder
 from omni_finance.domain.posting import OrderState
 from omni_finance.domain.vouchers import Voucher
@@ -40,6 +41,7 @@ class FakeRepository:
         self.vouchers: list[Voucher] = []
         self.shipments: dict[tuple[str, str], dict[str, Any]] = {}  # (task id, order id) -> row
         self.merged: dict[str, MergedOrder] = {}
+        self.receivables: dict[str, Receivable] = {}
         self.parked: dict[str, list[Envelope[Any]]] = {}  # the unit of work's parked events (attach())
         self._snapshot: Any = None
 
@@ -48,7 +50,14 @@ class FakeRepository:
 
     # -- transaction ---------------------------------------------------------------------------------------
     def _state(self) -> tuple[Any, ...]:
-        return (self.orders, self.accepted_event, self.vouchers, self.shipments, self.merged)
+        return (
+            self.orders,
+            self.accepted_event,
+            self.vouchers,
+            self.shipments,
+            self.merged,
+            self.receivables,
+        )
 
     def begin(self) -> None:
         self._snapshot = copy.deepcopy(self._state())
@@ -58,7 +67,8 @@ class FakeRepository:
 
     def rollback(self) -> None:
         if self._snapshot is not None:
-            self.orders, self.accepted_event, self.vouchers, self.shipments, self.merged = self._snapshot
+            (self.orders, self.accepted_event, self.vouchers, self.shipments, self.merged,
+             self.receivables) = self._snapshot  # fmt: skip
         self._snapshot = None
 
     # -- what the use cases call ---------------------------------------------------------------------------
@@ -71,6 +81,25 @@ class FakeRepository:
     async def load_merged(self, order_ids: Any) -> dict[str, MergedOrder]:
         return {i: self.merged[i] for i in sorted(set(order_ids)) if i in self.merged}
 
+    async def load_receivables(self, order_ids: Any) -> dict[str, Receivable]:
+        return {
+            i: copy.deepcopy(self.receivables[i]) for i in sorted(set(order_ids)) if i in self.receivables
+        }
+
+    async def posted_vouchers(self, ids: Any) -> set[UUID]:
+        return {v.voucher_id for v in self.vouchers if v.voucher_id in set(ids)}
+
+    async def list_receivables(
+        self, *, credit_account: str | None, status: str | None, limit: int, offset: int
+    ) -> tuple[list[Receivable], int]:
+        far = datetime.max.replace(tzinfo=UTC)
+        found = sorted(
+            (r for r in self.receivables.values()
+             if credit_account in (None, r.credit_account) and status in (None, r.status.value)),
+            key=lambda r: (r.due_at or far, r.order_id),
+        )  # fmt: skip
+        return [copy.deepcopy(r) for r in found[offset : offset + limit]], len(found)
+
     async def known_tasks(self, task_ids: Any) -> set[str]:
         return {t for t in task_ids if any(t == task for task, _ in self.shipments)}
 
@@ -82,17 +111,29 @@ class FakeRepository:
             if n.merged.order_id in self.merged:
                 raise DuplicateVoucher(f"merged_orders_pkey: {n.merged.order_id}")
             self.merged[n.merged.order_id] = n.merged
+        for oid in w.renewed:
+            self.receivables.pop(oid, None)
         for oid, n in [*w.new.items(), *w.renewed.items()]:
             self.orders[oid] = copy.deepcopy(n.order)
             self.accepted_event[oid] = n.accepted_event_id
         for oid in w.changed - set(w.new) - set(w.renewed):
             self.orders[oid] = copy.deepcopy(w.orders[oid])
         taken = {(v.source_event_id, v.kind, v.order_id) for v in self.vouchers}
+        ids = {v.voucher_id for v in self.vouchers}
         for v in w.vouchers:
             if (v.source_event_id, v.kind, v.order_id) in taken:
                 raise DuplicateVoucher(f"vouchers_source_kind: {v.source_event_id} {v.kind} {v.order_id}")
+            if v.voucher_id in ids:
+                raise DuplicateVoucher(f"vouchers_pkey: {v.voucher_id}")
             taken.add((v.source_event_id, v.kind, v.order_id))
+            ids.add(v.voucher_id)
             self.vouchers.append(v)
+        for oid in w.new_receivables:
+            if oid in self.receivables:
+                raise DuplicateVoucher(f"receivables_pkey: {oid}")
+        for oid in w.new_receivables | w.changed_receivables:
+            if oid in w.receivables and (oid in w.new_receivables or oid in self.receivables):
+                self.receivables[oid] = copy.deepcopy(w.receivables[oid])
         for row in w.shipments:
             self.shipments[(row["task_id"], row["order_id"])] = dict(row)
 

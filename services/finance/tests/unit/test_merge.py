@@ -70,7 +70,7 @@ async def test_a_merged_order_books_one_sale_per_source_and_none_of_its_own():
     )
     assert of(repo, m) == [] and m not in repo.orders
     assert [e.key for e in uow.of_type("finance.voucher-posted")] == [s1, s2]
-    assert uow.released == [f"order:{m}"]
+    assert uow.released == [f"order:{m}", f"order:{s1}", f"order:{s2}"]  # M's events, the sources' own
     # each source is projected as an order of its own, with M's lines that came from it
     assert [x.line_id for x in repo.orders[s1].lines] == [f"{s1}-1", f"{s1}-2"]
     assert repo.orders[s1].merged_into == m and repo.orders[s2].paid_cents == S2_GOODS

@@ -1,7 +1,7 @@
 """The chart of accounts 会计科目表 finance posts to (codes after the Chinese enterprise chart).
 
-The same rows are seeded by migrations finance0001 and finance0002 (store takings); a test checks the
-database agrees with this module.
+The same rows are seeded by migrations finance0001, finance0002 (store takings) and finance0004 (after-sales
+and credit terms); a test checks the database agrees with this module.
 """
 
 from __future__ import annotations
@@ -40,10 +40,12 @@ OTHER_FUNDS = "1012"  # 其他货币资金: WeChat Pay / Alipay balances until w
 ADVANCE_RECEIPTS = "2203"  # 预收账款: prepaid vouchers / gift cards redeemed at the till
 VAT_OUTPUT = "222101"  # 应交税费-应交增值税(销项税额)
 AR_PLATFORM = "1122"  # 应收账款-平台: what the platform owes us for paid orders until it settles
+AR_CREDIT = "112201"  # 应收账款-账期客户: what a B2B buyer owes for orders on account (per credit account)
 DEFERRED_GOODS = "2205"  # 合同负债: paid for goods not yet delivered
 DEFERRED_FREIGHT = "2206"  # 合同负债-运费: paid for freight not yet delivered
 SALES_REVENUE = "6001"  # 主营业务收入
 FREIGHT_REVENUE = "6051"  # 其他业务收入-运费
+COMPENSATION_EXPENSE = "660101"  # 销售费用-售后赔付: money paid to a buyer as compensation (赔付)
 
 CHART: dict[str, Account] = {
     a.code: a
@@ -52,11 +54,20 @@ CHART: dict[str, Account] = {
         Account(BANK, "银行存款", AccountType.ASSET, Side.DEBIT),
         Account(OTHER_FUNDS, "其他货币资金", AccountType.ASSET, Side.DEBIT),
         Account(AR_PLATFORM, "应收账款-平台", AccountType.ASSET, Side.DEBIT),
+        Account(AR_CREDIT, "应收账款-账期客户", AccountType.ASSET, Side.DEBIT),
         Account(ADVANCE_RECEIPTS, "预收账款", AccountType.LIABILITY, Side.CREDIT),
         Account(DEFERRED_GOODS, "合同负债", AccountType.LIABILITY, Side.CREDIT),
         Account(DEFERRED_FREIGHT, "合同负债-运费", AccountType.LIABILITY, Side.CREDIT),
         Account(VAT_OUTPUT, "应交税费-应交增值税(销项税额)", AccountType.LIABILITY, Side.CREDIT),
         Account(SALES_REVENUE, "主营业务收入", AccountType.REVENUE, Side.CREDIT),
         Account(FREIGHT_REVENUE, "其他业务收入-运费", AccountType.REVENUE, Side.CREDIT),
+        Account(COMPENSATION_EXPENSE, "销售费用-售后赔付", AccountType.EXPENSE, Side.DEBIT),
     )
+}
+
+# Posting as data: the account an order's sale debits, by how it was paid (order.accepted `payment`). Its
+# refunds, compensation and cancellation credit the same account (what the platform, or the buyer, owes us).
+RECEIVABLE_ACCOUNTS: dict[str, str] = {
+    "paid": AR_PLATFORM,  # the platform collected the money: it owes it to us until it settles
+    "on_account": AR_CREDIT,  # a B2B order on credit terms (账期): the buyer owes it until it pays
 }

@@ -119,6 +119,7 @@ def accept_merged(
             paid_cents=s.paid_cents,
             lines=[x for x in data.lines if x.source_order_id == s.order_id],
             merged_into=data.order_id,
+            payment=data.payment,  # one buyer's orders: on account (or paid) alike
         )
         booked.append((order, posting.sale(order, source, now, shop_id=s.shop_id)))
     return merged, booked
@@ -169,9 +170,10 @@ def split_shipment(
     out: dict[str, list[Shipped]] = {}
     planned: dict[str, int] = {}  # line id -> units this shipment takes
 
-    def still_open(line_id: str) -> int:
+    def still_open(line_id: str, refunded_too: bool) -> int:
         found = state.get(line_id)
-        return (found.open_qty if found else 0) - planned.get(line_id, 0)
+        room = (found.shippable_qty if refunded_too else found.open_qty) if found else 0
+        return room - planned.get(line_id, 0)
 
     for x in shipped:
         if x.line_id is None:
@@ -187,14 +189,15 @@ def split_shipment(
             wanted[x.material_code] = wanted.get(x.material_code, 0) + x.qty
     for material, qty in wanted.items():
         left = qty
-        for line in merged.lines:
-            if line.material_code != material or left <= 0:
-                continue
-            n = min(left, still_open(line.line_id))
-            if n > 0:
-                planned[line.line_id] = planned.get(line.line_id, 0) + n
-                out.setdefault(line.source_order_id, []).append(Shipped(material, n, line.line_id))
-                left -= n
+        for refunded_too in (False, True):  # the open units first, then those refunded before they left
+            for line in merged.lines:
+                if line.material_code != material or left <= 0:
+                    continue
+                n = min(left, still_open(line.line_id, refunded_too))
+                if n > 0:
+                    planned[line.line_id] = planned.get(line.line_id, 0) + n
+                    out.setdefault(line.source_order_id, []).append(Shipped(material, n, line.line_id))
+                    left -= n
         if left:
             raise ShipmentRejected(
                 f"merged order {merged.order_id}: {qty} of material {material} shipped but only {qty - left} "

@@ -1,14 +1,18 @@
-"""Posting rules 记账规则: which voucher each business event becomes, over finance's own projection of orders.
+"""Posting rules 记账规则: which voucher each business event becomes, over finance's own projection of orders
+(projection.py).
 
-- order.accepted: Dr 1122 paid; Cr 2205 goods paid; Cr 2206 freight (zero lines omitted).
-- goods leave (shipped / picked up): Dr 2205, Cr 6001 for the allocated amounts of the lines that left
+- order.accepted: Dr the receivable paid (1122 the platform's wallet; 112201 the buyer's, for an order on
+  account: `RECEIVABLE_ACCOUNTS`); Cr 2205 goods paid; Cr 2206 freight (zero lines omitted).
+- goods leave (shipped / picked up): Dr 2205, Cr 6001 for the deferred amounts of the lines that left
   (the order lines the event names, or for a v1 event without line ids, matched by material),
-  a partial quantity prorated per unit (largest remainder, ties to the earlier unit, so the shipments of a
-  line add up to its amount exactly and the last one takes what is left); with the order's first shipment
-  also Dr 2206, Cr 6051 for the freight.
+  a partial quantity prorated per unit over what is still deferred (largest remainder, ties to the earlier
+  unit, so the shipments of a line add up to its amount exactly and the last one takes what is left); with
+  the order's first shipment also Dr 2206, Cr 6051 for the freight not refunded. Units refunded before they
+  left (a partial refund) are not expected; if they leave anyway they are booked at 0.
 - order.cancelled before any shipment: a reversal voucher mirroring the sale voucher (each line on the
-  other side: the CHECK on voucher lines keeps amounts non-negative, so "red" means opposite sides here).
-  After a shipment: nothing is posted (refunds are a later concern); the caller logs a warning.
+  other side: the CHECK on voucher lines keeps amounts non-negative, so "red" means opposite sides here);
+  after a partial refund, the sale less what the refunds already reversed. After a shipment: nothing is
+  posted (the refunds are booked from order.refund-approved, aftersales.py); the caller logs a warning.
 
 A merged order's sources (合单, domain/merge.py) are projected and booked with the same rules, each as an
 order of its own (`OrderState.merged_into` names the merged order): `project` and `sale` are what `accept`
@@ -21,12 +25,30 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from uuid import UUID
 
 from omni_contracts.events.order import OrderAcceptedV1, OrderLine
 
-from .accounts import AR_PLATFORM, DEFERRED_FREIGHT, DEFERRED_GOODS, FREIGHT_REVENUE, SALES_REVENUE
+from .accounts import DEFERRED_FREIGHT, DEFERRED_GOODS, FREIGHT_REVENUE, SALES_REVENUE
+from .projection import OrderLineState, OrderState, OrderStatus, Source, units_amount
 from .vouchers import Line, Voucher, VoucherKind, nonzero
+
+__all__ = [
+    "CancelOutcome",
+    "InconsistentOrder",
+    "OrderLineState",
+    "OrderState",
+    "OrderStatus",
+    "Shipment",
+    "ShipmentRejected",
+    "Shipped",
+    "Source",
+    "accept",
+    "cancel",
+    "project",
+    "sale",
+    "ship",
+    "units_amount",
+]
 
 
 class InconsistentOrder(ValueError):
@@ -35,84 +57,6 @@ class InconsistentOrder(ValueError):
 
 class ShipmentRejected(ValueError):
     """A shipment that cannot be booked against its order (cancelled order, more than was ordered)."""
-
-
-class OrderStatus(StrEnum):
-    ACCEPTED = "accepted"  # sale booked, nothing shipped yet
-    SHIPPING = "shipping"  # at least one shipment booked
-    CANCELLED = "cancelled"  # cancelled before any shipment; the sale was reversed
-
-
-@dataclass(frozen=True)
-class Source:
-    """The event a voucher is posted for (and the order it is about, when it is an order's event)."""
-
-    event_id: UUID
-    event_type: str
-    order_id: str | None = None
-
-    def part(self, order_id: str) -> str | None:
-        """What tells apart the vouchers of one kind this event posts (vouchers.voucher_id_for): None for an
-        order's own event, the source order's id for a merged order's event (one voucher per source)."""
-        return order_id if self.order_id not in (None, order_id) else None
-
-
-@dataclass
-class OrderLineState:
-    line_no: int
-    line_id: str
-    material_code: str
-    qty: int
-    amount_cents: int
-    shipped_qty: int = 0
-    recognized_cents: int = 0
-
-    @property
-    def open_qty(self) -> int:
-        return self.qty - self.shipped_qty
-
-
-@dataclass
-class OrderState:
-    """What finance knows of one order (its projection, built from order.accepted)."""
-
-    order_id: str
-    channel: str
-    channel_order_id: str
-    currency: str
-    goods_paid_cents: int
-    post_fee_cents: int
-    paid_cents: int
-    lines: list[OrderLineState]
-    status: OrderStatus = OrderStatus.ACCEPTED
-    freight_recognized: bool = False
-    sale_voucher_id: UUID | None = None
-    sale_lines: tuple[Line, ...] = ()
-    cancelled_at: datetime | None = None
-    merged_into: str | None = None  # booked as a source of this merged order (合单), not on its own
-
-    @property
-    def label(self) -> str:
-        return self.describe()
-
-    def describe(self, shop_id: str | None = None) -> str:
-        """`tmall order T1`; a merged order's source: `tmall order T1 of shop S2 (via merged order M)`."""
-        shop = f" of shop {shop_id}" if shop_id else ""
-        via = f" (via merged order {self.merged_into})" if self.merged_into else ""
-        return f"{self.channel} order {self.channel_order_id}{shop}{via}"
-
-
-def units_amount(amount_cents: int, qty: int, start: int, count: int) -> int:
-    """The amount of units [start, start + count) of a line of `qty` units worth `amount_cents`.
-
-    The line's amount is split over its units by largest remainder (all remainders are equal, so the
-    leftover cents go to the earliest units): unit i is worth amount // qty, plus one cent when
-    i < amount % qty. Any split of the units into shipments therefore adds up to the amount exactly.
-    """
-    if qty <= 0 or start < 0 or count < 0 or start + count > qty:
-        raise ValueError(f"units [{start}, {start + count}) are outside a line of {qty}")
-    base, extra = divmod(amount_cents, qty)
-    return count * base + max(0, min(start + count, extra) - start)
 
 
 # -- order.accepted --
@@ -127,6 +71,7 @@ def accept(data: OrderAcceptedV1, source: Source, now: datetime) -> tuple[OrderS
         post_fee_cents=data.post_fee_cents,
         paid_cents=data.paid_cents,
         lines=data.lines,
+        payment=data.payment,
     )
     return order, sale(order, source, now)
 
@@ -142,6 +87,7 @@ def project(
     paid_cents: int,
     lines: Iterable[OrderLine],
     merged_into: str | None = None,
+    payment: str = "paid",
 ) -> OrderState:
     """An accepted order's projection, once its amounts are seen to add up (InconsistentOrder if not)."""
     lines = list(lines)
@@ -170,6 +116,7 @@ def project(
             for i, x in enumerate(lines, 1)
         ],
         merged_into=merged_into,
+        payment=payment,
     )
 
 
@@ -179,7 +126,7 @@ def sale(order: OrderState, source: Source, now: datetime, *, shop_id: str | Non
         return None
     lines = nonzero(
         [
-            ("dr", AR_PLATFORM, order.paid_cents),
+            ("dr", order.receivable_account, order.paid_cents),
             ("cr", DEFERRED_GOODS, order.goods_paid_cents),
             ("cr", DEFERRED_FREIGHT, order.post_fee_cents),
         ]
@@ -189,7 +136,7 @@ def sale(order: OrderState, source: Source, now: datetime, *, shop_id: str | Non
         order_id=order.order_id,
         source_event_id=source.event_id,
         source_event_type=source.event_type,
-        summary=f"Sale: {order.describe(shop_id)} paid {order.paid_cents} "
+        summary=f"Sale: {order.describe(shop_id)} {_paid(order)} {order.paid_cents} "
         f"(goods {order.goods_paid_cents}, freight {order.post_fee_cents})",
         currency=order.currency,
         posted_at=now,
@@ -199,6 +146,10 @@ def sale(order: OrderState, source: Source, now: datetime, *, shop_id: str | Non
     order.sale_voucher_id = voucher.voucher_id
     order.sale_lines = voucher.lines
     return voucher
+
+
+def _paid(order: OrderState) -> str:
+    return "on account" if order.payment == "on_account" else "paid"
 
 
 # -- goods left --
@@ -231,9 +182,10 @@ def ship(
     """Book goods that left against the order: updates `order`, returns the voucher.
 
     A shipped line that names its order line (`line_id`, fulfillment.shipped / picked-up v2) is booked on
-    that line: its material must be the line's and its quantity within what is still open there. A line
+    that line: its material must be the line's and its quantity within what may still leave there. A line
     without one (a v1 event) falls back to matching by material: the quantity is taken from the order's open
-    lines of that material in line order. Nothing is changed when the shipment is rejected.
+    lines of that material in line order (then from units refunded before they left, which leave at 0).
+    Nothing is changed when the shipment is rejected.
     """
     if order.status is OrderStatus.CANCELLED:
         raise ShipmentRejected(
@@ -250,8 +202,8 @@ def ship(
         planned[line.line_no] = planned.get(line.line_no, 0) + n
         plan.append((line, n))
 
-    def still_open(line: OrderLineState) -> int:
-        return line.open_qty - planned.get(line.line_no, 0)
+    def room(line: OrderLineState, *, refunded_too: bool = True) -> int:
+        return (line.shippable_qty if refunded_too else line.open_qty) - planned.get(line.line_no, 0)
 
     by_id = {x.line_id: x for x in order.lines}
     for x in shipped:
@@ -265,9 +217,9 @@ def ship(
                 f"order {order.order_id}: line {x.line_id} is material {line.material_code}, "
                 f"not {x.material_code}"
             )
-        if x.qty > still_open(line):
+        if x.qty > room(line):
             raise ShipmentRejected(
-                f"order {order.order_id}: {x.qty} shipped on line {x.line_id} but only {still_open(line)} "
+                f"order {order.order_id}: {x.qty} shipped on line {x.line_id} but only {room(line)} "
                 f"of its {line.qty} are still open"
             )
         take(line, x.qty)
@@ -277,11 +229,12 @@ def ship(
             wanted[x.material_code] = wanted.get(x.material_code, 0) + x.qty
     for material, qty in wanted.items():
         left = qty
-        for line in order.lines:
-            if line.material_code == material and still_open(line) > 0 and left > 0:
-                n = min(left, still_open(line))
-                take(line, n)
-                left -= n
+        for refunded_too in (False, True):  # the open units first, then those refunded before they left
+            for line in order.lines:
+                n = min(left, room(line, refunded_too=refunded_too))
+                if line.material_code == material and n > 0:
+                    take(line, n)
+                    left -= n
         if left:
             ordered = sum(x.qty for x in order.lines if x.material_code == material)
             if not ordered:
@@ -292,17 +245,19 @@ def ship(
             )
     allocations = []
     for line, units in plan:
-        if line.shipped_qty + units == line.qty:
-            cents = line.amount_cents - line.recognized_cents  # the last shipment takes what is left
+        fresh = min(units, line.open_qty)  # at their deferred value; the rest were refunded: at 0
+        if fresh == line.open_qty:
+            cents = line.deferred_cents  # the last units to ship take what is left
         else:
-            cents = units_amount(line.amount_cents, line.qty, line.shipped_qty, units)
+            cents = units_amount(line.deferred_cents, line.open_qty, 0, fresh)
+        line.cancelled_qty -= units - fresh
         line.shipped_qty += units
         line.recognized_cents += cents
         allocations.append((line.line_no, units, cents))
     goods = sum(c for _, _, c in allocations)
     freight = 0
     if not order.freight_recognized:
-        freight = order.post_fee_cents
+        freight = order.freight_left_cents
         order.freight_recognized = True
     order.status = OrderStatus.SHIPPING
     voucher = None
@@ -333,14 +288,16 @@ def ship(
 class CancelOutcome(StrEnum):
     REVERSED = "reversed"  # the sale voucher was reversed
     NOTHING_PAID = "nothing_paid"  # cancelled before shipment, but no sale voucher to reverse
-    AFTER_SHIPMENT = "after_shipment"  # goods already left: nothing posted (refunds come later)
+    AFTER_SHIPMENT = "after_shipment"  # goods already left: nothing posted (refunds are booked apart)
     ALREADY_CANCELLED = "already_cancelled"
+    NOTHING_LEFT = "nothing_left"  # partial refunds had already reversed all of the sale
 
 
 def cancel(
     order: OrderState, source: Source, now: datetime, reason: str = ""
 ) -> tuple[CancelOutcome, Voucher | None]:
-    """Cancel the order: reverse its sale voucher when nothing has shipped yet."""
+    """Cancel the order: reverse its sale voucher when nothing has shipped yet (what is left of it, when
+    refunds reversed part of it already)."""
     if order.status is OrderStatus.CANCELLED:
         return CancelOutcome.ALREADY_CANCELLED, None
     if order.cancelled_at is None:
@@ -351,6 +308,9 @@ def cancel(
     if order.sale_voucher_id is None:
         return CancelOutcome.NOTHING_PAID, None
     why = f" ({reason[:120]})" if reason else ""
+    lines = _what_is_left(order) if order.refunded else [x.reversed() for x in order.sale_lines]
+    if not lines:
+        return CancelOutcome.NOTHING_LEFT, None
     voucher = Voucher.post(
         VoucherKind.REVERSAL,
         order_id=order.order_id,
@@ -359,8 +319,30 @@ def cancel(
         summary=f"Reversal: {order.label} cancelled before shipment{why}",
         currency=order.currency,
         posted_at=now,
-        lines=[x.reversed() for x in order.sale_lines],
+        lines=lines,
         reverses_voucher_id=order.sale_voucher_id,
         part=source.part(order.order_id),
     )
     return CancelOutcome.REVERSED, voucher
+
+
+def _what_is_left(order: OrderState) -> list[Line]:
+    """The reversal of a sale that refunds reversed in part: what is still deferred (and recognised, for a
+    refund that kept money for units that will not leave) back to the account the sale debited."""
+    debited = next((x.account_code for x in order.sale_lines if x.debit_cents), order.receivable_account)
+    goods_deferred = sum(x.deferred_cents for x in order.lines)
+    goods_revenue = sum(x.revenue_cents for x in order.lines)
+    freight = order.freight_left_cents
+    freight_deferred, freight_revenue = (0, freight) if order.freight_recognized else (freight, 0)
+    total = goods_deferred + goods_revenue + freight
+    if not total:
+        return []
+    return nonzero(
+        [
+            ("cr", debited, total),
+            ("dr", DEFERRED_GOODS, goods_deferred),
+            ("dr", DEFERRED_FREIGHT, freight_deferred),
+            ("dr", SALES_REVENUE, goods_revenue),
+            ("dr", FREIGHT_REVENUE, freight_revenue),
+        ]
+    )

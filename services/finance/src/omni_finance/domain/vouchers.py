@@ -17,6 +17,9 @@ class VoucherKind(StrEnum):
     REVERSAL = "reversal"  # 红字冲销: an order cancelled before any shipment; mirrors its sale voucher
     STORE_SALE = "store-sale"  # a till's takings: tenders debited, revenue and output VAT credited at once
     STORE_RETURN = "store-return"  # a till return: the takings' reversal (revenue and VAT debited)
+    REFUND = "refund"  # order.refund-approved: part of an order refunded (deferred or revenue reversed)
+    COMPENSATION = "compensation"  # order.compensation-granted: money paid to the buyer, a sales expense
+    PAYMENT = "payment"  # order.payment-received: an order on account paid, its receivable cleared
 
 
 class InvalidVoucher(ValueError):
