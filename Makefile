@@ -11,7 +11,7 @@ STACK_ENV := KAFKA_BOOTSTRAP_SERVERS=$${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
 	DATABASE_URL=$${DATABASE_URL:-postgresql://omni:omni@127.0.0.1:5432}
 PYTEST_ARGS ?=
 
-.PHONY: help uv sync stack up dev down test test-unit lint fmt schemas asyncapi bench-bus demo bench bench-stock bench-soak chaos asyncapi-check-deps
+.PHONY: help uv sync stack up dev down test test-unit lint fmt schemas asyncapi geo-data bench-bus demo bench bench-stock bench-soak chaos asyncapi-check-deps
 
 help: ## show every target
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ schemas: sync ## write contracts/schemas/<type>.v<N>.json (refuses a breaking ch
 
 asyncapi: sync ## write contracts/asyncapi.json, every topic and message
 	@$(UV) run --frozen python -m omni_contracts.asyncapi contracts/asyncapi.json
+
+geo-data: sync ## regenerate the order service's divisions.csv (China's provinces, cities, districts + coordinates) from the cpca wheel on PyPI
+	@$(UV) run --frozen python -m omni_tools.geo_dataset $(GEO_ARGS)
 
 asyncapi-check-deps: ## install the official AsyncAPI parser (npm, pinned) that a test validates asyncapi.json with
 	@[ -d contracts/asyncapi-check/node_modules/@asyncapi/parser ] \
