@@ -154,6 +154,10 @@ orders = Table(
     Column("zip", Text, nullable=False),
     Column("lat", Double),
     Column("lng", Double),
+    # where the geocoder placed the ship-to (order0016, docs/geo.md): district | city | province and the
+    # division's adcode; both null: not located
+    Column("geo_level", Text),
+    Column("geo_adcode", Text),
     Column("receiver_name_masked", Text, nullable=False),
     Column("receiver_phone_masked", Text, nullable=False),
     Column("address_detail_masked", Text, nullable=False),
@@ -190,6 +194,9 @@ orders = Table(
     Column("due_at", TS),
     Column("credit_account", Text),
     CheckConstraint("kind IN ('order', 'merged')", name="orders_kind"),
+    CheckConstraint(
+        "geo_level IS NULL OR geo_level IN ('district', 'city', 'province')", name="orders_geo_level"
+    ),
     UniqueConstraint("channel", "channel_order_id", name="orders_channel_order_uq"),
     Index("orders_by_created", "created_at", "order_id"),
     Index("orders_by_status_created", "status", "created_at"),

@@ -19,6 +19,7 @@ from typing import Any
 from omni_contracts.events.channel import ChannelOrderReceivedV1
 
 from .credit import CREDIT_LIMIT, ON_ACCOUNT
+from .geo import locate
 from .intake import Catalog, IntakePlan
 from .rules.facts import ChannelLineFacts, LineFacts, OrderFacts
 from .rules.ruleset import (
@@ -107,7 +108,7 @@ def order_facts(
         city=r.city,
         district=r.district,
         address_complete=complete,
-        address_located=True,
+        address_located=locate(r.state, r.city, r.district) is not None,
         presale_stage=getattr(d, "presale_stage", "none"),
         invoice_kind=d.invoice.kind if d.invoice else None,
         duplicate_of=history.duplicate_of,

@@ -17,6 +17,7 @@ from omni_contracts import Envelope, utcnow
 from omni_contracts.events.channel import ChannelOrderReceivedV1
 from omni_contracts.events.order import OrderCancelledV1, OrderExceptionRaisedV1
 
+from ..domain.geo import located_trace
 from ..domain.ids import new_order_id
 from ..domain.intake import IntakePlan, plan_intake, roles_for
 from ..domain.review import Review, hold_rows, merge_key, trace_rows
@@ -99,6 +100,8 @@ async def intake(
         )
         for p in planned:
             p.review = reviews.get(p.order_id)
+            if p.review:  # where the ship-to was placed, first in the trace (docs/geo.md)
+                p.review.trace.insert(0, located_trace(p.row))
         credit = await decide_credit(
             uow, [ToCredit(p.order_id, p.env.data, p.review, p.row) for p in planned if p.review], now
         )

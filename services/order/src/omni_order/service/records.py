@@ -24,7 +24,7 @@ from omni_contracts.events.order import (
 
 from ..domain import buyer_data
 from ..domain.buyer_data import BuyerDataError, KeyRing
-from ..domain.geo import geocode
+from ..domain.geo import locate
 from ..domain.intake import IntakePlan, roles_for
 from ..domain.status import Status
 
@@ -87,7 +87,7 @@ def line_id(order_id: str, position: int) -> str:
 def order_row(order_id: str, d: ChannelOrderReceivedV1, plan: IntakePlan, now: datetime) -> dict[str, Any]:
     roles = roles_for(d)
     r = d.receiver
-    geo = geocode(r.city, r.state)
+    geo = locate(r.state, r.city, r.district)
     inv = d.invoice
     return {
         "order_id": order_id,
@@ -127,8 +127,10 @@ def order_row(order_id: str, d: ChannelOrderReceivedV1, plan: IntakePlan, now: d
         "district": r.district,
         "town": r.town,
         "zip": r.zip,
-        "lat": geo[0] if geo else None,
-        "lng": geo[1] if geo else None,
+        "lat": geo.lat if geo else None,
+        "lng": geo.lng if geo else None,
+        "geo_level": geo.level if geo else None,  # null: not located (docs/geo.md)
+        "geo_adcode": geo.adcode if geo else None,
         "currency": d.currency,
         "goods_cents": d.goods_cents,
         "discount_cents": d.discount_cents,
