@@ -182,11 +182,12 @@ async def test_a_change_applies_to_the_next_order_and_a_held_order_explains_itse
         assert (trace["status"], trace["strategy"]) == ("held", "tmall v1")
         steps = [(d["stage"], d["subject"], d["matched"]) for d in trace["decisions"]]
         assert steps == [
+            ("geo", "ship-to address", True),  # where intake located the ship-to (docs/geo.md)
             ("strategy", "strategy tmall v1", True),
             ("review", "rule hold-word (review v1)", True),
             ("review", "outcome", False),
         ], steps
-        chosen, rule, outcome = trace["decisions"]
+        _, chosen, rule, outcome = trace["decisions"]
         assert (chosen["why"], chosen["effect"]) == ("matches; priority 0", "chosen")
         assert rule["why"] == f"the buyer message contains “{WORD}”"
         assert rule["effect"] == "hold buyer_message: the buyer asks to be called"
@@ -199,8 +200,8 @@ async def test_a_change_applies_to_the_next_order_and_a_held_order_explains_itse
         )
         plain_trace = (await client.get(f"/orders/{plain}/trace")).json()["decisions"]
         assert (
-            plain_trace[1]["why"] == "the buyer message has none of the words"
-            and not plain_trace[1]["matched"]
+            plain_trace[2]["why"] == "the buyer message has none of the words"
+            and not plain_trace[2]["matched"]
         )
 
         # a new version of the rule set: the next order uses it, with no restart
@@ -209,7 +210,7 @@ async def test_a_change_applies_to_the_next_order_and_a_held_order_explains_itse
         now_held = await order_in(db, buyer_message=f"{OTHER} please")
         assert await status_of(db, now_plain) == ("accepted", None)
         assert await status_of(db, now_held) == ("held", "buyer_message")
-        assert (await client.get(f"/orders/{now_held}/trace")).json()["decisions"][1]["subject"] == (
+        assert (await client.get(f"/orders/{now_held}/trace")).json()["decisions"][2]["subject"] == (
             "rule hold-word (review v2)"
         )
 
@@ -328,7 +329,7 @@ async def test_the_buyer_blacklist_holds_a_buyer_through_a_blacklisted_condition
         other = await order_in(db, buyer_id="buyer-1")
         assert await status_of(db, held) == ("held", "risk")
         assert await status_of(db, other) == ("accepted", None)
-        rule = (await client.get(f"/orders/{held}/trace")).json()["decisions"][1]
+        rule = (await client.get(f"/orders/{held}/trace")).json()["decisions"][2]
         assert (rule["subject"], rule["why"]) == ("rule risk (review v1)", "the buyer is on the blacklist")
 
         assert (await client.delete("/buyer-blacklist/buyer-9")).status_code == 204

@@ -73,6 +73,7 @@ async def test_an_order_a_rule_holds_is_held_with_its_hold_rows_and_trace():
     t = await service.trace(uow, oid)
     assert (t["status"], t["strategy"]) == ("held", "st v1")
     assert [(d["stage"], d["subject"], d["matched"], d["why"]) for d in t["decisions"]] == [
+        ("geo", "ship-to address", True, "address located at district 西湖区 (330106)"),
         ("strategy", "strategy st v1", True, "matches; priority 0"),
         ("review", "rule big (rs v1)", True, "paid amount 3296.00 ≥ 3000.00"),
         ("review", "rule fraud (rs v1)", False, "the buyer message has none of the words"),
