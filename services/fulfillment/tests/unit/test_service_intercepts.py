@@ -145,12 +145,24 @@ async def test_a_refund_for_a_cancelled_order_or_after_shipment_intercepts_nothi
     assert intercepts(uow) == []
 
 
-async def test_an_order_not_sourced_here_has_every_unit_not_intercepted():
+async def test_a_refund_before_the_order_is_accepted_waits_and_intercepts_at_allocation():
+    uow = new_uow()
+    await seed(uow, [node("N1", 1)], [("N1", "A", 5), ("N1", "B", 5)])
+    await service.on_order_events(uow, [refund_approved("O1", "C1", [("O1-1", "B", 1)])])
+    assert uow.repo.intercepts["C1"]["status"] == "pending" and intercepts(uow) == []
+    await service.on_order_events(uow, [accepted("O1", [("A", 1), ("B", 2)])])
+    await reserve_all(uow, "O1")
+    (ev,) = intercepts(uow)
+    assert [(x.line_id, x.qty) for x in ev.intercepted] == [("O1-1", 1)] and ev.not_intercepted == []
+    (t,) = tasks_of(uow, "O1").values()
+    assert [(x.material_code, x.qty) for x in t.lines] == [("A", 1), ("B", 1)]
+
+
+async def test_a_refund_for_an_order_never_accepted_is_moot_once_it_is_cancelled():
     uow = new_uow()
     await service.on_order_events(uow, [refund_approved("O9", "C1", [("O9-0", "A", 1)])])
-    (ev,) = intercepts(uow)
-    assert ev.intercepted == [] and [(x.line_id, x.qty) for x in ev.not_intercepted] == [("O9-0", 1)]
-    assert "is not sourced here" in ev.not_intercepted[0].why
+    await service.on_order_events(uow, [cancelled("O9")])
+    assert uow.repo.intercepts["C1"]["status"] == "moot" and intercepts(uow) == []
 
 
 async def test_a_refund_and_a_cancellation_in_one_batch_leave_the_task_cancelled():

@@ -15,8 +15,11 @@ What happens depends on where the order is:
   can see them. lines-intercepted follows order-allocated, and inventory gives the units back at once.
 - **Cancelled.** Before or after the refund, nothing of it ships: the case is `moot` and nothing is
   emitted (the OMS knows: it cancelled the order).
-- **Unknown here.** The order has not been accepted yet, or it was merged into another order. Every unit
-  is reported as not intercepted, with that reason.
+- **Unknown here.** The order has not been accepted yet (the OMS holds it for review): the case waits,
+  `pending`, as for an order still being sourced. Its `order.accepted` comes later on the same partition
+  (both are keyed by the order id), so it is sourced whole and intercepted when it is allocated; a cancel
+  makes the case moot. A merged source's case waits for ever (fulfillment sources the merged order, under
+  another id): its units ship with the merged order, and the buyer's return follows (a known gap).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from omni_contracts.events.fulfillment import (
     OrderFulfilledV1,
 )
 
-from ..domain.intercept import CaseRefund, Gone, Interception, Refunded, intercept
+from ..domain.intercept import CaseRefund, Interception, Refunded, intercept
 from ..domain.order_sourcing import OrderSourcing, SourcingStatus
 from ..domain.tasks import Task, order_fulfilled
 from .outcomes import Batch
@@ -73,12 +76,8 @@ async def on_refunds(
         order = known.get(case.order_id)
         if case.case_id not in new:
             log.info("refund already intercepted; nothing changes", case_id=case.case_id)
-        elif order is None:
-            why = (
-                f"order {case.order_id} is not sourced here (not accepted yet, or merged into another order)"
-            )
-            gone = tuple(Gone(x.line_id, x.material_code, x.qty, why) for x in case.lines)
-            await _done(batch, case, Interception((), gone, ()), env, now)
+        elif order is None:  # not accepted yet (held by the OMS): its order.accepted follows, same partition
+            log.info("refund waits for the order's acceptance", case_id=case.case_id, order_id=case.order_id)
         elif order.status is SourcingStatus.CANCELLED:
             await batch.uow.repo.finish_intercept(case.case_id, "moot", [], [])
             log.info("refund for a cancelled order: nothing ships", case_id=case.case_id)
