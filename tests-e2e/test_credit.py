@@ -2,9 +2,9 @@
 account; a B2B strategy gives its buyers a credit limit of 1.5 orders. The SIMULATOR pushes two 1688 orders
 on account (trade type `period`, no pay time) of the same buyer: the first is counted and allocated (the
 trace has the numbers), the second is over the limit and held `credit_limit` with them. Finance records
-the first one's payment through REST: the buyer's account owes nothing, and finance's receivable for it is
-cleared. An operator releases the second: it is counted anyway and allocated. The strategy is disabled at
-the end (the stack is shared)."""
+the first one's payment through REST: the buyer's account owes nothing, and finance's receivable for it
+(112201, per credit account) is cleared. An operator releases the second: it is counted anyway, allocated
+and booked as an open receivable. The strategy is disabled at the end (the stack is shared)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from helpers import listings_known, wait_status
+from helpers import listings_known, until, wait_status
 
 from omni_tools.platform_orders import sample_order
 
@@ -60,6 +60,12 @@ def on_account_order(buyer: str) -> tuple[dict, str]:
 async def push(gw: httpx.AsyncClient, sim: str, shop_id: str, doc: dict) -> None:
     r = await gw.post(f"{sim}/_sim/alibaba/push/orders", json={"shop_id": shop_id, "order": doc})
     assert r.status_code == 200 and r.json()["status"] == 202 and r.json()["body"]["accepted"], r.text
+
+
+async def receivables(gw: httpx.AsyncClient, account: str) -> dict[str, dict]:
+    r = await gw.get("/api/finance/receivables", params={"credit_account": account})
+    assert r.status_code == 200, r.text
+    return {x["order_id"]: x for x in r.json()["items"]}
 
 
 async def credit_steps(gw: httpx.AsyncClient, order_id: str) -> list[dict]:
@@ -107,6 +113,16 @@ async def test_an_order_on_account_within_the_limit_is_allocated_the_next_held_a
         acct = (await gw.get(f"/api/order/credit-accounts/{account}")).json()
         assert acct["open_cents"] == 0 and [o["status"] for o in acct["orders"]] == ["paid"], acct
 
+        async def cleared() -> dict | None:
+            rec = (await receivables(gw, account)).get(first["order_id"])
+            return rec if rec and rec["status"] == "cleared" else None
+
+        rec = await until(cleared, "finance to clear the first order's receivable", timeout=60)
+        assert (rec["account_code"], rec["amount_cents"], rec["outstanding_cents"]) == ("112201", PAID, 0), (
+            rec
+        )
+        assert rec["payment_reference"] == "slip-e2e-1"
+
         # an operator lets the second one through: counted anyway, and sourced
         r = await gw.post(f"/api/order/orders/{second['order_id']}/release",
                           json={"reason": "the buyer's manager vouched for it"})  # fmt: skip
@@ -115,6 +131,12 @@ async def test_an_order_on_account_within_the_limit_is_allocated_the_next_held_a
         acct = (await gw.get(f"/api/order/credit-accounts/{account}")).json()
         assert acct["open_cents"] == PAID, acct
         assert any("whatever its limit" in s["why"] for s in await credit_steps(gw, second["order_id"]))
+
+        async def booked() -> dict | None:
+            return (await receivables(gw, account)).get(second["order_id"])
+
+        rec = await until(booked, "finance to book the second order as a receivable", timeout=60)
+        assert (rec["status"], rec["outstanding_cents"], rec["overdue"]) == ("open", PAID, False), rec
     finally:
         r = await gw.put(f"/api/order/strategies/{sid}", json={**strategy, "enabled": False})
         assert r.status_code == 200, r.text
