@@ -2,7 +2,8 @@
 of two lines is allocated as one task at one node; the platform refunds one line before it ships. That
 line's unit is released at the node (available back up by exactly one), the task carries only the other
 line, the task ships, the order ends shipped (never partially shipped), and the refund's case shows in its
-history what fulfillment held back and where."""
+history what fulfillment held back and where. Finance reverses the refunded line's deferred sale, recognises
+the kept line's revenue only, and leaves nothing deferred."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from helpers import SHOP, new_sku, send, sku_line, stock, tasks_of, tid_of, trad
 from omni_tools.catalog import SHOP as SEEDED
 from omni_tools.platform_refunds import TMALL_REFUND, signed_tmall
 
+FINANCE = {"X-API-Key": "dev-finance-key"}
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 NODE = "WH-HZ"
 
@@ -89,3 +91,20 @@ async def test_a_partial_refund_before_shipment_holds_back_its_line_and_the_rest
     (note,) = [h["note"] for h in detail["history"] if h["source"] == "fulfillment"]
     assert note.startswith("fulfillment held back before shipment: 1 × " + refunded["code"]), note
     assert f"at {NODE}, off task {task['task_id']}" in note and "not held back" not in note
+
+    # finance: the refund reverses the refunded line's deferred sale (it never ships), the revenue is the
+    # kept line's only, and nothing stays deferred
+    async def books() -> dict | None:
+        r = await gw.get(f"/api/finance/orders/{order['order_id']}/vouchers", headers=FINANCE)
+        kinds = {v["kind"]: v for v in r.json()["items"]} if r.status_code == 200 else {}
+        return kinds if {"sale", "refund", "revenue"} <= set(kinds) else None
+
+    vouchers = await until(books, "finance's sale, refund and revenue vouchers")
+    refund = [(x["account_code"], x["debit_cents"], x["credit_cents"]) for x in vouchers["refund"]["lines"]]
+    assert refund == [("2205", 10_000, 0), ("1122", 0, 10_000)], refund
+    r = await gw.get("/api/finance/trial-balance", params={"order_id": order["order_id"]}, headers=FINANCE)
+    tb = r.json()
+    assert r.status_code == 200 and tb["balanced"] is True
+    moved = {a["account_code"]: a["balance_cents"] for a in tb["accounts"] if a["balance_cents"]}
+    assert moved.get("1122") == order["money"]["paid_cents"] - 10_000, moved
+    assert "2205" not in moved and "2206" not in moved, moved
