@@ -174,3 +174,31 @@ async def connect_shop(client: httpx.AsyncClient, sim_url: str) -> None:
         "session": SIM_SESSION,
     }
     (await client.put(f"{sim_url}/_sim/taobao/shops", json=on_sim)).raise_for_status()
+
+
+ALIBABA_SKUS = ("SET-COFFEE-PRO", "BEAN-ETH-500")  # the 1688 sample's cargoNumber: seeded sales products
+
+
+async def alibaba_shop(
+    client: httpx.AsyncClient, sim_url: str, *, prefix: str, app_key: str, secret: str, **settings: Any
+) -> str:
+    """A new 1688 (`alibaba`) shop (its credentials on Omni and on the simulator; `settings` such as
+    accepts_on_account go on Omni's shop) with a listing per sample SKU, known to the order service."""
+    shop_id = f"{prefix}-{uuid.uuid4().hex[:6]}"
+    body = {"name": f"e2e {prefix}", "app_key": app_key, "secret": secret, **settings}
+    r = await client.put(f"/api/channel/shops/alibaba/{shop_id}", json=body)
+    assert r.status_code == 201, r.text
+    assert r.json()["accepts_on_account"] is bool(settings.get("accepts_on_account")), r.text
+    ids = []
+    for code in ALIBABA_SKUS:
+        listing_id = f"L-{prefix}-{shop_id}-{code}"
+        listing = {"listing_id": listing_id, "channel": "alibaba", "shop_id": shop_id,
+                   "channel_item_id": f"item-{code}", "outer_id": code, "sales_product_code": code,
+                   "price_cents": 1000}  # fmt: skip
+        r = await client.put(f"/api/product/channel-listings/{listing_id}", json=listing)
+        assert r.status_code in (200, 201), r.text
+        ids.append(listing_id)
+    await listings_known(client, ids)
+    on_sim = {"shop_id": shop_id, "app_key": app_key, "secret": secret, "session": "e2e-token"}
+    (await client.put(f"{sim_url}/_sim/alibaba/shops", json=on_sim)).raise_for_status()
+    return shop_id

@@ -7,14 +7,13 @@ and allocates it. An unpaid one of an ordinary trade type is refused "not paid y
 from __future__ import annotations
 
 import sys
-import uuid
 from pathlib import Path
 
 import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from helpers import listings_known, wait_status
+from helpers import alibaba_shop, wait_status
 
 from omni_tools.platform_orders import sample_order
 
@@ -22,29 +21,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 FIXTURES = Path(__file__).resolve().parents[1] / "services/channel/tests/fixtures"
 APP_KEY, SECRET = "e2e-1688-app-key", "e2e-1688-secret-0123"
-SKUS = ("SET-COFFEE-PRO", "BEAN-ETH-500")  # the sample's cargoNumber: seeded sales products
 
 
 async def shop_with_listings(gw: httpx.AsyncClient, sim: str) -> str:
-    """A 1688 shop (its credentials, on Omni and on the simulator) and a listing per sample SKU."""
-    shop_id = f"E2E-1688-{uuid.uuid4().hex[:6]}"
-    r = await gw.put(f"/api/channel/shops/alibaba/{shop_id}",
-                     json={"name": "e2e 1688", "app_key": APP_KEY, "secret": SECRET})  # fmt: skip
-    assert r.status_code == 201, r.text
-    assert r.json()["accepts_on_account"] is False
-    ids = []
-    for code in SKUS:
-        listing_id = f"L-E2E-1688-{shop_id}-{code}"
-        listing = {"listing_id": listing_id, "channel": "alibaba", "shop_id": shop_id,
-                   "channel_item_id": f"item-{code}", "outer_id": code, "sales_product_code": code,
-                   "price_cents": 1000}  # fmt: skip
-        r = await gw.put(f"/api/product/channel-listings/{listing_id}", json=listing)
-        assert r.status_code in (200, 201), r.text
-        ids.append(listing_id)
-    await listings_known(gw, ids)
-    on_sim = {"shop_id": shop_id, "app_key": APP_KEY, "secret": SECRET, "session": "e2e-token"}
-    (await gw.put(f"{sim}/_sim/alibaba/shops", json=on_sim)).raise_for_status()
-    return shop_id
+    return await alibaba_shop(gw, sim, prefix="E2E-1688", app_key=APP_KEY, secret=SECRET)
 
 
 async def test_a_paid_1688_order_pushed_by_the_simulator_is_accepted_by_the_oms(gw, e2e_stack):

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from helpers import listings_known, until, wait_status
+from helpers import alibaba_shop, until, wait_status
 
 from omni_tools.platform_orders import sample_order
 
@@ -24,29 +24,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 FIXTURES = Path(__file__).resolve().parents[1] / "services/channel/tests/fixtures"
 APP_KEY, SECRET = "e2e-credit-app-key", "e2e-credit-secret-0123"
-SKUS = ("SET-COFFEE-PRO", "BEAN-ETH-500")  # the sample's cargoNumber: seeded sales products
 PAID = 329_600  # the sample order's total (totalAmount), owed on account
 
 
 async def b2b_shop(gw: httpx.AsyncClient, sim: str) -> str:
-    shop_id = f"E2E-B2B-{uuid.uuid4().hex[:6]}"
-    r = await gw.put(f"/api/channel/shops/alibaba/{shop_id}", json={
-        "name": "e2e wholesale", "app_key": APP_KEY, "secret": SECRET, "accepts_on_account": True,
-    })  # fmt: skip
-    assert r.status_code == 201 and r.json()["accepts_on_account"] is True, r.text
-    ids = []
-    for code in SKUS:
-        listing_id = f"L-E2E-B2B-{shop_id}-{code}"
-        listing = {"listing_id": listing_id, "channel": "alibaba", "shop_id": shop_id,
-                   "channel_item_id": f"item-{code}", "outer_id": code, "sales_product_code": code,
-                   "price_cents": 1000}  # fmt: skip
-        r = await gw.put(f"/api/product/channel-listings/{listing_id}", json=listing)
-        assert r.status_code in (200, 201), r.text
-        ids.append(listing_id)
-    await listings_known(gw, ids)
-    on_sim = {"shop_id": shop_id, "app_key": APP_KEY, "secret": SECRET, "session": "e2e-token"}
-    (await gw.put(f"{sim}/_sim/alibaba/shops", json=on_sim)).raise_for_status()
-    return shop_id
+    return await alibaba_shop(
+        gw, sim, prefix="E2E-B2B", app_key=APP_KEY, secret=SECRET, accepts_on_account=True
+    )
 
 
 def on_account_order(buyer: str) -> tuple[dict, str]:
