@@ -187,6 +187,33 @@ def _accept(uow: Uow, w: Writes, env: Envelope[Any], now: datetime) -> None:
         return
     uow.release(order_key(order.order_id))  # events parked waiting for this order may now be applied
     log.debug("sale booked", order_id=order.order_id, paid_cents=order.paid_cents)
+    _fulfil_virtual(w, env, order, now)
+
+
+VIRTUAL = "virtual"  # the shipments row of the lines fulfilled without shipping: task id <order>:virtual
+
+
+def _fulfil_virtual(w: Writes, env: Envelope[Any], order: Any, now: datetime) -> None:
+    """Lines that do not ship (`ships: false`: a coupon, a service) are fulfilled by the OMS when it accepts
+    the order (it decided so; order.accepted carries it): their revenue is recognised with the sale."""
+    virtual = [Shipped(x.material_code, x.qty, x.line_id) for x in env.data.lines if not x.ships]
+    if not virtual:
+        return
+    try:
+        what = "fulfilled without shipping"
+        result = posting.ship(order, virtual, source_of(env), now, what=what, virtual=True)
+    except (posting.ShipmentRejected, InvalidVoucher) as exc:
+        raise PermanentError(str(exc)) from exc
+    w.changed.add(order.order_id)
+    w.dirty_lines.update((order.order_id, line_no) for line_no, _, _ in result.allocations)
+    w.shipments.append({
+        "task_id": f"{order.order_id}:{VIRTUAL}", "order_id": order.order_id, "merged_order_id": None,
+        "source_event_id": env.event_id, "source_event_type": env.event_type, "node_code": "-",
+        "goods_cents": result.goods_cents, "freight_cents": result.freight_cents,
+        "voucher_id": result.voucher.voucher_id if result.voucher else None, "left_at": now,
+    })  # fmt: skip
+    if result.voucher is not None:
+        w.vouchers.append(result.voucher)
 
 
 def _apply(w: Writes, env: Envelope[Any], now: datetime, posted: set[UUID]) -> None:

@@ -234,3 +234,46 @@ async def test_queries_answer_from_the_repository_and_say_what_is_unknown():
         await service.get_voucher(uow, repo.vouchers[0].source_event_id)
     accounts, n = await service.list_accounts(uow, limit=2, offset=2)
     assert n == 12 and [a["code"] for a in accounts] == ["1012", "1122"]
+
+
+# -- lines that do not ship (virtual, service): fulfilled by the OMS with the order's acceptance ----------
+def _virtual(env, *materials):
+    lines = [x.model_copy(update={"ships": x.material_code not in materials}) for x in env.data.lines]
+    return env.model_copy(update={"data": env.data.model_copy(update={"lines": lines})})
+
+
+async def test_a_virtual_line_is_recognised_with_the_sale_and_the_freight_waits_for_the_goods():
+    uow, repo = new_uow()
+    oid = uid("O")
+    await handle(uow, _virtual(accepted(oid), "FILTER-100"))
+    _sale, revenue = repo.vouchers
+    assert sides(revenue) == [
+        ("2205", 1_000, 0),
+        ("6001", 0, 1_000),
+    ]  # the filters (3 for ¥10) only, no freight
+    assert repo.orders[oid].status is OrderStatus.ACCEPTED and not repo.orders[oid].freight_recognized
+    assert [task for task, _ in repo.shipments] == [f"{oid}:virtual"]
+    await handle(uow, accepted(oid))  # delivered again: booked once
+    assert len(repo.vouchers) == 2
+    rest = [(m, 1, f"{oid}-{i}") for i, m in enumerate(("BEAN-YIRGA", "BEAN-HUILA", "BEAN-MANDHELING",
+                                                          "MACHINE-AUTO"), 1)]  # fmt: skip
+    await handle(uow, shipped(oid, rest))
+    last = repo.vouchers[-1]
+    assert sides(last) == [
+        ("2205", 100_000, 0),
+        ("2206", FREIGHT, 0),
+        ("6001", 0, 100_000),
+        ("6051", 0, FREIGHT),
+    ]
+    assert all(x.deferred_cents == 0 for x in repo.orders[oid].lines)
+
+
+async def test_cancelling_an_order_whose_virtual_line_was_recognised_reverses_all_of_it():
+    uow, repo = new_uow()
+    oid = uid("O")
+    await handle(uow, _virtual(accepted(oid), "FILTER-100"))
+    await handle(uow, cancelled(oid))
+    reversal = repo.vouchers[-1]
+    assert reversal.kind.value == "reversal"
+    assert sides(reversal) == [("1122", 0, PAID), ("2205", GOODS - 1_000, 0), ("2206", FREIGHT, 0),
+                               ("6001", 1_000, 0)]  # fmt: skip

@@ -178,6 +178,8 @@ def ship(
     source: Source,
     now: datetime,
     what: str = "shipped",
+    *,
+    virtual: bool = False,
 ) -> Shipment:
     """Book goods that left against the order: updates `order`, returns the voucher.
 
@@ -185,7 +187,9 @@ def ship(
     that line: its material must be the line's and its quantity within what may still leave there. A line
     without one (a v1 event) falls back to matching by material: the quantity is taken from the order's open
     lines of that material in line order (then from units refunded before they left, which leave at 0).
-    Nothing is changed when the shipment is rejected.
+    Nothing is changed when the shipment is rejected. `virtual`: lines the OMS fulfilled without shipping
+    (a coupon, a service) when it accepted the order: their revenue only; the freight waits for goods that
+    leave, and the order is not shipping (a cancel still reverses all of it, what was recognised too).
     """
     if order.status is OrderStatus.CANCELLED:
         raise ShipmentRejected(
@@ -256,10 +260,11 @@ def ship(
         allocations.append((line.line_no, units, cents))
     goods = sum(c for _, _, c in allocations)
     freight = 0
-    if not order.freight_recognized:
+    if not order.freight_recognized and not virtual:
         freight = order.freight_left_cents
         order.freight_recognized = True
-    order.status = OrderStatus.SHIPPING
+    if not virtual:
+        order.status = OrderStatus.SHIPPING
     voucher = None
     if goods or freight:
         voucher = Voucher.post(
@@ -308,7 +313,8 @@ def cancel(
     if order.sale_voucher_id is None:
         return CancelOutcome.NOTHING_PAID, None
     why = f" ({reason[:120]})" if reason else ""
-    lines = _what_is_left(order) if order.refunded else [x.reversed() for x in order.sale_lines]
+    partly = order.refunded or any(x.recognized_cents for x in order.lines)  # refunds, virtual lines
+    lines = _what_is_left(order) if partly else [x.reversed() for x in order.sale_lines]
     if not lines:
         return CancelOutcome.NOTHING_LEFT, None
     voucher = Voucher.post(
