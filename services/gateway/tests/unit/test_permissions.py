@@ -43,6 +43,13 @@ ALLOW = [
     (STORE_STAFF, "fulfillment", "POST", "/tasks/T-1/accept"),
     (STORE_STAFF, "fulfillment", "POST", "/tasks/T-1/ship"),
     (STORE_STAFF, "fulfillment", "post", "/tasks/T-1/pickup"),
+    *(
+        (STORE_STAFF, "fulfillment", "POST", f"/tasks/T-1/{a}")
+        for a in ("start-picking", "pick", "pack", "ready", "reject", "resend-code")
+    ),
+    (STORE_STAFF, "fulfillment", "GET", "/tasks/T-1/actions"),
+    (STORE_STAFF, "fulfillment", "GET", "/reject-reasons"),
+    (STORE_STAFF, "fulfillment", "GET", "/count-requests"),
     (STORE_STAFF, "order", "GET", "/orders/O-1"),  # the order service shows only its store's
     (CHANNEL, "channel", "POST", "/channels/taobao/orders"),
     (CHANNEL, "channel", "POST", "/channels/jd/refunds"),
@@ -64,6 +71,12 @@ DENY = [
     (STORE_STAFF, "fulfillment", "POST", "/tasks"),
     (STORE_STAFF, "fulfillment", "GET", "/tasks/T-1/accept"),
     (STORE_STAFF, "fulfillment", "POST", "/tasks/T-1/cancel"),
+    (STORE_STAFF, "fulfillment", "PUT", "/reject-reasons/too_busy"),  # operations configure the reasons
+    (STORE_STAFF, "fulfillment", "DELETE", "/reject-reasons/too_busy"),
+    (STORE_STAFF, "fulfillment", "PUT", "/sla-policies/STORE-SH-01/*"),
+    (STORE_STAFF, "fulfillment", "POST", "/count-requests/1/done"),
+    (STORE_STAFF, "fulfillment", "GET", "/sourcing/O-1/rejections"),
+    (STORE_STAFF, "fulfillment", "POST", "/tasks/T-1/reject/all"),
     (STORE_STAFF, "fulfillment", "POST", "/tasks/T-1/accept/extra"),
     (STORE_STAFF, "fulfillment", "GET", "/shipments"),
     (STORE_STAFF, "fulfillment", "GET", "/"),

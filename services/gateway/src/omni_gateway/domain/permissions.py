@@ -92,6 +92,15 @@ RULES: tuple[Rule, ...] = (
     _rule({STORE_STAFF}, "fulfillment", POST, "/tasks/{task_id}/accept"),
     _rule({STORE_STAFF}, "fulfillment", POST, "/tasks/{task_id}/ship"),
     _rule({STORE_STAFF}, "fulfillment", POST, "/tasks/{task_id}/pickup"),
+    # a store's tasks from accept to handover (issue #11): pick, pack, ready, reject with a reason, resend
+    # the pickup code, what was done on a task; the reasons to reject with, and the counts asked of the store
+    *(
+        _rule({STORE_STAFF}, "fulfillment", POST, f"/tasks/{{task_id}}/{action}")
+        for action in ("start-picking", "pick", "pack", "ready", "reject", "resend-code")
+    ),
+    _rule({STORE_STAFF}, "fulfillment", READ, "/tasks/{task_id}/actions"),
+    _rule({STORE_STAFF}, "fulfillment", READ, "/reject-reasons"),
+    _rule({STORE_STAFF}, "fulfillment", READ, "/count-requests"),
     # a store's own orders (the order service answers 404 for any other store's): the pickup's receiver
     _rule({STORE_STAFF}, "order", READ, "/orders/{order_id}"),
     # channel adapters (run outside Omni) hand orders to the channel service and read their shops
