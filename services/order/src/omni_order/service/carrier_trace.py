@@ -1,0 +1,89 @@
+"""Fulfillment's carrier choices kept in the order's decision trace (GET /orders/{id}/trace).
+
+`fulfillment.carrier-chosen` (one per parcel, i.e. per task: at allocation, and again each time a carrier
+refuses the parcel at ship time) names every carrier routing considered, with why. Each becomes one
+`order_decisions` row, stage "carrier", subject "carrier <code> (task <id>, attempt n)", matched when
+chosen. The effect is the chosen carrier's freight cost ("ships with SF for ¥12.00, 2 days"), or what
+became of the others (lost: it could take the parcel; unusable: it could not). A choice with no carrier at
+all adds a row saying why. After a refusal at ship time, the first row names the carrier that refused
+(effect refused: "carrier failure at ship time: ... the next carrier").
+It changes no status.
+
+Idempotent: the chassis inbox claims each event id once per consumer group, so a redelivery writes nothing.
+An event naming an order this OMS does not know is ignored with a warning: the trace is information only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from omni_chassis.logging import get_logger
+from omni_contracts import Envelope
+from omni_contracts.events.fulfillment_carriers import CarrierChosenV1
+
+from .journal import OrderUow
+
+log = get_logger(__name__)
+
+CARRIER_CHOSEN = "fulfillment.carrier-chosen"
+EVENTS = frozenset({CARRIER_CHOSEN})
+STAGE = "carrier"
+
+
+def _yuan(cents: int) -> str:
+    return f"¥{cents // 100}.{cents % 100:02d}"
+
+
+def _row(d: CarrierChosenV1, subject: str, matched: bool, why: str, effect: str) -> dict[str, Any]:
+    return {
+        "order_id": d.order_id,
+        "stage": STAGE,
+        "subject": f"{subject} (task {d.task_id}, attempt {d.attempt})",
+        "matched": matched,
+        "why": why,
+        "effect": effect,
+        "at": d.chosen_at,
+    }
+
+
+def carrier_rows(d: CarrierChosenV1) -> list[dict[str, Any]]:
+    """The trace rows of one choice: one per carrier considered (and one more when none could take it)."""
+    rows: list[dict[str, Any]] = []
+    if d.replaces:
+        why = f"carrier failure at ship time: {d.replaces} refused the parcel; the next carrier"
+        rows.append(_row(d, f"carrier {d.replaces}", False, why, "refused"))
+    for c in d.considered:
+        if c.chosen and c.cost_cents is not None:
+            days = "" if c.sla_days is None else f", {c.sla_days} day" + ("" if c.sla_days == 1 else "s")
+            rows.append(_row(d, f"carrier {c.carrier}", True, d.reason,
+                             f"ships with {c.carrier} for {_yuan(c.cost_cents)}{days}"))  # fmt: skip
+        else:
+            effect = "lost" if c.cost_cents is not None else "unusable"
+            rows.append(_row(d, f"carrier {c.carrier}", False, c.reason, effect))
+    if d.carrier is None:
+        rows.append(_row(d, "carrier", False, d.reason, "no carrier: an operator chooses at ship time"))
+    return rows
+
+
+async def record_carrier_choices(uow: OrderUow, envs: Sequence[Envelope[Any]]) -> None:
+    """Keep the batch's carrier choices in their orders' traces; the other events are not for this."""
+    envs = [e for e in envs if e.event_type == CARRIER_CHOSEN]
+    if not envs:
+        return
+    async with uow:
+        repo = uow.repo
+        known = {r["order_id"] for r in await repo.statuses(sorted({e.data.order_id for e in envs}))}
+        rows: list[dict[str, Any]] = []
+        for env in envs:
+            d: CarrierChosenV1 = env.data
+            if d.order_id not in known:
+                log.warning(
+                    "carrier choice for an order this OMS does not know: ignored",
+                    order_id=d.order_id,
+                    event_id=str(env.event_id),
+                    task_id=d.task_id,
+                )
+                continue
+            rows.extend(carrier_rows(d))
+        await repo.add_decisions(rows)
