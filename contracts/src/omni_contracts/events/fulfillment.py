@@ -5,6 +5,7 @@ Key: order id (node code for nodes).
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import AwareDatetime, Field
@@ -13,6 +14,27 @@ from ..envelope import EventPayload
 from ..registry import event
 from ..topics import Topic
 from .common import Code, MaterialQty, Shortfall, Value
+
+HHMM = r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$"
+
+
+class OpeningWindow(Value):
+    """Open from `opens` to `closes` (local wall-clock time in the node's zone, `closes` exclusive)."""
+
+    opens: str = Field(pattern=HHMM)
+    closes: str = Field(pattern=HHMM)
+
+
+class WeeklyOpening(OpeningWindow):
+    day: Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class HolidayHours(Value):
+    """A date whose weekly hours do not apply: closed (no windows) or open at special hours."""
+
+    date: date
+    name: str = ""
+    windows: list[OpeningWindow] = Field(default=[], description="empty: closed all day")
 
 
 @event("fulfillment.node.upserted", 1, Topic.FULFILLMENT)
@@ -25,6 +47,20 @@ class NodeUpsertedV1(EventPayload):
     lng: float = Field(ge=-180, le=180)
     priority: int = Field(description="higher wins a tie")
     active: bool = True
+    # routing settings (absent from events published before they existed: the defaults)
+    timezone: str = Field("Asia/Shanghai", description="the IANA zone its hours are in")
+    hours: list[WeeklyOpening] = Field(default=[], description="weekly opening windows; none: always open")
+    holidays: list[HolidayHours] = []
+    orders_per_day: int | None = Field(None, ge=0, description="capacity: orders a day (None: no limit)")
+    max_open_tasks: int | None = Field(None, ge=0, description="capacity: open tasks (None: no limit)")
+    same_city_radius_km: float | None = Field(
+        None, gt=0, description="a store: how far it delivers same-city orders (None: it does not)"
+    )
+    load_band_km: float = Field(
+        2.0, ge=0, description="when it is the nearest node, nodes this much farther compete with it on load"
+    )
+    pools: list[Code] = Field(default=[], description="the pools it is in, for the OMS rules' route hints")
+    high_value: bool = Field(False, description="dedicated to high-value goods")
 
 
 @event("fulfillment.reservation-requested", 1, Topic.FULFILLMENT)
@@ -161,6 +197,9 @@ class NodeConsidered(Value):
         default=None, description="to the destination, when the order has coordinates"
     )
     why: str = Field(description="a sentence an operator reads")
+    open_tasks: int | None = Field(
+        default=None, ge=0, description="its load when sourcing decided (None: published before it was kept)"
+    )
 
 
 @event("fulfillment.sourcing-decided", 1, Topic.FULFILLMENT)

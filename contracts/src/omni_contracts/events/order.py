@@ -51,6 +51,11 @@ class OrderLine(Value):
         description="false: a virtual or service line (a coupon, a class), fulfilled by the OMS without "
         "shipping; fulfillment does not source it",
     )
+    high_value: bool = Field(
+        False,
+        description="a high-value material: routing sources it at the nodes dedicated to high-value goods "
+        "first (a line of group high_value is high-value too)",
+    )
 
 
 class OrderSource(Value):
