@@ -114,16 +114,17 @@ def test_store_pickup_only_the_pickup_node_counts():
     assert by_code(short)["S1"] == ("unusable", "the store pickup node: holds X 1 of 2")
 
 
-def test_without_a_destination_no_distance_is_claimed():
+def test_without_a_destination_no_distance_is_claimed_and_the_trace_says_the_address_was_not_located():
     cands = [cand("A", NEAR, 1, X=1), cand("B", FAR, 5, X=1)]
     result, d = decide([Line("X", 1)], cands, destination=None)
     assert result.node_codes == ["B"]
     got = by_code(d)
     assert got["B"] == (
         "chosen",
-        "holds every line; no destination to measure; priority 5; the best of 2 nodes that hold every line",
+        "holds every line; address not located: ranked by priority; priority 5; the best of 2 nodes that hold "
+        "every line",
     )
-    assert got["A"] == ("lost", "lost: no destination to measure; lower priority 1 than B (5)")
+    assert got["A"] == ("lost", "lost: address not located; lower priority 1 than B (5)")
     assert all(n.distance_km is None for n in d.nodes)
 
 

@@ -1,12 +1,14 @@
 """Why a sourcing decision came out as it did: every node looked at, the winners and the losers, each with a
 sentence an operator reads. Computed from the very candidates `sourcing.source` was given and from its
-result, never re-deciding: the plan is `source`'s, this only says why (complete > fewest nodes > nearest >
+result, never re-deciding: the plan is `source`'s (and the set of nodes it was sourced in, `Plan.tier`),
+this only says why (routing's tiers, then complete > fewest nodes > nearest (load within the band) >
 priority > code).
 
     chosen    in the plan, with the lines it ships
     lost      could have given some or all of the lines, another node (or set of nodes) won
     excluded  kept out of this decision: it refused this order's reservation, or holds its other lines
-    unusable  cannot serve these lines: no stock, not the store pickup node, the order is short everywhere
+    unusable  cannot serve these lines: no stock, closed or full, out of same-city reach, not the store
+              pickup node, the order is short everywhere
 
 Pure: no I/O, no framework.
 """
@@ -18,10 +20,16 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from .sourcing import Candidate, Line, Plan, Point, Unfulfillable, _distance, demand_of
+from .candidates import distance_km, km
+from .candidates import holding as _holding
+from .routing import NO_ROUTING, OrderRouting, Tier, notes, outside, screen
+from .sourcing import Candidate, Line, Plan, Point, Unfulfillable, demand_of, nearest_complete
+
+__all__ = ["Decision", "NodeVerdict", "explain", "explain_without_plan", "for_group", "km"]
 
 # Beyond this many combinations a loser of a split is explained without searching its own best set.
 MAX_LOSER_COMBINATIONS = 2_000
+UNLOCATED = "address not located"
 
 _Key = tuple[
     float, int, tuple[str, ...]
@@ -35,6 +43,7 @@ class NodeVerdict:
     why: str
     lines: tuple[Line, ...] = ()
     distance_km: float | None = None
+    open_tasks: int | None = None  # its load when sourcing decided
 
 
 @dataclass(frozen=True)
@@ -62,10 +71,6 @@ def for_group(d: Decision, group: str | None, label: str) -> Decision:
     )
 
 
-def km(d: float) -> str:
-    return f"{d:.1f} km" if d < 10 else f"{d:.0f} km"
-
-
 def explain(
     lines: Sequence[Line],
     candidates: Iterable[Candidate],
@@ -75,30 +80,48 @@ def explain(
     destination: Point | None = None,
     excluded: Mapping[str, str] | None = None,
     pickup_node: str | None = None,
+    routing: OrderRouting | None = None,
 ) -> Decision:
     """Explain `result`, what `source(lines, candidates, destination=..., excluded=excluded.keys(),
-    pickup_node=...)` returned. `excluded` maps each node kept out to why ("refused a reservation in
-    attempt 1")."""
+    pickup_node=..., routing=...)` returned. `excluded` maps each node kept out to why ("refused a
+    reservation in attempt 1")."""
+    routing = routing or NO_ROUTING
     demand = demand_of(lines)
     shut = dict(excluded or {})
     every = {c.code: c for c in candidates}
     pool = {code: c for code, c in every.items() if code not in shut}
-    dist = {code: _distance(c, destination) for code, c in every.items()}
+    dist = {code: distance_km(c, destination) for code, c in every.items()}
     shown = {code: (d if destination is not None else None) for code, d in dist.items()}
     verdicts: list[NodeVerdict] = []
     if pickup_node is not None:
         verdicts = _pickup(demand, pool, result, pickup_node, shut, shown)
-    elif isinstance(result, Unfulfillable):
-        short = ", ".join(s.material_code for s in result.shortfall)
-        for c in sorted(pool.values(), key=lambda c: (dist[c.code], -c.priority, c.code)):
-            why = f"{_holding(c, demand)}; all the active nodes together are short of {short}"
-            verdicts.append(NodeVerdict(c.code, "unusable", why, distance_km=shown[c.code]))
-    elif len(result.allocations) == 1:
-        verdicts = _complete(demand, pool, result, dist, shown, destination is not None)
     else:
-        verdicts = _split(demand, pool, result, dist, shown, destination is not None)
+        found = screen(pool, demand, destination, routing)
+        if isinstance(result, Unfulfillable):
+            short = ", ".join(s.material_code for s in result.shortfall)
+            for c in sorted(pool.values(), key=lambda c: (dist[c.code], -c.priority, c.code)):
+                why = f"{_holding(c, demand)}; all the active nodes together are short of {short}"
+                if c.code in found.barred:
+                    why = f"{found.barred[c.code]}; {_holding(c, demand)}"
+                verdicts.append(NodeVerdict(c.code, "unusable", why, distance_km=shown[c.code]))
+        else:
+            tier = result.tier or Tier(frozenset(pool))
+            inside = {code: c for code, c in pool.items() if code in tier.codes}
+            measured = destination is not None
+            how = _complete if len(result.allocations) == 1 else _split
+            verdicts = how(demand, inside, result, dist, shown, measured)
+            said = notes(tier, found, pool, routing)
+            verdicts = [_noted(v, pool[v.node_code], said) if v.outcome == "chosen" else v for v in verdicts]
+            rest = sorted(
+                (c for code, c in pool.items() if code not in tier.codes),
+                key=lambda c: (dist[c.code], -c.priority, c.code),
+            )
+            for c in rest:
+                outcome, why = outside(c, tier, found, _holding(c, demand))
+                verdicts.append(NodeVerdict(c.code, outcome, why, distance_km=shown[c.code]))
     for code, why in shut.items():
         verdicts.append(NodeVerdict(code, "excluded", f"excluded: {why}", distance_km=shown.get(code)))
+    verdicts = [_loaded(v, every.get(v.node_code)) for v in verdicts]
     planned = isinstance(result, Plan)
     reason = "" if planned else result.reason  # type: ignore[union-attr]
     return Decision(attempt, planned, reason, tuple(Line(m, q) for m, q in demand.items()), tuple(verdicts))
@@ -123,33 +146,37 @@ def explain_without_plan(
             c.code,
             "unusable",
             f"not tried: {not_tried}",
-            distance_km=_distance(c, destination) if destination is not None else None,
+            distance_km=distance_km(c, destination) if destination is not None else None,
         )
         for c in candidates
         if c.code not in shut
     ]
     by_code = {c.code: c for c in candidates}
     for code, why in shut.items():
-        d = _distance(by_code[code], destination) if destination is not None and code in by_code else None
+        d = distance_km(by_code[code], destination) if destination is not None and code in by_code else None
         verdicts.append(NodeVerdict(code, "excluded", f"excluded: {why}", distance_km=d))
     return Decision(attempt, False, reason, tuple(Line(m, q) for m, q in demand.items()), tuple(verdicts))
 
 
 # -- inside -------------------------------------------------------------------------------------------------
-def _holding(c: Candidate, demand: Mapping[str, int]) -> str:
-    """What the node holds of the demand, in words."""
-    if all(c.available(m) >= q for m, q in demand.items()):
-        return "holds every line"
-    if not any(c.available(m) for m in demand):
-        return "no stock of " + ", ".join(demand)
-    held = [f"{m} {min(c.available(m), q)} of {q}" for m, q in demand.items() if c.available(m)]
-    missing = [m for m in demand if not c.available(m)]
-    return "holds " + ", ".join(held) + (f" (no {', '.join(missing)})" if missing else "")
+def _loaded(v: NodeVerdict, c: Candidate | None) -> NodeVerdict:
+    if c is None:
+        return v
+    return NodeVerdict(v.node_code, v.outcome, v.why, v.lines, v.distance_km, c.load)
+
+
+def _noted(v: NodeVerdict, c: Candidate, said: Sequence[str]) -> NodeVerdict:
+    """A chosen node's sentence, with what routing adds: closed now (no open node could ship the lines), the
+    high-value rule, each route hint."""
+    extra = (
+        [f"{c.closed}: no open node can ship these lines, so it works them once it opens"] if c.closed else []
+    )
+    return replace(v, why="; ".join([v.why, *extra, *said])) if extra or said else v
 
 
 def _where(code: str, shown: Mapping[str, float | None]) -> str:
     d = shown.get(code)
-    return "no destination to measure" if d is None else km(d)
+    return f"{UNLOCATED}: ranked by priority" if d is None else km(d)
 
 
 def _pickup(
@@ -160,10 +187,16 @@ def _pickup(
     shut: Mapping[str, str],
     shown: Mapping[str, float | None],
 ) -> list[NodeVerdict]:
+    """The buyer chose the store: its hours and capacity are said, never held against it."""
     out: list[NodeVerdict] = []
     if isinstance(result, Plan):
         a = result.allocations[0]
         why = "the store pickup node; holds every line"
+        c = pool.get(a.node_code)
+        if c is not None and c.closed:
+            why += f"; {c.closed}, and the buyer collects once it is open"
+        if c is not None and c.full:
+            why += f"; {c.full}, taken all the same: the buyer chose it"
         out.append(NodeVerdict(a.node_code, "chosen", why, a.lines, shown.get(a.node_code)))
     elif code in pool:
         why = f"the store pickup node: {_holding(pool[code], demand)}"
@@ -184,30 +217,47 @@ def _complete(
     shown: Mapping[str, float | None],
     measured: bool,
 ) -> list[NodeVerdict]:
-    """One node holds every line: it is the best ranked of those that do."""
+    """One node holds every line: it is the best ranked of those that do (sourcing.best_complete)."""
     a = plan.allocations[0]
     w = pool[a.node_code]
-    complete = [c for c in pool.values() if c.code != w.code and _holding(c, demand) == "holds every line"]
+    holds = {code: _holding(c, demand) for code, c in pool.items()}
+    whole = [c for code, c in pool.items() if holds[code] == "holds every line"]
+    near = nearest_complete(whole, dist)
+    reach = round(dist[near.code] + near.band_km, 3)
+
+    def banded(c: Candidate) -> str:
+        return (
+            f"{c.code} ({km(dist[c.code])}) and {w.code} ({km(dist[w.code])}) within {near.band_km:g} km: "
+            f"the less loaded {w.code} wins ({w.load} vs {c.load} open tasks)"
+        )
+
     why = f"holds every line; {_where(w.code, shown)}; priority {w.priority}"
-    if complete:
-        why += f"; the best of {len(complete) + 1} nodes that hold every line"
+    if len(whole) > 1:
+        why += f"; the best of {len(whole)} nodes that hold every line"
+    if measured and near.code != w.code:
+        why += f"; {banded(near)}"
     out = [NodeVerdict(w.code, "chosen", why, a.lines, shown[w.code])]
     rest = sorted(
         (c for c in pool.values() if c.code != w.code), key=lambda c: (dist[c.code], -c.priority, c.code)
     )
     for c in rest:
-        holding = _holding(c, demand)
+        holding = holds[c.code]
         if holding == "holds every line":
-            if measured and dist[c.code] > dist[w.code]:
+            if measured and dist[c.code] <= reach and c.load > w.load:
+                why = f"lost: {banded(c)}"
+            elif measured and dist[c.code] > dist[w.code]:
                 why = (
                     f"lost: {km(dist[c.code])}, farther than {w.code} ({km(dist[w.code])}) "
                     "with the same coverage"
                 )
             elif c.priority < w.priority:
-                near = (
-                    f"as near as {w.code} ({km(dist[w.code])})" if measured else "no destination to measure"
+                where = f"as near as {w.code} ({km(dist[w.code])})" if measured else UNLOCATED
+                why = f"lost: {where}; lower priority {c.priority} than {w.code} ({w.priority})"
+            elif c.load > w.load:
+                why = (
+                    f"lost: {UNLOCATED}; the same priority as {w.code} ({w.priority}) and more open tasks "
+                    f"({c.load} vs {w.load})"
                 )
-                why = f"lost: {near}; lower priority {c.priority} than {w.code} ({w.priority})"
             else:
                 why = (
                     f"lost: ties {w.code} on distance and priority ({c.priority}); "
@@ -248,7 +298,7 @@ def _split(
         return all(sum(gives[x][i] for x in codes) >= q for i, q in enumerate(need))
 
     best = key(chosen)
-    total = f"{km(best[0])} in total" if measured else "no destination to measure"
+    total = f"{km(best[0])} in total" if measured else UNLOCATED
     out = []
     for a in plan.allocations:
         c = pool[a.node_code]

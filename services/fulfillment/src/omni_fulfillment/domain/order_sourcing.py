@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 
 from .explain import Decision, explain, explain_without_plan, for_group
 from .lines import OrderLine
+from .routing import NO_ROUTING, OrderRouting
 from .sourcing import Line, Plan, Point, Shortfall, Unfulfillable, source
 from .sourcing_steps import (
     NOTHING_TO_SHIP,
@@ -75,6 +76,7 @@ class OrderSourcing:
     order_lines: tuple[OrderLine, ...] = ()  # with their ids; empty for orders sourced before ids were kept
     first_attempt: int = 1  # the first attempt of the current sourcing (a retry starts a new one)
     accepted_event: str | None = None  # the id of the order.accepted event this sourcing started from
+    routing: OrderRouting = NO_ROUTING  # what the order asks of routing (routing.py): kept for its re-plans
 
     @property
     def is_pickup(self) -> bool:
@@ -118,6 +120,7 @@ class OrderSourcing:
         pickup_node: str | None = None,
         order_lines: Sequence[OrderLine] = (),
         accepted_event: str | None = None,
+        routing: OrderRouting = NO_ROUTING,
     ) -> tuple[OrderSourcing, Requested | GaveUp | NothingToShip]:
         """Plan a new order: each group of its lines apart. A store pickup goes to its pickup node only.
         `lines` are the lines that ship (`order_lines` with their ids and groups, in the same order)."""
@@ -128,6 +131,7 @@ class OrderSourcing:
             pickup_node if store_pickup else None,
             order_lines=tuple(order_lines),
             accepted_event=accepted_event,
+            routing=routing,
         )
         return order, order._plan(view, store_pickup)
 
@@ -141,6 +145,7 @@ class OrderSourcing:
         pickup_node: str | None = None,
         order_lines: Sequence[OrderLine] = (),
         accepted_event: str | None = None,
+        routing: OrderRouting = NO_ROUTING,
     ) -> Requested | GaveUp | Ignored | NothingToShip:
         """Source again an order given up on, as accepted anew: the attempts and excluded nodes start afresh,
         the earlier reservations stay as they ended (refused or abandoned)."""
@@ -155,6 +160,7 @@ class OrderSourcing:
         self.excluded = []
         self.status, self.reason = SourcingStatus.SOURCING, ""
         self.accepted_event = accepted_event
+        self.routing = routing
         return self._plan(view, store_pickup)
 
     def reserved(self, reservation_id: str) -> Outcome:
@@ -208,10 +214,11 @@ class OrderSourcing:
             destination=self.destination,
             excluded=[*(c for c in self.excluded if c in refused), *held],
             pickup_node=self.pickup_node,
+            routing=self.routing,
         )
         decision = explain(
             r.lines, candidates, result, attempt=self.attempt + 1, destination=self.destination,
-            excluded=shut, pickup_node=self.pickup_node,
+            excluded=shut, pickup_node=self.pickup_node, routing=self.routing,
         )  # fmt: skip
         if isinstance(result, Unfulfillable):
             return self._give_up(
@@ -253,10 +260,13 @@ class OrderSourcing:
         for group, lines in self.groups():
             also = [self.pickup_node] if self.pickup_node else []
             candidates = view.candidates(_materials(lines), also)
-            result = source(lines, candidates, destination=self.destination, pickup_node=self.pickup_node)
+            result = source(
+                lines, candidates, destination=self.destination, pickup_node=self.pickup_node,
+                routing=self.routing,
+            )  # fmt: skip
             explained = explain(
                 lines, candidates, result, attempt=self.attempt, destination=self.destination,
-                pickup_node=self.pickup_node,
+                pickup_node=self.pickup_node, routing=self.routing,
             )  # fmt: skip
             decision = self._labelled(explained, group)
             if isinstance(result, Unfulfillable):

@@ -1,7 +1,10 @@
 """Sourcing: where an order ships from. "complete > nearest > priority" (就全 > 就近 > 就优先级).
 
 1. One node that can ship the whole order wins; among those the nearest to the destination (haversine),
-   then the higher priority, then the smaller code (so that the answer depends only on the inputs).
+   then the higher priority, then the smaller code (so that the answer depends only on the inputs). Load:
+   the nodes at most the nearest one's `band_km` farther than it compete on load, and the fewest open tasks
+   win among them (then the nearest, the priority, the code). Without a destination (an address the OMS
+   could not locate): the higher priority, then the fewer open tasks, then the code.
 2. Only when no single node can: split across the FEWEST nodes. Every combination of k nodes is tried
    for k = 2, 3, ... while that is affordable (`max_combinations`, after dropping the nodes that better
    ranked ones outdo on every line), else a greedy cover is used. Among the covering combinations of the
@@ -9,7 +12,13 @@
    chosen nodes a material goes to one node when one can take it all, and is split only when none can.
 3. When even all the nodes together hold too little: unfulfillable, with the shortfall per material.
 
-Store pickup (`pickup_node`): only that node is considered.
+Routing (routing.py) decides first which nodes may take the order (a full node never; same-city delivery:
+the stores within their radius) and the sets tried in turn (open nodes before closed ones, high-value
+nodes for high-value lines, the OMS rules' route hints); the first set that can ship the lines by itself
+is sourced as above.
+
+Store pickup (`pickup_node`): only that node is considered (its hours and capacity do not turn the buyer's
+choice away).
 Pure: no I/O, no framework.
 """
 
@@ -18,40 +27,27 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-EARTH_RADIUS_KM = 6371.0088
+from .candidates import Candidate, Line, Point, distance_km, haversine_km, holds_all
+from .routing import NO_ROUTING, OrderRouting, Tier, screen
+
+__all__ = [
+    "DEFAULT_MAX_COMBINATIONS",
+    "Allocation",
+    "Candidate",
+    "Line",
+    "Plan",
+    "Point",
+    "Shortfall",
+    "Unfulfillable",
+    "best_complete",
+    "demand_of",
+    "haversine_km",
+    "source",
+]
+
 DEFAULT_MAX_COMBINATIONS = 5_000
-
-
-@dataclass(frozen=True)
-class Line:
-    material_code: str
-    qty: int
-
-    def __post_init__(self) -> None:
-        if self.qty <= 0:
-            raise ValueError(f"{self.material_code}: quantity must be positive, got {self.qty}")
-
-
-@dataclass(frozen=True)
-class Point:
-    lat: float
-    lng: float
-
-
-@dataclass(frozen=True)
-class Candidate:
-    """An active node and what it has available of the materials asked for."""
-
-    code: str
-    lat: float
-    lng: float
-    priority: int
-    stock: Mapping[str, int] = field(default_factory=dict)
-
-    def available(self, material_code: str) -> int:
-        return max(self.stock.get(material_code, 0), 0)
 
 
 @dataclass(frozen=True)
@@ -63,6 +59,7 @@ class Allocation:
 @dataclass(frozen=True)
 class Plan:
     allocations: tuple[Allocation, ...]
+    tier: Tier | None = field(default=None, compare=False)  # the set of nodes it was sourced in (routing.py)
 
     @property
     def node_codes(self) -> list[str]:
@@ -82,14 +79,6 @@ class Unfulfillable:
     shortfall: tuple[Shortfall, ...]
 
 
-def haversine_km(a: Point, b: Point) -> float:
-    """Great-circle distance in kilometres."""
-    p1, p2 = math.radians(a.lat), math.radians(b.lat)
-    dp, dl = p2 - p1, math.radians(b.lng - a.lng)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
-
-
 def demand_of(lines: Iterable[Line]) -> dict[str, int]:
     """Quantities per material (lines of the same material added up), in order of first appearance."""
     demand: dict[str, int] = {}
@@ -106,6 +95,7 @@ def source(
     excluded: Iterable[str] = (),
     pickup_node: str | None = None,
     max_combinations: int = DEFAULT_MAX_COMBINATIONS,
+    routing: OrderRouting | None = None,
 ) -> Plan | Unfulfillable:
     """A plan (node -> lines) for `lines`, or why there is none. `candidates` are the active nodes."""
     demand = demand_of(lines)
@@ -115,31 +105,66 @@ def source(
     pool = {c.code: c for c in candidates if c.code not in shut}
     if pickup_node is not None:
         return _pickup(demand, pool, pickup_node, shut)
+    found = screen(pool, demand, destination, routing or NO_ROUTING)
+    distances = {code: distance_km(c, destination) for code, c in pool.items()}
+    for tier in found.tiers:
+        nodes = [c for code, c in pool.items() if code in tier.codes]
+        plan = _within(demand, nodes, distances, destination is not None, max_combinations)
+        if plan is not None:
+            return replace(plan, tier=tier)
+    eligible = [c for code, c in pool.items() if code not in found.barred]
+    total = {m: sum(c.available(m) for c in eligible) for m in demand}
+    short = tuple(Shortfall(m, q, total[m]) for m, q in demand.items() if total[m] < q)
+    needs = "; ".join(
+        f"{s.material_code} needs {s.requested}, {s.available} available in total" for s in short
+    )
+    skipped = ""
+    if found.barred:
+        kinds = sorted(
+            {"full" if why.startswith("full") else "out of same-city reach" for why in found.barred.values()}
+        )
+        skipped = f" that can take the order ({len(found.barred)} skipped: {' or '.join(kinds)})"
+    return Unfulfillable(f"not enough stock in any combination of active nodes{skipped}: {needs}", short)
 
-    distances: dict[str, float] = {}
+
+def best_complete(complete: Sequence[Candidate], dist: Mapping[str, float], measured: bool) -> Candidate:
+    """The node that ships the whole order, among those that can: the nearest, unless a node within the
+    nearest one's load band has fewer open tasks (the fewest win, then the nearest, the priority, the code).
+    Without a destination: the priority, then the fewer open tasks, then the code."""
+    if not measured:
+        return min(complete, key=lambda c: (-c.priority, c.load, c.code))
+    nearest = min(complete, key=lambda c: (dist[c.code], -c.priority, c.code))
+    reach = round(dist[nearest.code] + nearest.band_km, 3)
+    close = [c for c in complete if dist[c.code] <= reach]
+    return min(close, key=lambda c: (c.load, dist[c.code], -c.priority, c.code))
+
+
+def nearest_complete(complete: Sequence[Candidate], dist: Mapping[str, float]) -> Candidate:
+    return min(complete, key=lambda c: (dist[c.code], -c.priority, c.code))
+
+
+def _within(
+    demand: dict[str, int],
+    nodes: Sequence[Candidate],
+    dist: Mapping[str, float],
+    measured: bool,
+    max_combinations: int,
+) -> Plan | None:
+    """The plan of `demand` among `nodes` alone, or None when they together hold too little."""
 
     def rank(c: Candidate) -> tuple[float, int, str]:
-        if c.code not in distances:
-            distances[c.code] = _distance(c, destination)
-        return (distances[c.code], -c.priority, c.code)
+        return (dist[c.code], -c.priority, c.code)
 
-    # (a) One node for everything: the best ranked of those that can.
-    complete = [c for c in pool.values() if all(c.available(m) >= q for m, q in demand.items())]
+    # (a) One node for everything: the best of those that can.
+    complete = [c for c in nodes if holds_all(c, demand)]
     if complete:
-        return Plan((Allocation(min(complete, key=rank).code, _lines(demand)),))
-
-    total = {m: sum(c.available(m) for c in pool.values()) for m in demand}
-    short = tuple(Shortfall(m, q, total[m]) for m, q in demand.items() if total[m] < q)
-    if short:
-        needs = "; ".join(
-            f"{s.material_code} needs {s.requested}, {s.available} available in total" for s in short
-        )
-        return Unfulfillable(f"not enough stock in any combination of active nodes: {needs}", short)
-
+        return Plan((Allocation(best_complete(complete, dist, measured).code, _lines(demand)),))
+    if any(sum(c.available(m) for c in nodes) < q for m, q in demand.items()):
+        return None
     # (b) Split over the fewest nodes.
     options = [
-        _Option(c, gives, rank(c)[0])
-        for c in sorted(pool.values(), key=rank)
+        _Option(c, gives, dist[c.code])
+        for c in sorted(nodes, key=rank)
         if any(gives := tuple(min(c.available(m), q) for m, q in demand.items()))
     ]
     chosen = _fewest_nodes(tuple(demand.values()), options, max_combinations)
@@ -169,13 +194,6 @@ def _pickup(
         needs = "; ".join(f"{s.material_code} needs {s.requested}, {s.available} available" for s in short)
         return Unfulfillable(f"not enough stock at store pickup node {code}: {needs}", short)
     return Plan((Allocation(code, _lines(demand)),))
-
-
-def _distance(c: Candidate, destination: Point | None) -> float:
-    """Kilometres to the destination, rounded to the metre so that equal places tie; 0 without one."""
-    if destination is None:
-        return 0.0
-    return round(haversine_km(Point(c.lat, c.lng), destination), 3)
 
 
 def _lines(demand: Mapping[str, int]) -> tuple[Line, ...]:
