@@ -1,6 +1,17 @@
 """Every event payload of Omni. Importing this package registers them all."""
 
-from . import aftersales, channel, diagnostics, finance, fulfillment, inventory, order, product, store_sales
+from . import (
+    aftersales,
+    channel,
+    diagnostics,
+    finance,
+    fulfillment,
+    fulfillment_carriers,
+    inventory,
+    order,
+    product,
+    store_sales,
+)
 
 __all__ = [
     "aftersales",
@@ -8,6 +19,7 @@ __all__ = [
     "diagnostics",
     "finance",
     "fulfillment",
+    "fulfillment_carriers",
     "inventory",
     "order",
     "product",
