@@ -8,7 +8,7 @@ from pydantic import AliasChoices, Field
 from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
-from . import api, consumers, service, store
+from . import api, api_routing, consumers, service, store
 
 
 class Settings(ServiceSettings):
@@ -31,7 +31,7 @@ def build(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings,
         title="Omni fulfillment",
-        routers=[api.router],
+        routers=[api.router, api_routing.router],
         consumers=consumers.specs(max_attempts=settings.sourcing_max_attempts),
         repository=store.Repository,
     )

@@ -9,8 +9,10 @@ from typing import Any
 from .domain.lines import LinePart, OrderLine
 from .domain.nodes import Node, NodeType
 from .domain.order_sourcing import OrderSourcing, Reservation, ReservationStatus, SourcingStatus
+from .domain.routing import OrderRouting
 from .domain.sourcing import Line, Point
 from .domain.tasks import Task, TaskKind, TaskStatus
+from .rows_routing import routing_of
 
 # what a task's save writes back: its state, and its lines (a partial refund before shipment takes units off)
 TASK_STATE = (
@@ -28,7 +30,10 @@ def _lines(data: Iterable[dict[str, Any]]) -> tuple[Line, ...]:
 
 
 def node_of(row: Any) -> Node:
-    return Node(row.code, row.name, NodeType(row.type), row.city, row.lat, row.lng, row.priority, row.active)
+    return Node(
+        row.code, row.name, NodeType(row.type), row.city, row.lat, row.lng, row.priority, row.active,
+        routing_of(row),
+    )  # fmt: skip
 
 
 def node_values(node: Node) -> dict[str, Any]:
@@ -64,6 +69,7 @@ def sourcing_of(r: Any) -> OrderSourcing:
         else (),
         first_attempt=r.first_attempt,
         accepted_event=r.accepted_event,
+        routing=OrderRouting.of_json(r.routing),
     )
 
 
@@ -101,6 +107,7 @@ def sourcing_values(o: OrderSourcing, now: datetime) -> dict[str, Any]:
         "reason": o.reason,
         "first_attempt": o.first_attempt,
         "accepted_event": o.accepted_event,
+        "routing": o.routing.json(),
         "created_at": now,
         "updated_at": now,
     }

@@ -15,10 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from omni_contracts import utcnow
 
+from . import store_routing
 from .domain.intercept import CaseRefund, Refunded
-from .domain.nodes import Node
+from .domain.nodes import Node, NodeRouting
 from .domain.order_sourcing import OrderSourcing, SourcingStatus
-from .domain.stock_view import NodeInfo, StockView
+from .domain.stock_view import StockView
 from .domain.tasks import Task
 from .rows import (
     TASK_STATE,
@@ -31,6 +32,7 @@ from .rows import (
     task_of,
     task_values,
 )
+from .rows_routing import routing_values
 from .tables import intercepts, metadata, nodes, reservations, sourcing, stock, tasks
 
 __all__ = ["Repository", "intercepts", "metadata", "nodes", "reservations", "sourcing", "stock", "tasks"]
@@ -51,17 +53,19 @@ class Repository:
         now = utcnow()
         stmt = (
             pg_insert(nodes)
-            .values(**node_values(node), created_at=now, updated_at=now)
+            .values(**node_values(node), **routing_values(node.routing), created_at=now, updated_at=now)
             .on_conflict_do_nothing(index_elements=[nodes.c.code])
             .returning(nodes.c.code)
         )
         return (await self.session.execute(stmt)).first() is not None
 
     async def put_node(self, node: Node) -> bool:
-        """Create or replace a node. True when it was created."""
+        """Create or replace a node. True when it was created. A replaced node keeps its routing settings
+        (put_node_routing replaces them)."""
         now = utcnow()
         values = node_values(node)
-        stmt = pg_insert(nodes).values(**values, created_at=now, updated_at=now)
+        routing = routing_values(node.routing)
+        stmt = pg_insert(nodes).values(**values, **routing, created_at=now, updated_at=now)
         stmt = stmt.on_conflict_do_update(
             index_elements=[nodes.c.code],
             set_={**{k: stmt.excluded[k] for k in values if k != "code"}, "updated_at": now},
@@ -136,33 +140,26 @@ class Repository:
 
     async def load_view(self, materials: Iterable[str], node_codes: Iterable[str] = ()) -> StockView:
         """Active nodes holding some of `materials`, with that stock, plus the active nodes named in
-        `node_codes` (pickup nodes) even when they hold none."""
+        `node_codes` (pickup nodes) even when they hold none; with their routing settings and their load
+        now (store_routing.py: one query for the whole view)."""
         materials, node_codes = sorted(set(materials)), sorted(set(node_codes))
         rows: list[Any] = []
         if materials:
             q = (
-                select(
-                    stock.c.node_code,
-                    stock.c.material_code,
-                    stock.c.available,
-                    nodes.c.lat,
-                    nodes.c.lng,
-                    nodes.c.priority,
-                )
+                select(stock.c.node_code, stock.c.material_code, stock.c.available)
                 .join(nodes, nodes.c.code == stock.c.node_code)
                 .where(nodes.c.active, stock.c.material_code.in_(materials), stock.c.available > 0)
             )
             rows = list((await self.session.execute(q)).all())
-        infos = {r.node_code: NodeInfo(r.node_code, r.lat, r.lng, r.priority) for r in rows}
-        if node_codes:
-            extra = await self.session.execute(
-                select(nodes.c.code, nodes.c.lat, nodes.c.lng, nodes.c.priority).where(
-                    nodes.c.active, nodes.c.code.in_(node_codes)
-                )
-            )
-            for r in extra:
-                infos.setdefault(r.code, NodeInfo(r.code, r.lat, r.lng, r.priority))
-        return StockView(infos.values(), [(r.node_code, r.material_code, r.available) for r in rows])
+        now = utcnow()
+        infos = await store_routing.node_infos(self.session, {r.node_code for r in rows} | set(node_codes))
+        load = await store_routing.node_loads(self.session, infos, now)
+        held = [(r.node_code, r.material_code, r.available) for r in rows if r.node_code in infos]
+        return StockView(infos.values(), held, load=load, now=now)
+
+    async def put_node_routing(self, code: str, routing: NodeRouting) -> bool:
+        """Replace a node's routing settings; False when there is no such node."""
+        return await store_routing.put_routing(self.session, code, routing)
 
     # -- sourcing --------------------------------------------------------------------------------------------
     async def load_sourcings(
@@ -197,7 +194,10 @@ class Repository:
             return
         now = utcnow()
         stmt = pg_insert(sourcing)
-        changing = ("status", "lines", "dest_lat", "dest_lng", "pickup_node", "attempt", "excluded", "reason")
+        changing = (
+            "status", "lines", "dest_lat", "dest_lng", "pickup_node", "attempt", "excluded", "reason",
+            "routing",
+        )  # fmt: skip
         stmt = stmt.on_conflict_do_update(
             index_elements=[sourcing.c.order_id],
             set_={k: stmt.excluded[k] for k in (*changing, "first_attempt", "accepted_event", "updated_at")},

@@ -41,6 +41,18 @@ nodes = Table(
     Column("active", Boolean, nullable=False),
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
+    # routing settings (fulfillment0006, domain/nodes.py NodeRouting; PUT /nodes/{code}/routing): business
+    # hours [{day mon..sun, opens, closes}] and holidays [{date, name, windows [{opens, closes}]}] in its
+    # time zone, capacity, same-city radius, load band, pools, dedicated to high-value goods
+    Column("timezone", Text, nullable=False, server_default=text("'Asia/Shanghai'")),
+    Column("hours", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("holidays", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("orders_per_day", Integer, nullable=True),
+    Column("max_open_tasks", Integer, nullable=True),
+    Column("same_city_radius_km", Float, nullable=True),
+    Column("load_band_km", Float, nullable=False, server_default=text("2.0")),
+    Column("pools", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("high_value", Boolean, nullable=False, server_default=text("false")),
 )
 
 # The stock projection: what inventory last said is available, per (node, material), newest `seq` wins.
@@ -74,6 +86,9 @@ sourcing = Table(
     Column("first_attempt", Integer, nullable=False, server_default=text("1")),
     # the order.accepted event the current sourcing started from
     Column("accepted_event", Text, nullable=True),
+    # what the order asks of routing (fulfillment0006, domain/routing.py OrderRouting): delivery, route hints,
+    # the materials of its high-value lines; {} for an express order without any
+    Column("routing", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
     Column("created_at", TS, nullable=False),
     Column("updated_at", TS, nullable=False),
 )
@@ -92,6 +107,8 @@ reservations = Table(
     # split by type (fulfillment0003): the group of its lines; NULL: the order's main group
     Column("line_group", Text, nullable=True),
     Index("reservations_order", "order_id"),
+    # a node's load counts its pending reservations (fulfillment0006)
+    Index("reservations_node_pending", "node_code", postgresql_where=text("status = 'pending'")),
 )
 
 tasks = Table(
@@ -140,3 +157,6 @@ intercepts = Table(
     CheckConstraint("status IN ('pending', 'done', 'moot')", name="intercepts_status"),
     Index("intercepts_pending", "order_id", postgresql_where=text("status = 'pending'")),
 )
+
+# a node's orders today, counted at sourcing time (fulfillment0006)
+Index("tasks_node_created", tasks.c.node_code, tasks.c.created_at)

@@ -20,6 +20,7 @@ from ..domain.tasks import Task
 from .common import Uow
 from .intercepts import REFUND_APPROVED, on_cancelled, on_refunds
 from .outcomes import Batch, apply
+from .routing import order_routing
 
 log = get_logger(__name__)
 
@@ -87,6 +88,7 @@ async def _accept(
             "pickup_node": o.pickup_node,
             "order_lines": [OrderLine(x.line_id, x.material_code, x.qty, x.group) for x in shipping],
             "accepted_event": str(env.event_id),
+            "routing": order_routing(o),
         }
         order = known.get(o.order_id)
         if order is None:

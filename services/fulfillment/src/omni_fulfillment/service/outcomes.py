@@ -161,6 +161,7 @@ def decided(order_id: str, d: Decision) -> SourcingDecidedV1:
                 lines=mq(n.lines),
                 distance_km=n.distance_km,
                 why=n.why,
+                open_tasks=n.open_tasks,
             )
             for n in d.nodes
         ],
