@@ -87,6 +87,10 @@ bench-stock: ## stock sync: change -> simulator p50/p99 under 200 orders/s, coal
 bench-soak: ## `make bench` with BENCH_SOAK_SECONDS (600) of webhooks at the maximum, then RSS (after `make up`)
 	@$(STACK_ENV) $(UV) run --frozen omni-tools bench --seconds $${BENCH_SOAK_SECONDS:-600} $(BENCH_ARGS)
 
+.PHONY: bench-routing
+bench-routing: sync ## routing cost: sourcing decisions/s for BENCH_ORDERS (10000) orders over BENCH_NODES (200) nodes, pure function (no stack); + BENCH_ARGS
+	@$(UV) run --frozen python -m omni_tools.bench.routing --orders $${BENCH_ORDERS:-10000} --nodes $${BENCH_NODES:-200} $(BENCH_ARGS)
+
 chaos: stack ## CHAOS_ORDERS (10000) orders on a stack of its own under kill -9 and Kafka/PostgreSQL restarts; exit 1 unless every check is 0
 	@$(STACK_ENV) $(UV) run --frozen python -m omni_tools.chaos --orders $${CHAOS_ORDERS:-10000} $(CHAOS_ARGS)
 
