@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
@@ -150,22 +150,43 @@ class HealthBody(BaseModel):
     note: str = Field("", max_length=500)
 
 
-class PinBody(BaseModel):
+class _PinBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     carrier: Code
-    kind: PinKind = Field(description="sku: parcels holding material_code; shop: of shop_id; region: to area")
-    material_code: Code | None = None
-    shop_id: Code | None = None
-    area: AreaIn | None = None
     priority: json_int(-1_000_000, 1_000_000) = Field(0, description="higher first, within a kind")
     active: StrictBool = True
     base_version: json_int(0, 1_000_000_000) | None = BaseVersion
 
+    def _pin(self, rule_id: str, kind: PinKind, **what: Any) -> Pin:
+        return Pin(rule_id, self.carrier, kind, priority=self.priority, active=self.active, **what)
+
+
+class SkuPinBody(_PinBody):
+    kind: Literal["sku"] = Field(description="parcels holding this material")
+    material_code: Code
+
     def pin(self, rule_id: str) -> Pin:
-        area = self.area.area() if self.area else None
-        return Pin(rule_id, self.carrier, self.kind, self.material_code, self.shop_id, area, self.priority,
-                   self.active)  # fmt: skip
+        return self._pin(rule_id, PinKind.SKU, material_code=self.material_code)
+
+
+class ShopPinBody(_PinBody):
+    kind: Literal["shop"] = Field(description="parcels of this shop's orders")
+    shop_id: Code
+
+    def pin(self, rule_id: str) -> Pin:
+        return self._pin(rule_id, PinKind.SHOP, shop_id=self.shop_id)
+
+
+class RegionPinBody(_PinBody):
+    kind: Literal["region"] = Field(description="parcels to this province, city or district")
+    area: AreaIn
+
+    def pin(self, rule_id: str) -> Pin:
+        return self._pin(rule_id, PinKind.REGION, area=self.area.area())
+
+
+PinBody = Annotated[SkuPinBody | ShopPinBody | RegionPinBody, Field(discriminator="kind")]
 
 
 class PinOut(BaseModel):
