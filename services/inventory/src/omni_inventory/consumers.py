@@ -2,7 +2,8 @@
 
 Four batch consumers (one unit of work per poll), each with its own group and so its own DLQ:
 `inventory-fulfillment` on omni.fulfillment (reservations, shipments, and the units a partial refund
-before shipment took off a task: service/intercepts.py) and `inventory-orders` on omni.order
+before shipment took off a task: service/intercepts.py, and the units a store gave back:
+service/task_releases.py) and `inventory-orders` on omni.order
 (cancellations release reservations; after-sales returns put goods back into stock, service/returns.py);
 and `inventory-listings` (layer 4: service/listings.py) on its own stock-changed stream, product's listings
 and sales products, and fulfillment's nodes, which keeps every listing's sellable quantity current; and
@@ -34,6 +35,11 @@ FULFILLMENT_EVENTS = {
     "fulfillment.picked-up",
     "fulfillment.order-unfulfillable",
     "fulfillment.lines-intercepted",  # a partial refund before shipment: release those units (intercepts.py)
+    # a store gave a task's units back (rejected, not accepted in time, pickup not collected): release them,
+    # and zero what it said it has none of (task_releases.py)
+    "fulfillment.task-rejected",
+    "fulfillment.task-reassigned",
+    "fulfillment.pickup-expired",
 }
 ORDER_EVENTS = {"order.cancelled", "order.return-received"}
 LISTINGS_GROUP = "inventory-listings"

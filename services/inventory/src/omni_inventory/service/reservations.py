@@ -42,6 +42,8 @@ from .intercepts import INTERCEPTED, on_lines_intercepted
 from .intercepts import stock_pairs as intercepted_pairs
 from .reserve_batch import reserve_run
 from .returns import RETURN_RECEIVED, on_return_received, stock_pairs
+from .task_releases import GIVEN_BACK, on_given_back
+from .task_releases import stock_pairs as given_back_pairs
 
 log = get_logger(__name__)
 
@@ -87,6 +89,8 @@ async def handle_batch(uow: Uow, envs: list[Envelope[Any]]) -> None:
                 pairs |= stock_pairs(d)
             elif isinstance(d, LinesInterceptedV1):
                 pairs |= intercepted_pairs(d)
+            elif env.event_type in GIVEN_BACK:  # a store gave a task's units back (task_releases.py)
+                pairs |= given_back_pairs(d)
         pairs |= await uow.repo.held_lines_of_orders(releasing)
         await uow.repo.lock_stock(pairs)
         changes = StockChanges()
@@ -244,6 +248,7 @@ HANDLERS: dict[str, Callable[[Uow, StockChanges, Envelope[Any]], Awaitable[Any]]
     "order.cancelled": _on_cancelled,
     RETURN_RECEIVED: on_return_received,
     INTERCEPTED: on_lines_intercepted,
+    **dict.fromkeys(GIVEN_BACK, on_given_back),
 }
 
 
