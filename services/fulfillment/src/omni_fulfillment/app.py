@@ -8,7 +8,7 @@ from pydantic import AliasChoices, Field
 from omni_chassis.app import create_app, serve
 from omni_chassis.settings import ServiceSettings
 
-from . import api, api_routing, consumers, service, store
+from . import api, api_carriers, api_routing, consumers, consumers_carriers, service, store_carriers
 
 
 class Settings(ServiceSettings):
@@ -31,9 +31,9 @@ def build(settings: Settings | None = None) -> FastAPI:
     return create_app(
         settings,
         title="Omni fulfillment",
-        routers=[api.router, api_routing.router],
-        consumers=consumers.specs(max_attempts=settings.sourcing_max_attempts),
-        repository=store.Repository,
+        routers=[api.router, api_carriers.router, api_routing.router],
+        consumers=consumers.specs(max_attempts=settings.sourcing_max_attempts) + consumers_carriers.specs(),
+        repository=store_carriers.Repository,  # store.Repository with carrier routing's queries
     )
 
 

@@ -160,3 +160,6 @@ intercepts = Table(
 
 # a node's orders today, counted at sourcing time (fulfillment0006)
 Index("tasks_node_created", tasks.c.node_code, tasks.c.created_at)
+
+# carrier routing's tables, on this metadata (so that the migrations and the store see them)
+from . import tables_carriers  # noqa: E402, F401
