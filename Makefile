@@ -11,7 +11,7 @@ STACK_ENV := KAFKA_BOOTSTRAP_SERVERS=$${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}
 	DATABASE_URL=$${DATABASE_URL:-postgresql://omni:omni@127.0.0.1:5432}
 PYTEST_ARGS ?=
 
-.PHONY: help uv sync stack up dev down test test-unit lint fmt schemas asyncapi geo-data bench-bus demo bench bench-stock bench-soak chaos asyncapi-check-deps
+.PHONY: help uv sync stack up dev down test test-unit lint fmt schemas asyncapi geo-data bench-bus bench-carriers demo bench bench-stock bench-soak chaos asyncapi-check-deps
 
 help: ## show every target
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -88,11 +88,15 @@ bench-soak: ## `make bench` with BENCH_SOAK_SECONDS (600) of webhooks at the max
 	@$(STACK_ENV) $(UV) run --frozen omni-tools bench --seconds $${BENCH_SOAK_SECONDS:-600} $(BENCH_ARGS)
 
 .PHONY: bench-routing
-bench-routing: sync ## routing cost: sourcing decisions/s for BENCH_ORDERS (10000) orders over BENCH_NODES (200) nodes, pure function (no stack); + BENCH_ARGS
+bench-routing: sync ## routing cost: sourcing decisions/s for BENCH_ORDERS (10000) orders over BENCH_NODES (200) nodes, pure function (no stack); + BENCH_ARGS; then carrier decisions/s over BENCH_CARRIERS (20) carriers
 	@$(UV) run --frozen python -m omni_tools.bench.routing --orders $${BENCH_ORDERS:-10000} --nodes $${BENCH_NODES:-200} $(BENCH_ARGS)
+	@$(UV) run --frozen python -m omni_tools.bench.carriers --orders $${BENCH_ORDERS:-10000} --carriers $${BENCH_CARRIERS:-20}
 
 chaos: stack ## CHAOS_ORDERS (10000) orders on a stack of its own under kill -9 and Kafka/PostgreSQL restarts; exit 1 unless every check is 0
 	@$(STACK_ENV) $(UV) run --frozen python -m omni_tools.chaos --orders $${CHAOS_ORDERS:-10000} $(CHAOS_ARGS)
 
 bench-bus: stack ## measure the bus: raw aiokafka, FastStream, chassis outbox -> Kafka -> inbox -> DB
 	@$(STACK_ENV) $(UV) run --frozen python -m omni_chassis.bench_bus $(BENCH_ARGS)
+
+bench-carriers: sync ## carrier decisions/s: the pure carrier choice for BENCH_CARRIER_ORDERS (10000) parcels over 20 carriers; + BENCH_ARGS
+	@$(UV) run --frozen python -m omni_tools.bench.carriers --orders $${BENCH_CARRIER_ORDERS:-10000} $(BENCH_ARGS)
