@@ -22,6 +22,7 @@ ALLOWED = {
     (S.SOURCING, S.ALLOCATED),
     (S.ALLOCATED, S.SHIPPED),
     (S.ALLOCATED, S.PARTIALLY_SHIPPED),  # a split order: one of its tasks has shipped
+    (S.ALLOCATED, S.BACKORDER),  # a store gave units back and no other node could take them
     (S.PARTIALLY_SHIPPED, S.SHIPPED),
     (S.SHIPPED, S.COMPLETED),
     (S.ACCEPTED, S.COMPLETED),  # nothing to ship: every line virtual, fulfilled by the OMS
@@ -47,7 +48,7 @@ ALL_PAIRS = list(itertools.product(Status, Status))
 
 def test_the_table_has_every_status():
     assert len(ALL_PAIRS) == 144
-    assert len(ALLOWED) == 29
+    assert len(ALLOWED) == 30
 
 
 @pytest.mark.parametrize(("frm", "to"), ALL_PAIRS, ids=[f"{a}->{b}" for a, b in ALL_PAIRS])
@@ -119,7 +120,8 @@ REACTIONS = {
     S.BACKORDER: {
         S.SOURCING: Reaction.APPLY, S.BACKORDER: Reaction.IGNORE, S.EXCEPTION: Reaction.IGNORE,
         S.CANCELLED: Reaction.IGNORE, S.HELD: Reaction.IGNORE, S.MERGED: Reaction.IGNORE,
-        S.RECEIVED: Reaction.CONFLICT, S.ACCEPTED: Reaction.CONFLICT, S.ALLOCATED: Reaction.CONFLICT,
+        S.RECEIVED: Reaction.CONFLICT, S.ACCEPTED: Reaction.CONFLICT,
+        S.ALLOCATED: Reaction.APPLY,  # a store gave units back and no other node could take them
         S.PARTIALLY_SHIPPED: Reaction.CONFLICT, S.SHIPPED: Reaction.CONFLICT, S.COMPLETED: Reaction.CONFLICT,
     },
 }  # fmt: skip

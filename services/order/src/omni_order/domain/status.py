@@ -46,8 +46,9 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.ACCEPTED: frozenset({Status.SOURCING, Status.COMPLETED, Status.CANCELLED, Status.EXCEPTION}),
     Status.SOURCING: frozenset({Status.ALLOCATED, Status.BACKORDER, Status.CANCELLED, Status.EXCEPTION}),
     Status.BACKORDER: frozenset({Status.ACCEPTED, Status.HELD, Status.CANCELLED}),
+    # backorder: a store gave the order's units back and no other node could take them (issue #11)
     Status.ALLOCATED: frozenset(
-        {Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.CANCELLED, Status.EXCEPTION}
+        {Status.PARTIALLY_SHIPPED, Status.SHIPPED, Status.CANCELLED, Status.EXCEPTION, Status.BACKORDER}
     ),
     Status.PARTIALLY_SHIPPED: frozenset({Status.SHIPPED}),
     Status.SHIPPED: frozenset({Status.COMPLETED}),

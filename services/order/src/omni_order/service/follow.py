@@ -1,9 +1,12 @@
 """Following fulfillment: its own events drive the order through sourcing, allocation, shipment, completion.
 
     fulfillment.sourcing-started    -> sourcing (fulfillment began sourcing the order; again on a retry)
-    fulfillment.order-allocated     -> allocated (the allocation per order line and node is recorded)
+    fulfillment.order-allocated     -> allocated (the allocation per order line and node is recorded); again
+                                       while allocated or partially shipped: a store gave units back and they
+                                       were re-sourced, the allocation is replaced and the status stays
     fulfillment.order-unfulfillable -> backorder when stock is short (waits for stock, see backorder.py),
-                                       else exception (order.exception-raised)
+                                       else exception (order.exception-raised); from sourcing, or from
+                                       allocated when units a store gave back found no other node
     fulfillment.shipped / picked-up -> partially_shipped while some task of a split order has not shipped,
                                        then shipped (units recorded per order line, see domain/shipping.py)
     fulfillment.order-fulfilled     -> completed (order.completed)
@@ -45,6 +48,8 @@ SHIPPED = "fulfillment.shipped"
 PICKED_UP = "fulfillment.picked-up"
 FULFILLED = "fulfillment.order-fulfilled"
 SHIPMENTS = frozenset({SHIPPED, PICKED_UP})
+# an allocation again while allocated (or partly shipped): fulfillment re-sourced units a store gave back
+REALLOCATED = frozenset({Status.ALLOCATED, Status.PARTIALLY_SHIPPED})
 
 # the status each event asks for (a shipment: shipped, or partially shipped while tasks remain)
 FULFILLMENT_TARGETS: dict[str, Status] = {
@@ -129,6 +134,11 @@ def _apply(
         target = FULFILLMENT_TARGETS[env.event_type]
         if env.event_type == UNFULFILLABLE_EVENT and backorder.waits_for_stock(current, d):
             target = Status.BACKORDER
+    if env.event_type == ALLOCATED and current in REALLOCATED:
+        # a store gave some units back and fulfillment placed them at another node: the allocation is
+        # replaced (the event names every task the order still has); the status stays
+        _allocate(journal, batch, order, env, again=True)
+        return
     if env.event_type == FULFILLED and current == Status.PARTIALLY_SHIPPED:
         # fulfillment says every task has left: the order's own count missed one (an allocation line it
         # could not match); it is shipped, then completed
@@ -213,7 +223,9 @@ async def _intercepted(
         journal.transition(order, Status.SHIPPED, reason=reason, cause=env)
 
 
-def _allocate(journal: StatusJournal, batch: _Batch, order: dict[str, Any], env: Envelope[Any]) -> None:
+def _allocate(
+    journal: StatusJournal, batch: _Batch, order: dict[str, Any], env: Envelope[Any], *, again: bool = False
+) -> None:
     d = env.data
     order_id = d.order_id
     refs = [  # the lines fulfillment sources: not the virtual ones the OMS fulfilled itself
@@ -237,7 +249,10 @@ def _allocate(journal: StatusJournal, batch: _Batch, order: dict[str, Any], env:
     _allocation(batch, order_id, batch.allocations[order_id])
     batch.tasks[order_id] = {t.task_id for t in d.tasks}
     nodes = sorted({t.node_code for t in d.tasks})
-    journal.transition(order, Status.ALLOCATED, reason=f"allocated at {', '.join(nodes)}", cause=env)
+    if again:
+        log.info("order re-allocated: a store gave units back", order_id=order_id, nodes=nodes)
+    else:
+        journal.transition(order, Status.ALLOCATED, reason=f"allocated at {', '.join(nodes)}", cause=env)
     journal.set(order_id, role_fulfiller=",".join(f"node:{n}" for n in nodes))
 
 
