@@ -26,6 +26,8 @@ async def seed(client: httpx.AsyncClient, stock: list[tuple[str, str, int]] | No
         check(await client.put(f"/api/product/channel-listings/{listing['listing_id']}", json=listing))
     for n in NODES:
         check(await client.put(f"/api/fulfillment/nodes/{n['code']}", json=n))
+        # its routing settings as seeded (the defaults: always open, no limits), which a PUT of the node keeps
+        check(await client.put(f"/api/fulfillment/nodes/{n['code']}/routing", json={}))
     for node, material, qty in stock if stock is not None else STOCK:
         receipt = {
             "receipt_id": f"seed-{node}-{material}",
