@@ -248,6 +248,8 @@ order_lines = Table(
     # split by type (order0013): the line's group (None: the main one); false: a virtual or service line
     Column("group", Text),
     Column("ships", Boolean, nullable=False, server_default=text("true")),
+    # the material is high-value (its fact at intake, order0017): fulfillment may send it to dedicated nodes
+    Column("high_value", Boolean, nullable=False, server_default=text("false")),
     UniqueConstraint("order_id", "position", name="order_lines_position_uq"),
 )
 

@@ -145,3 +145,13 @@ async def test_an_allocation_of_the_shipping_lines_alone_matches_the_order_and_s
     )  # fmt: skip
     await service.follow_fulfillment(uow, [envelope(shipped)])
     assert uow.repo.orders[oid]["status"] == "shipped"  # its one task shipped; the beans were the OMS's
+
+
+async def test_a_high_value_material_is_said_on_its_line_even_when_no_rule_splits_it():
+    uow = fake_uow()
+    hv = [f.model_copy(update={"high_value": f.code == MACHINE, "version": 3}) for f in facts({})]
+    await service.project_catalog(uow, [envelope(e) for e in product_events() + hv])
+    await service.intake(uow, [envelope(channel_order())])
+    flags = {x.material_code: x.high_value for x in accepted(uow).lines}
+    assert flags[MACHINE] is True and not any(v for m, v in flags.items() if m != MACHINE)
+    assert all(x.group is None for x in accepted(uow).lines)  # carried, not split: fulfillment decides

@@ -16,7 +16,8 @@ VIRTUAL_TASK = "oms-virtual"  # the shipment row of the lines the OMS fulfilled 
 
 
 def split_lines(lines: list[dict[str, Any]], catalog: Catalog, kinds: Sequence[str]) -> list[TraceEntry]:
-    """Set `group` and `ships` on an order's line rows; the trace of every line placed apart."""
+    """Set `group`, `ships` and `high_value` (the material's fact, for fulfillment's dedicated nodes) on an
+    order's line rows; the trace of every line placed apart."""
     trace: list[TraceEntry] = []
     placed = []
     for x in lines:
@@ -25,7 +26,7 @@ def split_lines(lines: list[dict[str, Any]], catalog: Catalog, kinds: Sequence[s
                         frozenset(getattr(m, "tags", ())))  # fmt: skip
         p = place(kind, kinds)
         placed.append(p)
-        x.update(group=p.group, ships=p.ships)
+        x.update(group=p.group, ships=p.ships, high_value=kind.high_value)
         if p.why:
             effect = "fulfilled by the OMS" if not p.ships else f"group {p.group}"
             trace.append(
