@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, HTTPException, Path, Response
@@ -21,7 +20,6 @@ from . import service
 from .domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from .domain.nodes import Node, NodeType
 from .domain.order_sourcing import OrderSourcing
-from .domain.tasks import Task, TaskKind, TaskStatus
 
 router = APIRouter()
 
@@ -170,129 +168,10 @@ async def deactivate_node(code: str, uow: Uow, scope: Scope = None) -> NodeOut:
         return NodeOut.of(await service.deactivate_node(uow, code))
 
 
-# -- tasks ---------------------------------------------------------------------------------------------------
+# -- tasks: api_tasks.py (and what they are configured with: api_task_config.py) -----------------------
 class LineOut(BaseModel):
     material_code: str
     qty: int
-
-
-class TaskOut(BaseModel):
-    task_id: str
-    order_id: str
-    node_code: str
-    kind: TaskKind
-    status: TaskStatus
-    reservation_id: str
-    group: str | None = Field(
-        None, description="split by type: its lines' group (cold_chain, frozen, ...); null: the main group"
-    )
-    lines: list[LineOut]
-    pickup_code: str | None = Field(None, description="store pickups; never shown to store staff")
-    accepted_by: str | None
-    carrier: str | None
-    tracking_no: str | None
-    created_at: datetime | None
-    accepted_at: datetime | None
-    shipped_at: datetime | None
-    picked_up_at: datetime | None
-    cancelled_at: datetime | None
-
-    @classmethod
-    def of(cls, t: Task, scope: str | None) -> TaskOut:
-        return cls(
-            task_id=t.task_id,
-            order_id=t.order_id,
-            node_code=t.node_code,
-            kind=t.kind,
-            status=t.status,
-            reservation_id=t.reservation_id,
-            group=t.group,
-            lines=[LineOut(material_code=x.material_code, qty=x.qty) for x in t.lines],
-            pickup_code=t.pickup_code if scope is None else None,
-            accepted_by=t.accepted_by,
-            carrier=t.carrier,
-            tracking_no=t.tracking_no,
-            created_at=t.created_at,
-            accepted_at=t.accepted_at,
-            shipped_at=t.done_at if t.status is TaskStatus.SHIPPED else None,
-            picked_up_at=t.done_at if t.status is TaskStatus.PICKED_UP else None,
-            cancelled_at=t.cancelled_at,
-        )
-
-
-class TaskPage(PageInfo):
-    items: list[TaskOut]
-    total: int
-    limit: int
-    offset: int
-
-
-class AcceptBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    staff_id: Text64
-
-
-class ShipBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    carrier: Text64
-    tracking_no: Text64
-
-
-class PickupBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    pickup_code: str = Field(pattern=r"^[0-9]{6}$", description="the six digits the buyer shows")
-
-
-@router.get("/tasks", response_model=TaskPage, tags=["tasks"])
-async def list_tasks(
-    uow: Uow,
-    node_code: str | None = None,
-    status: TaskStatus | None = None,
-    order_id: str | None = None,
-    limit: Limit = 50,
-    offset: Offset = 0,
-    scope: Scope = None,
-) -> TaskPage:
-    scope = _scope(scope)
-    with _errors():
-        found, total = await service.list_tasks(
-            uow,
-            scope=scope,
-            node_code=node_code,
-            status=status,
-            order_id=order_id,
-            limit=limit,
-            offset=offset,
-        )
-    return TaskPage(items=[TaskOut.of(t, scope) for t in found], total=total, limit=limit, offset=offset)
-
-
-@router.get("/tasks/{task_id}", response_model=TaskOut, tags=["tasks"])
-async def get_task(task_id: str, uow: Uow, scope: Scope = None) -> TaskOut:
-    scope = _scope(scope)
-    with _errors():
-        return TaskOut.of(await service.get_task(uow, task_id, scope), scope)
-
-
-@router.post("/tasks/{task_id}/accept", response_model=TaskOut, tags=["tasks"])
-async def accept_task(task_id: str, body: AcceptBody, uow: Uow, scope: Scope = None) -> TaskOut:
-    scope = _scope(scope)
-    with _errors():
-        return TaskOut.of(await service.accept_task(uow, task_id, body.staff_id, scope), scope)
-
-
-@router.post("/tasks/{task_id}/ship", response_model=TaskOut, tags=["tasks"])
-async def ship_task(task_id: str, body: ShipBody, uow: Uow, scope: Scope = None) -> TaskOut:
-    scope = _scope(scope)
-    with _errors():
-        return TaskOut.of(await service.ship_task(uow, task_id, body.carrier, body.tracking_no, scope), scope)
-
-
-@router.post("/tasks/{task_id}/pickup", response_model=TaskOut, tags=["tasks"])
-async def pickup_task(task_id: str, body: PickupBody, uow: Uow, scope: Scope = None) -> TaskOut:
-    scope = _scope(scope)
-    with _errors():
-        return TaskOut.of(await service.pickup_task(uow, task_id, body.pickup_code, scope), scope)
 
 
 # -- sourcing (what operations look at when an order is stuck) -----------------------------------------------

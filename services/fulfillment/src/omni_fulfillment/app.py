@@ -6,12 +6,23 @@ from fastapi import FastAPI
 from pydantic import AliasChoices, Field
 
 from omni_chassis.app import create_app, serve
-from omni_chassis.settings import ServiceSettings
 
-from . import api, api_carriers, api_routing, consumers, consumers_carriers, service, store_carriers
+from . import (
+    api,
+    api_carriers,
+    api_routing,
+    api_task_config,
+    api_tasks,
+    consumers,
+    consumers_carriers,
+    service,
+    store_carriers,
+)
+from .service import task_config, task_timers
+from .settings_tasks import TaskSettings
 
 
-class Settings(ServiceSettings):
+class Settings(TaskSettings):  # store tasks' settings: settings_tasks.py
     service_name: str = "fulfillment"
     http_port: int = 8004
     sourcing_max_attempts: int = Field(
@@ -28,12 +39,20 @@ class Settings(ServiceSettings):
 
 def build(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
+    task_config.configure(settings.task_config())
     return create_app(
         settings,
         title="Omni fulfillment",
-        routers=[api.router, api_carriers.router, api_routing.router],
+        routers=[
+            api.router,
+            api_tasks.router,
+            api_task_config.router,
+            api_carriers.router,
+            api_routing.router,
+        ],
         consumers=consumers.specs(max_attempts=settings.sourcing_max_attempts) + consumers_carriers.specs(),
         repository=store_carriers.Repository,  # store.Repository with carrier routing's queries
+        timers=task_timers.HANDLERS,  # the SLAs of store tasks
     )
 
 

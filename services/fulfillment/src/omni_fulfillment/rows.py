@@ -14,10 +14,15 @@ from .domain.sourcing import Line, Point
 from .domain.tasks import Task, TaskKind, TaskStatus
 from .rows_routing import routing_of
 
+# a store task's work (fulfillment0005): written as the domain has it ("picked" is converted)
+TASK_WORK = (
+    "node_type", "channel", "picked", "picking_at", "packed_at", "ready_at", "released_at", "due_kind",
+    "due_at", "escalated_at", "escalation", "code_failures", "locked_until", "code_sent", "status_reason",
+)  # fmt: skip
 # what a task's save writes back: its state, and its lines (a partial refund before shipment takes units off)
 TASK_STATE = (
     "status", "accepted_by", "carrier", "tracking_no", "accepted_at", "done_at", "cancelled_at", "lines",
-    "order_lines",
+    "order_lines", *TASK_WORK,
 )  # fmt: skip
 
 
@@ -132,6 +137,8 @@ def task_of(r: Any) -> Task:
         cancelled_at=r.cancelled_at,
         order_lines=tuple(LinePart(d["line_id"], d["material_code"], int(d["qty"])) for d in r.order_lines),
         group=r.line_group,
+        **{c: getattr(r, c) for c in TASK_WORK if c != "picked"},
+        picked=_lines(r.picked),
     )
 
 
@@ -157,4 +164,6 @@ def task_values(t: Task, now: datetime) -> dict[str, Any]:
             {"line_id": p.line_id, "material_code": p.material_code, "qty": p.qty} for p in t.order_lines
         ],
         "line_group": t.group,
+        **{c: getattr(t, c) for c in TASK_WORK if c != "picked"},
+        "picked": lines_json(t.picked),
     }

@@ -33,12 +33,15 @@ from .rows import (
     task_values,
 )
 from .rows_routing import routing_values
+from .store_tasks import TaskStore
 from .tables import intercepts, metadata, nodes, reservations, sourcing, stock, tasks
 
 __all__ = ["Repository", "intercepts", "metadata", "nodes", "reservations", "sourcing", "stock", "tasks"]
 
 
-class Repository:
+class Repository(TaskStore):
+    """Nodes, stock, sourcing, tasks and intercepts here; store tasks' work in store_tasks.py."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 

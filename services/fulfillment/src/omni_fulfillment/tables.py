@@ -134,6 +134,26 @@ tasks = Table(
     Column("order_lines", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     # split by type (fulfillment0003): the group of its lines; NULL: the order's main group
     Column("line_group", Text, nullable=True),
+    # store tasks (fulfillment0005, tables_tasks.py has the rest): the node's type when the task was made
+    # (NULL: made before; it ships as a warehouse's does), the order's channel, what was picked
+    # [{material_code, qty}], when each step happened, the running SLA (due_kind accept | pick_pack |
+    # pickup_hold, due_at), an escalation, the pickup code's wrong guesses, lock and messages sent, and why
+    # the task ended as it did (rejected, reassigned, cancelled)
+    Column("node_type", Text, nullable=True),
+    Column("channel", Text, nullable=True),
+    Column("picked", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("picking_at", TS, nullable=True),
+    Column("packed_at", TS, nullable=True),
+    Column("ready_at", TS, nullable=True),
+    Column("released_at", TS, nullable=True),
+    Column("due_kind", Text, nullable=True),
+    Column("due_at", TS, nullable=True),
+    Column("escalated_at", TS, nullable=True),
+    Column("escalation", Text, nullable=True),
+    Column("code_failures", Integer, nullable=False, server_default=text("0")),
+    Column("locked_until", TS, nullable=True),
+    Column("code_sent", Integer, nullable=False, server_default=text("0")),
+    Column("status_reason", Text, nullable=True),
     Index("tasks_order", "order_id"),
     Index("tasks_node_status", "node_code", "status", "created_at"),
     Index("tasks_status", "status", "created_at"),

@@ -183,6 +183,13 @@ async def test_staff_work_their_tasks_within_their_scope(api):
     assert (
         await client.post(f"/tasks/{ship_st}/ship", json={"carrier": ""}, headers=staff)
     ).status_code == 422
+    # A store's task is packed before it ships (a warehouse's may ship from accepted, below).
+    r = await client.post(
+        f"/tasks/{ship_st}/ship", json={"carrier": "SF", "tracking_no": "SF1"}, headers=staff
+    )
+    assert r.status_code == 409 and r.json()["detail"].endswith("pick and pack it before it ships")
+    r = await client.post(f"/tasks/{ship_st}/pack", json={}, headers=staff)
+    assert r.status_code == 200 and (r.json()["status"], r.json()["actions"]) == ("packed", ["ship"])
     r = await client.post(
         f"/tasks/{ship_st}/ship", json={"carrier": "SF", "tracking_no": "SF1"}, headers=staff
     )
@@ -204,6 +211,10 @@ async def test_staff_work_their_tasks_within_their_scope(api):
         f"/tasks/{pick_task}/ship", json={"carrier": "SF", "tracking_no": "X"}, headers=staff
     )
     assert r.status_code == 409 and "store pickup" in r.json()["detail"]
+    r = await client.post(f"/tasks/{pick_task}/pickup", json={"pickup_code": code}, headers=staff)
+    assert r.status_code == 409 and r.json()["detail"].endswith("(make it ready for pickup first)")
+    r = await client.post(f"/tasks/{pick_task}/ready", json={}, headers=staff)
+    assert r.status_code == 200 and r.json()["status"] == "ready_for_pickup" and r.json()["code_sent"] == 1
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     r = await client.post(f"/tasks/{pick_task}/pickup", json={"pickup_code": wrong}, headers=staff)
     assert r.status_code == 422 and r.json()["detail"] == f"the pickup code does not match task {pick_task}"

@@ -13,6 +13,8 @@ import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from task_fakes import FakeTaskStore
+
 from omni_chassis.uow import FakeUnitOfWork
 from omni_contracts import Envelope, EventPayload, make_envelope, utcnow
 from omni_contracts.events.aftersales import OrderRefundApprovedV1, RefundedLine
@@ -28,8 +30,9 @@ from omni_fulfillment.domain.tasks import Task
 DEST = (31.2304, 121.4737)  # Shanghai; nodes are placed north of it
 
 
-class FakeRepository:
+class FakeRepository(FakeTaskStore):  # store tasks' work: task_fakes.py
     def __init__(self) -> None:
+        super().__init__()
         self.nodes: dict[str, Node] = {}
         self.stock: dict[tuple[str, str], tuple[int, int]] = {}
         self.sourcings: dict[str, OrderSourcing] = {}
@@ -41,7 +44,9 @@ class FakeRepository:
 
     # -- the fake unit of work's hooks ---------------------------------------------------------------------
     def _state(self) -> tuple[Any, ...]:
-        return (self.nodes, self.stock, self.sourcings, self.tasks, self.created_at, self.intercepts)
+        return (
+            self.nodes, self.stock, self.sourcings, self.tasks, self.created_at, self.intercepts, self.work,
+        )  # fmt: skip
 
     def begin(self) -> None:
         self._saved = copy.deepcopy(self._state())
@@ -51,7 +56,8 @@ class FakeRepository:
 
     def rollback(self) -> None:
         if self._saved is not None:
-            self.nodes, self.stock, self.sourcings, self.tasks, self.created_at, self.intercepts = self._saved
+            (self.nodes, self.stock, self.sourcings, self.tasks, self.created_at, self.intercepts,
+             self.work) = self._saved  # fmt: skip
             self._saved = None
 
     # -- nodes -----------------------------------------------------------------------------------------------

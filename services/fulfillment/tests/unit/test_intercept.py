@@ -71,6 +71,7 @@ def test_units_whose_task_left_are_not_intercepted_with_where_they_went():
     gone.ship("SF", "SF1", NOW)
     picked = task("T2", "ST1", [("L2", "B", 1)], pickup=True)
     picked.accept("s2", NOW)
+    picked.ready(NOW)
     picked.pickup("123456", NOW)
     got = intercept([gone, picked], [Refunded("L1", "A", 1), Refunded("L2", "B", 1)], NOW,
                     shipping_lines={"L1", "L2"})  # fmt: skip

@@ -10,7 +10,7 @@ from typing import Any
 from fulfillment_fakes import accepted, cancelled, new_uow, node, refused, reserved, stock_changed
 
 from omni_fulfillment import service
-from omni_fulfillment.api import TaskOut
+from omni_fulfillment.api_tasks import TaskOut
 from omni_fulfillment.domain.order_sourcing import NOTHING_TO_SHIP, SourcingStatus
 from omni_fulfillment.domain.tasks import TaskStatus
 

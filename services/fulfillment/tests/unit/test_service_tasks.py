@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from fulfillment_fakes import accepted, new_uow, node, reserved, stock_changed
+from task_support import ready
 
 from omni_fulfillment import service
 from omni_fulfillment.domain.errors import Conflict, Forbidden, Invalid, NotFound
@@ -89,6 +90,11 @@ async def test_pickup_with_the_buyers_code_names_the_order_line():
     await service.accept_task(uow, task_id, "s1", "ST")
     with pytest.raises(Conflict, match="store pickup"):
         await service.ship_task(uow, task_id, "SF", "X", "ST")
+    with pytest.raises(Conflict, match="only a task ready for pickup can be picked up"):
+        await service.pickup_task(uow, task_id, code, "ST")
+    await ready(uow, task_id, "ST")  # the buyer is sent the code
+    (sent,) = uow.of_type("fulfillment.pickup-code-issued")
+    assert (sent.data.pickup_code, sent.data.channel, sent.data.sent) == (code, "tmall", 1)
     with pytest.raises(Invalid, match=f"the pickup code does not match task {task_id}"):
         await service.pickup_task(uow, task_id, f"{(int(code) + 1) % 1_000_000:06d}", "ST")
     done = await service.pickup_task(uow, task_id, code, "ST")

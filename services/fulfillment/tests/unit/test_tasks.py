@@ -1,4 +1,5 @@
-"""The task state machine: assigned -> accepted -> shipped | picked_up; cancelled while open."""
+"""The task state machine: assigned -> accepted -> (picking -> packed ->) shipped, or accepted (-> picking)
+-> ready_for_pickup -> picked_up; cancelled while open (more in test_task_states.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from omni_fulfillment.domain.errors import Conflict, Invalid
+from omni_fulfillment.domain.errors import Conflict
 from omni_fulfillment.domain.sourcing import Line
-from omni_fulfillment.domain.tasks import Task, TaskKind, TaskStatus, order_fulfilled
+from omni_fulfillment.domain.tasks import PickupOutcome, Task, TaskKind, TaskStatus, order_fulfilled
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -39,17 +40,17 @@ def test_ship_path():
 def test_pickup_path_needs_the_right_code():
     t = pickup_task()
     t.accept("staff-7", NOW)
-    with pytest.raises(Invalid, match="the pickup code does not match task T2"):
-        t.pickup("999999", NOW)
-    assert t.status is TaskStatus.ACCEPTED, "a wrong code changes nothing"
-    t.pickup("012345", NOW)
-    assert t.status is TaskStatus.PICKED_UP
+    t.ready(NOW)
+    assert t.pickup("999999", NOW) is PickupOutcome.WRONG_CODE
+    assert (t.status, t.code_failures) == (TaskStatus.READY_FOR_PICKUP, 1), "a wrong code only counts"
+    assert t.pickup("012345", NOW) is PickupOutcome.HANDED_OVER
+    assert (t.status, t.code_failures) == (TaskStatus.PICKED_UP, 0)
 
 
 def test_cannot_ship_or_pick_up_before_accepting():
     with pytest.raises(Conflict, match="only an accepted task can be shipped \\(accept it first\\)"):
         ship_task().ship("SF", "1", NOW)
-    with pytest.raises(Conflict, match="only an accepted task can be picked up"):
+    with pytest.raises(Conflict, match="only a task ready for pickup can be picked up"):
         pickup_task().pickup("012345", NOW)
 
 
@@ -95,6 +96,7 @@ def test_an_order_is_fulfilled_when_every_live_task_is_done():
         t.accept("x", NOW)
     a.ship("SF", "1", NOW)
     assert not order_fulfilled([a, b, c])
+    b.ready(NOW)
     b.pickup("012345", NOW)
     assert not order_fulfilled([a, b, c])
     c.cancel(NOW)

@@ -85,7 +85,7 @@ def intercept(
     held back). A task changed here has `changed` set."""
     open_ = sorted(
         (t for t in tasks if t.status in OPEN),
-        key=lambda t: (t.status is TaskStatus.ACCEPTED, t.task_id),
+        key=lambda t: (t.status is not TaskStatus.ASSIGNED, t.task_id),
     )
     taken: list[tuple[Refunded, Task, int]] = []
     gone: list[Gone] = []

@@ -9,7 +9,10 @@ together or not at all. Split by use case:
 - `orders`: order.accepted (source, or source again after an operator's retry) and order.cancelled;
 - `replies`: inventory's reserved / refused (allocate, re-plan, give up);
 - `outcomes`: a batch's decisions turned into rows (written at commit) and events;
-- `tasks`: staff actions on tasks (accept, ship, pickup) and the order's fulfilment.
+- `tasks`: reading tasks, and what the staff's actions share; `task_flow`: the staff's actions (accept,
+  pick, pack, ship, ready, hand over, resend the code, reject), once per client action id;
+  `rejections`: units given back and re-sourced; `task_timers`: the SLA timers' handlers; `task_admin`:
+  reject reasons, SLA policies, pauses, cycle-count requests; `task_hooks`: where tasks meet sourcing.
 """
 
 from .common import DEFAULT_MAX_ATTEMPTS, Uow
@@ -17,7 +20,8 @@ from .nodes import create_node, deactivate_node, get_node, list_nodes, put_node
 from .orders import get_sourcing, on_order_events
 from .replies import on_reservation_replies
 from .stock import on_stock_changed, stock_view
-from .tasks import accept_task, get_task, list_tasks, pickup_task, ship_task, shipped_lines
+from .task_flow import accept_task, pickup_task, ship_task
+from .tasks import get_task, list_tasks, shipped_lines
 
 __all__ = [
     "DEFAULT_MAX_ATTEMPTS",

@@ -17,6 +17,7 @@ from ..domain.lines import OrderLine
 from ..domain.order_sourcing import Ignored, NothingToShip, OrderSourcing, SourcingStatus
 from ..domain.sourcing import Line, Point
 from ..domain.tasks import Task
+from . import task_hooks
 from .common import Uow
 from .intercepts import REFUND_APPROVED, on_cancelled, on_refunds
 from .outcomes import Batch, apply
@@ -77,6 +78,8 @@ async def _accept(
         {line.material_code for e in todo for line in e.data.lines if line.ships},
         {e.data.pickup_node for e in todo if e.data.delivery == "store_pickup" and e.data.pickup_node},
     )
+    await task_hooks.skip_paused(batch.uow, view)  # a store too busy takes no new orders for a while
+    await task_hooks.remember_orders(batch.uow, todo)  # the channel, for SLAs and the pickup-code message
     now = utcnow()
     for env in todo:
         o: OrderAcceptedV1 = env.data

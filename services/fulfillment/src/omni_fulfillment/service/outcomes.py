@@ -32,6 +32,7 @@ from ..domain.order_sourcing import (
     Requested,
 )
 from ..domain.tasks import Task
+from . import task_hooks
 from .common import Uow, mq
 
 log = get_logger(__name__)
@@ -48,6 +49,7 @@ class Batch:
     changed_tasks: list[Task] = field(default_factory=list)
     stock: list[tuple[str, str, int]] = field(default_factory=list)
     allocated: dict[str, Envelope[Any]] = field(default_factory=dict)  # order -> the event that allocated it
+    live: dict[str, list[Task]] = field(default_factory=dict)  # re-sourced orders: the tasks they had (hooks)
 
     @classmethod
     def open(cls, uow: Uow) -> Batch:
@@ -93,7 +95,10 @@ def apply(batch: Batch, order: OrderSourcing, outcome: Outcome, cause: Envelope[
         )
     elif isinstance(outcome, Allocated):
         now = utcnow()
-        parts = split_by_group(order.order_lines, [(r.group, r.lines) for r in outcome.reservations])
+        # re-sourced after its allocation: tasks only for the new reservations; the event names them all
+        fresh, kept = task_hooks.split_allocation(batch, oid, outcome.reservations)
+        unheld = task_hooks.unheld_lines(order.order_lines, kept)
+        parts = split_by_group(unheld, [(r.group, r.lines) for r in fresh])
         # one code for the buyer, whatever the groups: a pickup order's tasks are all at its pickup node
         code = f"{secrets.randbelow(10**6):06d}" if order.is_pickup else None
         made = [
@@ -108,7 +113,7 @@ def apply(batch: Batch, order: OrderSourcing, outcome: Outcome, cause: Envelope[
                 order_lines=p,
                 group=r.group,
             )
-            for r, p in zip(outcome.reservations, parts, strict=True)
+            for r, p in zip(fresh, parts, strict=True)
         ]
         batch.new_tasks.extend(made)
         batch.allocated[oid] = (
@@ -122,11 +127,12 @@ def apply(batch: Batch, order: OrderSourcing, outcome: Outcome, cause: Envelope[
                 reservation_id=t.reservation_id,
                 lines=mq(t.lines),
             )
-            for t in made
+            for t in [*kept, *made]
         ]
         uow.emit(OrderAllocatedV1(order_id=oid, tasks=refs), key=oid, cause=cause)
         log.debug("order allocated", order_id=oid, tasks=len(made), nodes=[t.node_code for t in made])
     elif isinstance(outcome, GaveUp):
+        task_hooks.cancel_live(batch, oid, outcome.reason, utcnow())  # given up on after its allocation
         event = OrderUnfulfillableV1(
             order_id=oid,
             reason=outcome.reason,

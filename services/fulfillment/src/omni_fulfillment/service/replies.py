@@ -11,9 +11,10 @@ from omni_chassis.logging import get_logger
 from omni_contracts import Envelope
 from omni_contracts.events.inventory import ReservationRefusedV1, ReservedV1
 
-from ..domain.order_sourcing import Ignored
+from ..domain.order_sourcing import Ignored, SourcingStatus
 from ..domain.sourcing import Shortfall
 from ..domain.stock_view import StockView
+from . import task_hooks
 from .common import DEFAULT_MAX_ATTEMPTS, Uow
 from .intercepts import on_allocated
 from .outcomes import Batch, apply
@@ -42,6 +43,9 @@ async def on_reservation_replies(
                 {line.material_code for _, r in replan for line in r.lines},
                 {o.pickup_node for o, _ in replan if o.pickup_node},
             )
+            await task_hooks.skip_paused(uow, view)
+        sourcing = [o for o, s in orders.items() if s.status is SourcingStatus.SOURCING]
+        await task_hooks.load_live(uow, batch, sourcing)  # re-sourced after allocation: the tasks it has
         for env in envs:
             d: ReservedV1 | ReservationRefusedV1 = env.data
             order = orders.get(d.order_id)
@@ -63,3 +67,4 @@ async def on_reservation_replies(
                 batch.orders[order.order_id] = order
             apply(batch, order, outcome, env)
         await on_allocated(batch)  # a partial refund that waited for the allocation
+        await task_hooks.prepare_new_tasks(uow, batch.new_tasks)  # node type, channel, accept SLA timer

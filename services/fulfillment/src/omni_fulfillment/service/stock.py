@@ -9,6 +9,7 @@ from omni_contracts import Envelope
 from omni_contracts.events.inventory import StockChangedV1
 
 from ..domain.errors import NotFound
+from . import task_admin
 from .common import Uow
 
 
@@ -22,6 +23,7 @@ async def on_stock_changed(uow: Uow, envs: Sequence[Envelope[Any]]) -> None:
             newest[key] = d
     async with uow:
         await uow.repo.upsert_stock([(n, m, d.available, d.seq) for (n, m), d in newest.items()])
+        await task_admin.on_counts(uow, envs)  # a count recorded closes its cycle-count request
 
 
 async def stock_view(uow: Uow, node_code: str, material_code: str) -> tuple[int, int]:

@@ -1,28 +1,27 @@
-"""Tasks, as the staff of a node work them: accept, ship or hand over to the buyer; the order is fulfilled
-when its last task is done. Store staff (a node scope) see and work only their node's tasks."""
+"""Tasks as their node's staff see them (read, list, what was done on them), and what the staff's actions
+share (task_flow.py, rejections.py): the scope check, the lock of a task with its order's other tasks,
+the SLA of a task, a shipment's lines, and the order's fulfilment when its last task is done. Store staff (a
+node scope) see and work only their node's tasks."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from omni_chassis.logging import get_logger
-from omni_contracts import utcnow
-from omni_contracts.events.fulfillment import (
-    OrderFulfilledV1,
-    PickedUpV2,
-    ShippedLine,
-    ShippedV2,
-    TaskAcceptedV1,
-)
+from omni_contracts.events.fulfillment import OrderFulfilledV1, ShippedLine
 
 from ..domain.errors import Forbidden, NotFound
+from ..domain.order_sourcing import OrderSourcing, SourcingStatus
+from ..domain.sla import Sla, resolve
 from ..domain.tasks import Task, TaskStatus, order_fulfilled
 from .common import Uow
+from .task_config import TASK_TIMERS, config
 
 log = get_logger(__name__)
 
 
-def _in_scope(task: Task, scope: str | None) -> Task:
+def in_scope(task: Task, scope: str | None) -> Task:
     if scope is not None and task.node_code != scope:
         raise Forbidden(f"task {task.task_id} belongs to node {task.node_code}")
     return task
@@ -33,7 +32,17 @@ async def get_task(uow: Uow, task_id: str, scope: str | None) -> Task:
         task = await uow.repo.get_task(task_id)
     if task is None:
         raise NotFound(f"task {task_id} does not exist")
-    return _in_scope(task, scope)
+    return in_scope(task, scope)
+
+
+async def task_history(uow: Uow, task_id: str, scope: str | None) -> tuple[Task, list[dict[str, Any]]]:
+    """The task and the staff's actions on it, oldest first."""
+    async with uow:
+        task = await uow.repo.get_task(task_id)
+        if task is None:
+            raise NotFound(f"task {task_id} does not exist")
+        in_scope(task, scope)
+        return task, await uow.repo.task_actions(task_id)
 
 
 async def list_tasks(
@@ -60,22 +69,6 @@ async def list_tasks(
         )
 
 
-async def accept_task(uow: Uow, task_id: str, staff_id: str, scope: str | None) -> Task:
-    async with uow:
-        task = await uow.repo.get_task(task_id, lock=True)
-        if task is None:
-            raise NotFound(f"task {task_id} does not exist")
-        _in_scope(task, scope)
-        task.accept(staff_id, utcnow())
-        await uow.repo.save_tasks([task])
-        event = TaskAcceptedV1(
-            task_id=task.task_id, order_id=task.order_id, node_code=task.node_code, accepted_by=staff_id
-        )
-        uow.emit(event, key=task.order_id)
-    log.info("task accepted", task_id=task.task_id, order_id=task.order_id, node_code=task.node_code)
-    return task
-
-
 def shipped_lines(task: Task) -> list[ShippedLine]:
     """The task's units by order line (several lines of one material apart); without line ids for a task
     made before fulfillment kept them."""
@@ -86,62 +79,46 @@ def shipped_lines(task: Task) -> list[ShippedLine]:
     return [ShippedLine(material_code=x.material_code, qty=x.qty) for x in task.lines]
 
 
-async def ship_task(uow: Uow, task_id: str, carrier: str, tracking_no: str, scope: str | None) -> Task:
-    async with uow:
-        task, siblings = await _lock_for_completion(uow, task_id, scope)
-        now = utcnow()
-        task.ship(carrier, tracking_no, now)
-        await uow.repo.save_tasks([task])
-        event = ShippedV2(
-            task_id=task.task_id,
-            order_id=task.order_id,
-            node_code=task.node_code,
-            reservation_id=task.reservation_id,
-            carrier=carrier,
-            tracking_no=tracking_no,
-            lines=shipped_lines(task),
-            shipped_at=now,
-        )
-        uow.emit(event, key=task.order_id)
-        log.info("task shipped", task_id=task.task_id, order_id=task.order_id, carrier=carrier)
-        await _maybe_fulfilled(uow, task, siblings, now)
-    return task
-
-
-async def pickup_task(uow: Uow, task_id: str, pickup_code: str, scope: str | None) -> Task:
-    async with uow:
-        task, siblings = await _lock_for_completion(uow, task_id, scope)
-        now = utcnow()
-        task.pickup(pickup_code, now)
-        await uow.repo.save_tasks([task])
-        event = PickedUpV2(
-            task_id=task.task_id,
-            order_id=task.order_id,
-            node_code=task.node_code,
-            reservation_id=task.reservation_id,
-            lines=shipped_lines(task),
-            picked_up_at=now,
-        )
-        uow.emit(event, key=task.order_id)
-        log.info("task picked up", task_id=task.task_id, order_id=task.order_id)
-        await _maybe_fulfilled(uow, task, siblings, now)
-    return task
-
-
-async def _lock_for_completion(uow: Uow, task_id: str, scope: str | None) -> tuple[Task, list[Task]]:
-    """The task and its order's other tasks, locked (order first, then tasks: the consumers' lock order), so
-    that two tasks finishing at once cannot both miss that the order is complete."""
+async def lock_with_order(
+    uow: Uow, task_id: str, scope: str | None
+) -> tuple[Task, list[Task], OrderSourcing | None]:
+    """The task, its order's other tasks and the order's sourcing, locked (order first, then tasks: the
+    consumers' lock order), so that two tasks finishing (or given back) at once see each other."""
     peek = await uow.repo.get_task(task_id)
     if peek is None:
         raise NotFound(f"task {task_id} does not exist")
-    _in_scope(peek, scope)
-    await uow.repo.lock_sourcing(peek.order_id)
+    in_scope(peek, scope)
+    order = (await uow.repo.load_sourcings([peek.order_id])).get(peek.order_id)
     all_tasks = await uow.repo.order_tasks([peek.order_id], lock=True)
     task = next(t for t in all_tasks if t.task_id == task_id)
-    return task, [t for t in all_tasks if t.task_id != task_id]
+    return task, [t for t in all_tasks if t.task_id != task_id], order
 
 
-async def _maybe_fulfilled(uow: Uow, task: Task, siblings: list[Task], now: datetime) -> None:
+async def sla_of(uow: Uow, task: Task) -> Sla:
+    policies = await uow.repo.sla_policies_for([task.node_code])
+    return resolve(policies, task.node_code, task.channel, config().sla.of(task.node_type))
+
+
+def clear_timers(uow: Uow, task: Task) -> None:
+    for kind in TASK_TIMERS:
+        uow.cancel_timer(kind, task.task_id)
+    task.due_kind = task.due_at = None
+
+
+def start_sla(uow: Uow, task: Task, kind: str, timer: str, seconds: int, since: datetime) -> None:
+    """Run one SLA of the task (the others stop): its due time on the task, its timer."""
+    clear_timers(uow, task)
+    if seconds:
+        task.due_kind, task.due_at = kind, since + timedelta(seconds=seconds)
+        uow.schedule_timer(timer, task.task_id, task.due_at, {"order_id": task.order_id, "sla_s": seconds})
+
+
+async def maybe_fulfilled(
+    uow: Uow, task: Task, siblings: list[Task], now: datetime, order: OrderSourcing | None = None
+) -> None:
+    """Every task the order still has has left, and nothing of it is being re-sourced: fulfilled."""
+    if order is not None and order.status is SourcingStatus.SOURCING:
+        return  # some of its units are being placed at another node: not fulfilled yet
     if order_fulfilled([task, *siblings]):
         await uow.repo.mark_fulfilled(task.order_id)
         uow.emit(OrderFulfilledV1(order_id=task.order_id, fulfilled_at=now), key=task.order_id)
