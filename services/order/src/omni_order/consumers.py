@@ -10,7 +10,7 @@ from omni_chassis.uow import UnitOfWork
 from omni_contracts import Envelope, Topic
 
 from . import service
-from .service import carrier_trace
+from .service import carrier_trace, pickup_expiry
 
 PRODUCT_EVENTS = set(service.PRODUCT_EVENTS)
 CHANNEL_ORDER_EVENTS = {"channel.order.received"}
@@ -28,6 +28,7 @@ async def on_channel_orders(uow: UnitOfWork[Any], envs: list[Envelope[Any]]) -> 
 async def on_fulfillment(uow: UnitOfWork[Any], envs: list[Envelope[Any]]) -> None:
     await service.follow_fulfillment(uow, envs)
     await carrier_trace.record_carrier_choices(uow, envs)  # fulfillment.carrier-chosen: trace rows only
+    await pickup_expiry.on_pickups_expired(uow, envs)  # a store pickup not collected: cancel, refund due
 
 
 def catalog_spec() -> ConsumerSpec:
@@ -52,7 +53,7 @@ def fulfillment_spec() -> ConsumerSpec:
         group="order-fulfillment",
         topics=[Topic.FULFILLMENT],
         batch_handler=on_fulfillment,
-        event_types=FULFILLMENT_EVENTS | carrier_trace.EVENTS,
+        event_types=FULFILLMENT_EVENTS | carrier_trace.EVENTS | pickup_expiry.EVENTS,
     )
 
 
