@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from .domain.reject_reasons import RejectReason
 from .domain.sla import ANY, SlaPolicy
-from .tables import nodes
+from .tables import nodes, reservations, tasks
 from .tables_tasks import (
     count_requests,
     node_pauses,
@@ -165,8 +165,16 @@ class TaskStore:
     async def add_rejection(self, row: dict[str, Any]) -> None:
         await self.session.execute(pg_insert(task_rejections).values(row))
 
-    async def resources_used(self, order_id: str) -> int:
-        q = select(func.count()).select_from(task_rejections).where(task_rejections.c.order_id == order_id)
+    async def resources_used(self, order_id: str, first_attempt: int = 1) -> int:
+        """The give-backs of the order's current sourcing: of tasks whose reservation is of an attempt from
+        `first_attempt` on (an operator's retry, or a backorder sourced again, starts a new budget)."""
+        r, t, v = task_rejections.c, tasks.c, reservations.c
+        q = (
+            select(func.count())
+            .select_from(task_rejections.join(tasks, t.task_id == r.task_id))
+            .join(reservations, v.reservation_id == t.reservation_id)
+            .where(r.order_id == order_id, v.attempt >= first_attempt)
+        )
         return (await self.session.execute(q)).scalar_one()
 
     async def order_rejections(self, order_id: str) -> list[dict[str, Any]]:

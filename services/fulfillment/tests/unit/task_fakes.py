@@ -108,8 +108,16 @@ class FakeTaskStore:
     async def add_rejection(self, row: dict[str, Any]) -> None:
         self.work.rejections.append(dict(row))
 
-    async def resources_used(self, order_id: str) -> int:
-        return sum(1 for r in self.work.rejections if r["order_id"] == order_id)
+    async def resources_used(self, order_id: str, first_attempt: int = 1) -> int:
+        o = self.sourcings.get(order_id)  # type: ignore[attr-defined]
+        attempts = {x.reservation_id: x.attempt for x in o.reservations} if o else {}
+        tasks = self.tasks  # type: ignore[attr-defined]
+        return sum(
+            1
+            for r in self.work.rejections
+            if r["order_id"] == order_id
+            and attempts.get(tasks[r["task_id"]].reservation_id, 0) >= first_attempt
+        )
 
     async def order_rejections(self, order_id: str) -> list[dict[str, Any]]:
         return [dict(r) for r in self.work.rejections if r["order_id"] == order_id]

@@ -219,3 +219,37 @@ async def test_a_reject_needs_an_active_reason_and_an_open_task():
     await pack(uow, tasks["ST1"])
     with pytest.raises(Conflict, match="only an assigned, accepted or picking task"):
         await reject(uow, tasks["ST1"], "out_of_stock")
+
+
+async def test_a_shortage_that_gives_the_order_up_cancels_the_task_it_was_packing():
+    task_config.configure(TaskConfig(max_resources=0))
+    uow = new_uow()
+    await seed(uow, [("ST1", "A", 5), ("ST1", "B", 5), ("WH", "A", 5)])
+    tasks = await allocate(uow, accepted("O1", {"A": 2, "B": 1}))
+    await task_flow.accept_task(uow, tasks["ST1"], "s1")
+    await do(uow, tasks["ST1"], task_flow.pick([("A", 1), ("B", 1)], None), "pick")
+    done = await pack(uow, tasks["ST1"], shortage=True)
+    assert done.task.status is TaskStatus.CANCELLED, "the order was given up on: nothing is packed"
+    assert len(uow.of_type("fulfillment.order-unfulfillable")) == 1
+
+
+async def test_an_order_sourced_again_after_a_give_up_has_a_new_budget_of_re_sources():
+    task_config.configure(TaskConfig(max_resources=1))
+    uow = new_uow()
+    await seed(uow, [("ST1", "A", 5), ("ST2", "A", 5), ("WH", "A", 5)])
+    first = accepted("O1", {"A": 1})
+    tasks = await allocate(uow, first)
+    await reject(uow, tasks["ST1"], "out_of_range")
+    await reserve_all(uow)
+    moved = next(t for t in uow.repo.tasks.values() if t.node_code == "ST2")
+    await reject(uow, moved.task_id, "out_of_range")
+    assert len(uow.of_type("fulfillment.order-unfulfillable")) == 1
+    again = accepted("O1", {"A": 1})  # the OMS re-sources its backorder: a new acceptance
+    await service.on_order_events(uow, [again])
+    await reserve_all(uow)
+    fresh = [t for t in uow.repo.tasks.values() if t.status is TaskStatus.ASSIGNED]
+    assert len(fresh) == 1
+    await reject(uow, fresh[0].task_id, "out_of_range")
+    assert len(uow.of_type("fulfillment.order-unfulfillable")) == 1, "re-sourced: the budget is new"
+    last = uow.of_type("fulfillment.reservation-requested")[-1].data
+    assert last.node_code != fresh[0].node_code and uow.repo.sourcings["O1"].status.value == "sourcing"

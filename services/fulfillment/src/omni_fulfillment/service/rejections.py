@@ -207,7 +207,7 @@ async def resource_given(
     if order is None:
         raise Conflict(f"order {task.order_id} of task {task.task_id} has no sourcing here")
     repo, cfg = uow.repo, config()
-    used = await repo.resources_used(task.order_id)
+    used = await repo.resources_used(task.order_id, order.first_attempt)  # in this sourcing (a retry: anew)
     view = await repo.load_view(
         {x.material_code for x in lines}, [order.pickup_node] if order.pickup_node else []
     )

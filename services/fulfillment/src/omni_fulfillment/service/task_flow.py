@@ -154,7 +154,7 @@ def finish(accept_shortage: bool, actor: str | None) -> Step:
                 actor=actor,
                 why=f"short at picking at {task.node_code}",
             )
-            if whole:
+            if whole or task.status is TaskStatus.CANCELLED:  # rejected, or the order was given up on
                 return "done"
         if task.kind.value == "pickup":
             task.ready(now)
