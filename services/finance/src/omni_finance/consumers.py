@@ -6,7 +6,8 @@ Three groups, so that no stream holds back another:
   order.cancelled (reversal);
 - `finance-shipments` on omni.fulfillment: fulfillment.shipped / fulfillment.picked-up (revenue). A shipment
   whose order finance has not booked yet is parked until order.accepted arrives (service.py), never retried
-  against the clock or dead-lettered for it;
+  against the clock or dead-lettered for it. fulfillment.carrier-chosen (the task's choice in force) joins it:
+  a shipped parcel's freight is booked from it (service_freight.py);
 - `finance-store-sales` on omni.channel.orders: channel.store-sale.recorded / channel.store-return.recorded,
   booked at once (service_store_sales.py).
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 from omni_chassis.consumer import ConsumerSpec
 from omni_contracts import Topic
 
-from . import service, service_store_sales
+from . import service, service_freight, service_store_sales
 
 ORDERS_GROUP = "finance-orders"
 SHIPMENTS_GROUP = "finance-shipments"
@@ -35,7 +36,7 @@ def specs() -> list[ConsumerSpec]:
             group=SHIPMENTS_GROUP,
             topics=[Topic.FULFILLMENT],
             batch_handler=service.handle_shipments,
-            event_types=set(service.SHIPMENT_EVENTS),
+            event_types={*service.SHIPMENT_EVENTS, *service_freight.CARRIER_EVENTS},
         ),
         ConsumerSpec(
             group=STORE_SALES_GROUP,

@@ -20,6 +20,9 @@ events are parked and ordered on `order:<M>` like any order's.
 order.compensation-granted and order.payment-received are order events like the cancellation, handled in
 the same batch and order. One of an order finance has not booked yet is parked on `order:<id>` (a merged
 order's source is booked with M's acceptance, which travels under M's key), released when it is booked.
+
+**Freight** (service_freight.py): fulfillment.carrier-chosen joins the shipments' batch; a shipped parcel's
+chosen cost is booked once per task, whichever of its choice and its shipment comes first.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from .domain.posting import CancelOutcome, Shipped
 from .domain.vouchers import InvalidVoucher, Voucher
 from .service_aftersales import AFTERSALES_EVENTS, apply_compensation, apply_refund, case_vouchers
 from .service_credit import CREDIT_EVENTS, apply_payment, credited
+from .service_freight import CARRIER_EVENTS, apply_choice, shipped
 from .service_merge import accept_merged, book, cancel_merged, record_shipment, ship_merged, source_of
 from .store import Repository, Writes, order_key
 
@@ -126,7 +130,7 @@ def _save(uow: Uow, w: Writes, envs: dict[UUID, Envelope[Any]], now: datetime) -
     """Write back at commit, and emit finance.voucher-posted for every voucher (after the rows, in order)."""
     if (
         w.new or w.renewed or w.new_merged or w.changed or w.vouchers or w.shipments
-        or w.new_receivables or w.changed_receivables
+        or w.new_receivables or w.changed_receivables or w.changed_costs
     ):  # fmt: skip
         uow.defer(partial(uow.repo.save, w, now))
     for v in w.vouchers:
@@ -210,7 +214,7 @@ def _fulfil_virtual(w: Writes, env: Envelope[Any], order: Any, now: datetime) ->
         "task_id": f"{order.order_id}:{VIRTUAL}", "order_id": order.order_id, "merged_order_id": None,
         "source_event_id": env.event_id, "source_event_type": env.event_type, "node_code": "-",
         "goods_cents": result.goods_cents, "freight_cents": result.freight_cents,
-        "voucher_id": result.voucher.voucher_id if result.voucher else None, "left_at": now,
+        "voucher_id": result.voucher.voucher_id if result.voucher else None, "left_at": now, "carrier": None,
     })  # fmt: skip
     if result.voucher is not None:
         w.vouchers.append(result.voucher)
@@ -246,23 +250,29 @@ def _cancel(w: Writes, env: Envelope[Any], now: datetime) -> None:
         log.debug("order cancellation booked", order_id=order.order_id, outcome=outcome.value)
 
 
-# -- fulfillment.shipped / fulfillment.picked-up --
+# -- fulfillment.shipped / fulfillment.picked-up / fulfillment.carrier-chosen --
 async def handle_shipments(uow: Uow, envs: list[Envelope[Any]]) -> None:
-    """Recognise revenue for goods that left. A shipment of an order finance does not know yet is parked
-    (module docstring); an impossible shipment is dead-lettered at once (PermanentError)."""
-    envs = [e for e in envs if e.event_type in SHIPMENT_EVENTS]
+    """Recognise revenue for goods that left, and book each shipped parcel's freight from its carrier choice
+    (service_freight.py). A shipment of an order finance does not know yet is parked (module docstring); an
+    impossible shipment is dead-lettered at once (PermanentError). A choice is never parked."""
+    envs = [e for e in envs if e.event_type in SHIPMENT_EVENTS or e.event_type in CARRIER_EVENTS]
     if not envs:
         return
     async with uow:
-        ids = {e.data.order_id for e in envs}
+        ids = {e.data.order_id for e in envs if e.event_type in SHIPMENT_EVENTS}
         merged = await uow.repo.load_merged(ids)
         sources = {s for m in merged.values() for s in m.source_ids}
         w = Writes(await uow.repo.load_orders(ids | sources), merged=merged)
         queue = _Queue(uow, await uow.repo.parked_orders(ids))
-        seen = await uow.repo.known_tasks([e.data.task_id for e in envs])
+        # after the orders: the tasks' locks. A task with shipments rows was booked as shipped.
+        w.costs, w.parcels = await uow.repo.load_freight([e.data.task_id for e in envs])
+        seen = set(w.parcels)
         now = utcnow()
         for env in envs:
             data = env.data
+            if env.event_type in CARRIER_EVENTS:
+                apply_choice(w, env, now)
+                continue
             if queue.hold(env, known=_ships_known(w, data.order_id)):
                 continue
             if data.task_id in seen:
@@ -274,6 +284,7 @@ async def handle_shipments(uow: Uow, envs: list[Envelope[Any]]) -> None:
             else:
                 seen.add(data.task_id)
                 _ship(w, env, now)
+                shipped(w, env, now)
             queue.applied(data.order_id)
         _save(uow, w, {e.event_id: e for e in envs}, now)
     log.info("shipments booked", events=len(envs), vouchers=len(w.vouchers), parked=len(queue.held))

@@ -139,6 +139,7 @@ def record_shipment(
             "freight_cents": result.freight_cents,
             "voucher_id": result.voucher.voucher_id if result.voucher else None,
             "left_at": data.picked_up_at if picked_up else data.shipped_at,
+            "carrier": None if picked_up else data.carrier,
         }
     )
     if result.voucher is not None:

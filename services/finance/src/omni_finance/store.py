@@ -16,15 +16,18 @@ from sqlalchemy import and_, bindparam, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .domain.credit import Receivable
+from .domain.freight import CarrierCost, Parcel
 from .domain.merge import MergedOrder
 from .domain.posting import OrderLineState, OrderState, OrderStatus
 from .domain.vouchers import Line, Voucher
 from .store_credit import ReceivableQueries
+from .store_freight import FreightQueries
 from .store_merge import MergedOrderQueries, NewMerged
 from .store_pos import StoreSaleQueries
 from .tables import (
     Base,
     accounts,
+    carrier_costs,
     metadata,
     order_lines,
     orders,
@@ -41,6 +44,7 @@ __all__ = [
     "Repository",
     "Writes",
     "accounts",
+    "carrier_costs",
     "metadata",
     "order_key",
     "order_lines",
@@ -80,6 +84,9 @@ class Writes:
     receivables: dict[str, Receivable] = field(default_factory=dict)  # loaded or opened (credit terms)
     new_receivables: set[str] = field(default_factory=set)
     changed_receivables: set[str] = field(default_factory=set)
+    costs: dict[str, CarrierCost] = field(default_factory=dict)  # task -> choice in force (freight)
+    parcels: dict[str, list[Parcel]] = field(default_factory=dict)  # task -> what its shipments booked
+    changed_costs: set[str] = field(default_factory=set)
 
 
 # The oldest parked event per order key (the chassis's `parked` table; both finance consumers park there).
@@ -136,7 +143,7 @@ def _voucher_filter(order_id: str | None, kind: str | None) -> list[Any]:
     return conds
 
 
-class Repository(StoreSaleQueries, MergedOrderQueries, ReceivableQueries):
+class Repository(StoreSaleQueries, MergedOrderQueries, ReceivableQueries, FreightQueries):
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
@@ -210,14 +217,6 @@ class Repository(StoreSaleQueries, MergedOrderQueries, ReceivableQueries):
         rows = await self.session.execute(_PARKED, {"keys": sorted(keys)})
         return {keys[k]: at for k, at in rows}
 
-    async def known_tasks(self, task_ids: Collection[str]) -> set[str]:
-        if not task_ids:
-            return set()
-        rows = await self.session.execute(
-            select(shipments.c.task_id).where(shipments.c.task_id.in_(list(set(task_ids))))
-        )
-        return {r[0] for r in rows}
-
     async def order_exists(self, order_id: str) -> bool:
         """Booked by finance: an order's projection, or a merged order (its sources are booked instead)."""
         found = await self.session.execute(select(orders.c.order_id).where(orders.c.order_id == order_id))
@@ -225,9 +224,9 @@ class Repository(StoreSaleQueries, MergedOrderQueries, ReceivableQueries):
 
     # -- writing back what a use case changed -------------------------------------------------------------
     async def save(self, w: Writes, now: datetime) -> None:
-        """New merged orders, new (and renewed) orders, changed orders and lines, vouchers, shipments: a few
-        statements for the whole batch. A second voucher of the same (source event, kind, order) fails UNIQUE
-        and rolls the batch back."""
+        """New merged orders, new (and renewed) orders, changed orders and lines, vouchers, shipments, carrier
+        choices: a few statements for the whole batch. A second voucher of the same (source event, kind,
+        order) fails UNIQUE and rolls the batch back."""
         await self._insert_merged(w.new_merged)
         await self._drop_receivables(list(w.renewed))
         await self._drop_projections(list(w.renewed))
@@ -238,6 +237,7 @@ class Repository(StoreSaleQueries, MergedOrderQueries, ReceivableQueries):
         if w.shipments:
             await self.session.execute(insert(shipments), w.shipments)
         await self._save_receivables(w, now)
+        await self._save_costs([w.costs[t] for t in sorted(w.changed_costs)], now)
 
     async def _insert_orders(self, new: list[NewOrder], now: datetime) -> None:
         """New projections with their lines, in their current (final) state."""

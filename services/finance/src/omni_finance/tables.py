@@ -38,7 +38,11 @@ ORDER_LINES_REFUNDS = (
 )
 VOUCHER_KINDS = (
     "kind IN ('sale', 'revenue', 'reversal', 'store-sale', 'store-return', 'refund', 'compensation', "
-    "'payment')"
+    "'payment', 'freight')"
+)
+CARRIER_COST = (
+    "(carrier IS NULL) = (cost_cents IS NULL) AND cost_cents >= 0 AND attempt >= 1 "
+    "AND (booked_at IS NULL) = (booked_cents IS NULL) AND booked_cents >= 0"
 )
 
 # -- tables --
@@ -207,9 +211,34 @@ shipments = Table(
     Column("voucher_id", PgUUID(as_uuid=True), nullable=True),
     Column("left_at", DateTime(timezone=True), nullable=False),
     Column("merged_order_id", Text, ForeignKey("merged_orders.order_id"), nullable=True),
+    # the carrier it left with (fulfillment.shipped); None for a pickup, and for rows from before finance0005
+    Column("carrier", Text, nullable=True),
     PrimaryKeyConstraint("task_id", "order_id", name="shipments_pkey"),
     UniqueConstraint("source_event_id", "order_id", name="shipments_source_event"),
     Index("shipments_order", "order_id"),
+)
+
+# Freight (domain/freight.py): the carrier choice in force per task (fulfillment.carrier-chosen, the latest
+# attempt) and what was booked of it once the task shipped - the payables ledger of 2202 per carrier.
+carrier_costs = Table(
+    "carrier_costs",
+    metadata,
+    Column("task_id", Text, primary_key=True),
+    Column("order_id", Text, nullable=False),  # the event's order: a merged order's own id
+    Column("node_code", Text, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("carrier", Text, nullable=True),
+    Column("cost_cents", BigInteger, nullable=True),
+    Column("currency", Text, nullable=False),
+    Column("source_event_id", PgUUID(as_uuid=True), nullable=False),
+    Column("chosen_at", DateTime(timezone=True), nullable=False),
+    Column("booked_carrier", Text, nullable=True),
+    Column("booked_cents", BigInteger, nullable=True),
+    Column("booked_at", DateTime(timezone=True), nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    CheckConstraint(CARRIER_COST, name="carrier_costs_amounts"),
+    Index("carrier_costs_order", "order_id"),
+    Index("carrier_costs_booked_carrier", "booked_carrier"),
 )
 
 vouchers = Table(

@@ -18,6 +18,7 @@ from omni_contracts.events.order import OrderAcceptedV1, OrderCancelledV1, Order
 from omni_finance import service
 from omni_finance.domain.accounts import CHART
 from omni_finance.domain.credit import Receivable
+from omni_finance.domain.freight import CarrierCost, Parcel
 from omni_finance.domain.merge import MergedOrder
 from omni_finance.domain.posting import OrderState
 from omni_finance.domain.vouchers import Voucher
@@ -42,6 +43,7 @@ class FakeRepository:
         self.shipments: dict[tuple[str, str], dict[str, Any]] = {}  # (task id, order id) -> row
         self.merged: dict[str, MergedOrder] = {}
         self.receivables: dict[str, Receivable] = {}
+        self.costs: dict[str, CarrierCost] = {}  # carrier_costs: task id -> choice in force
         self.parked: dict[str, list[Envelope[Any]]] = {}  # the unit of work's parked events (attach())
         self._snapshot: Any = None
 
@@ -57,6 +59,7 @@ class FakeRepository:
             self.shipments,
             self.merged,
             self.receivables,
+            self.costs,
         )
 
     def begin(self) -> None:
@@ -68,7 +71,7 @@ class FakeRepository:
     def rollback(self) -> None:
         if self._snapshot is not None:
             (self.orders, self.accepted_event, self.vouchers, self.shipments, self.merged,
-             self.receivables) = self._snapshot  # fmt: skip
+             self.receivables, self.costs) = self._snapshot  # fmt: skip
         self._snapshot = None
 
     # -- what the use cases call ---------------------------------------------------------------------------
@@ -100,8 +103,13 @@ class FakeRepository:
         )  # fmt: skip
         return [copy.deepcopy(r) for r in found[offset : offset + limit]], len(found)
 
-    async def known_tasks(self, task_ids: Any) -> set[str]:
-        return {t for t in task_ids if any(t == task for task, _ in self.shipments)}
+    async def load_freight(self, task_ids: Any) -> tuple[dict[str, CarrierCost], dict[str, list[Parcel]]]:
+        ids = set(task_ids)
+        parcels: dict[str, list[Parcel]] = {}
+        for (task, order_id), row in sorted(self.shipments.items()):
+            if task in ids:
+                parcels.setdefault(task, []).append(Parcel(order_id, row["carrier"], row["goods_cents"]))
+        return {t: copy.deepcopy(c) for t, c in self.costs.items() if t in ids}, parcels
 
     async def order_exists(self, order_id: str) -> bool:
         return order_id in self.orders or order_id in self.merged
@@ -136,6 +144,8 @@ class FakeRepository:
                 self.receivables[oid] = copy.deepcopy(w.receivables[oid])
         for row in w.shipments:
             self.shipments[(row["task_id"], row["order_id"])] = dict(row)
+        for t in w.changed_costs:
+            self.costs[t] = copy.deepcopy(w.costs[t])
 
     async def list_vouchers(
         self, *, order_id: str | None, kind: str | None, limit: int, offset: int

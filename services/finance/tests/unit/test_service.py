@@ -233,7 +233,7 @@ async def test_queries_answer_from_the_repository_and_say_what_is_unknown():
     with pytest.raises(service.VoucherNotFound):
         await service.get_voucher(uow, repo.vouchers[0].source_event_id)
     accounts, n = await service.list_accounts(uow, limit=2, offset=2)
-    assert n == 12 and [a["code"] for a in accounts] == ["1012", "1122"]
+    assert n == 14 and [a["code"] for a in accounts] == ["1012", "1122"]
 
 
 # -- lines that do not ship (virtual, service): fulfilled by the OMS with the order's acceptance ----------

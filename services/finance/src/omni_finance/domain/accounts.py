@@ -1,7 +1,7 @@
 """The chart of accounts 会计科目表 finance posts to (codes after the Chinese enterprise chart).
 
-The same rows are seeded by migrations finance0001, finance0002 (store takings) and finance0004 (after-sales
-and credit terms); a test checks the database agrees with this module.
+The same rows are seeded by migrations finance0001, finance0002 (store takings), finance0004 (after-sales
+and credit terms) and finance0005 (carriers' freight); a test checks the database agrees with this module.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ class Account:
 CASH = "1001"  # 库存现金: the till's cash
 BANK = "1002"  # 银行存款: card payments settled to the bank
 OTHER_FUNDS = "1012"  # 其他货币资金: WeChat Pay / Alipay balances until withdrawn
+AP_CARRIERS = "2202"  # 应付账款-承运商: freight owed to the carriers (per carrier: the carrier_costs ledger)
 ADVANCE_RECEIPTS = "2203"  # 预收账款: prepaid vouchers / gift cards redeemed at the till
 VAT_OUTPUT = "222101"  # 应交税费-应交增值税(销项税额)
 AR_PLATFORM = "1122"  # 应收账款-平台: what the platform owes us for paid orders until it settles
@@ -46,6 +47,7 @@ DEFERRED_FREIGHT = "2206"  # 合同负债-运费: paid for freight not yet deliv
 SALES_REVENUE = "6001"  # 主营业务收入
 FREIGHT_REVENUE = "6051"  # 其他业务收入-运费
 COMPENSATION_EXPENSE = "660101"  # 销售费用-售后赔付: money paid to a buyer as compensation (赔付)
+FREIGHT_EXPENSE = "660102"  # 销售费用-运费: what the carrier charges for a parcel shipped (its chosen cost)
 
 CHART: dict[str, Account] = {
     a.code: a
@@ -55,6 +57,7 @@ CHART: dict[str, Account] = {
         Account(OTHER_FUNDS, "其他货币资金", AccountType.ASSET, Side.DEBIT),
         Account(AR_PLATFORM, "应收账款-平台", AccountType.ASSET, Side.DEBIT),
         Account(AR_CREDIT, "应收账款-账期客户", AccountType.ASSET, Side.DEBIT),
+        Account(AP_CARRIERS, "应付账款-承运商", AccountType.LIABILITY, Side.CREDIT),
         Account(ADVANCE_RECEIPTS, "预收账款", AccountType.LIABILITY, Side.CREDIT),
         Account(DEFERRED_GOODS, "合同负债", AccountType.LIABILITY, Side.CREDIT),
         Account(DEFERRED_FREIGHT, "合同负债-运费", AccountType.LIABILITY, Side.CREDIT),
@@ -62,6 +65,7 @@ CHART: dict[str, Account] = {
         Account(SALES_REVENUE, "主营业务收入", AccountType.REVENUE, Side.CREDIT),
         Account(FREIGHT_REVENUE, "其他业务收入-运费", AccountType.REVENUE, Side.CREDIT),
         Account(COMPENSATION_EXPENSE, "销售费用-售后赔付", AccountType.EXPENSE, Side.DEBIT),
+        Account(FREIGHT_EXPENSE, "销售费用-运费", AccountType.EXPENSE, Side.DEBIT),
     )
 }
 

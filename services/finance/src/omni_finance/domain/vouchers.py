@@ -20,6 +20,7 @@ class VoucherKind(StrEnum):
     REFUND = "refund"  # order.refund-approved: part of an order refunded (deferred or revenue reversed)
     COMPENSATION = "compensation"  # order.compensation-granted: money paid to the buyer, a sales expense
     PAYMENT = "payment"  # order.payment-received: an order on account paid, its receivable cleared
+    FREIGHT = "freight"  # a parcel shipped: the chosen carrier's cost, an expense owed to the carrier
 
 
 class InvalidVoucher(ValueError):
