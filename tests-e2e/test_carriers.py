@@ -100,3 +100,54 @@ async def test_the_cheapest_carrier_within_the_promise_and_the_next_one_when_it_
     finally:
         for code in (cheap, dear, slow):
             await gw.delete(f"{F}/carriers/{code}")
+
+
+FINANCE = {"X-API-Key": "dev-finance-key"}
+
+
+async def test_finance_books_the_chosen_cost_of_a_shipped_parcel(gw):
+    """Issue #11: the parcel's chosen carrier and cost reach finance; once the task ships (through
+    fulfillment's REST route), a freight voucher Dr 660102 销售费用-运费 / Cr 2202 应付账款-承运商 for the
+    chosen cost is under the order's vouchers and in its trial balance."""
+    await _retire_every_carrier_and_pin(gw)
+    promise = (await gw.get(f"{F}/carrier-promise")).json()
+    r = await gw.put(f"{F}/carrier-promise", json={"default_days": 3, "base_version": promise["version"]})
+    assert r.status_code == 200, r.text
+    tag = uuid.uuid4().hex[:6].upper()
+    cheap, dear = f"CHEAP-{tag}", f"DEAR-{tag}"
+    for code, body in ((cheap, carrier("cheap", 500, 2)), (dear, carrier("dear", 1200, 1))):
+        assert (await gw.put(f"{F}/carriers/{code}", json=body)).status_code == 201
+    try:
+        sku = await new_sku(gw, {"WH-HZ": 10})
+        oid = await _allocated(gw, sku)
+
+        async def carried() -> dict | None:
+            tasks = (await gw.get(f"{F}/tasks", params={"order_id": oid})).json()["items"]
+            return tasks[0] if len(tasks) == 1 and tasks[0]["carrier"] else None
+
+        task = await until(carried, f"the carrier of {oid}'s task")
+        assert task["carrier"] == cheap, task
+        url = f"{F}/tasks/{task['task_id']}"
+        r = await gw.post(f"{url}/accept", json={"staff_id": "e2e"})
+        assert r.status_code == 200, r.text
+        r = await gw.post(f"{url}/ship", json={"carrier": cheap, "tracking_no": f"CH{tag}01"})
+        assert r.status_code == 200, r.text
+
+        async def freight() -> list[dict]:
+            r = await gw.get(
+                f"/api/finance/orders/{oid}/vouchers", params={"kind": "freight"}, headers=FINANCE
+            )
+            return r.json()["items"] if r.status_code == 200 else []
+
+        (voucher,) = await until(freight, f"finance's freight voucher of {oid}")
+        lines = [(x["account_code"], x["debit_cents"], x["credit_cents"]) for x in voucher["lines"]]
+        assert lines == [("660102", 500, 0), ("2202", 0, 500)], voucher  # ¥5.00, the trace's chosen cost
+        assert f"carrier {cheap}" in voucher["summary"] and task["task_id"] in voucher["summary"], voucher
+        r = await gw.get("/api/finance/trial-balance", params={"order_id": oid}, headers=FINANCE)
+        tb = r.json()
+        assert r.status_code == 200 and tb["balanced"] is True, tb
+        moved = {a["account_code"]: a["balance_cents"] for a in tb["accounts"] if a["balance_cents"]}
+        assert (moved.get("660102"), moved.get("2202")) == (500, 500), moved
+    finally:
+        for code in (cheap, dear):
+            await gw.delete(f"{F}/carriers/{code}")
