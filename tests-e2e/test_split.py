@@ -1,7 +1,8 @@
 """Split by type (拆单) end to end, every service its own process: a rule set asks cold-chain goods to ship
 apart; a Tmall trade of a cold-chain item, a normal one and a coupon (virtual) is allocated as two tasks at
 one warehouse (the cold line alone), the coupon on no task (fulfilled by the OMS); both tasks ship and the
-order completes. A trade of the coupon alone completes with no task at all.
+order completes. A trade of the coupon alone completes with no task at all, and finance recognises its revenue
+with the sale.
 
 The rule only matches this test's own cold item, and the strategy is disabled at the end (the stack is
 shared)."""
@@ -17,6 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from helpers import SHOP, new_sku, order_of, send, sku_line, tasks_of, tid_of, trade, until, wait_status
 
+FINANCE = {"X-API-Key": "dev-finance-key"}
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(600)]
 
 
@@ -86,3 +88,17 @@ async def test_an_order_of_a_coupon_alone_completes_without_a_task(gw, goods):
     order = await completed(gw, tid_of(doc))
     assert await tasks_of(gw, order["order_id"]) == []
     assert [h["to_status"] for h in order["history"]][-2:] == ["accepted", "completed"]
+
+    # finance: the coupon's revenue is recognised with the sale (the OMS fulfilled it at once), and no
+    # goods money is left deferred (any freight waits for goods that leave: there are none)
+    async def books() -> dict | None:
+        r = await gw.get(f"/api/finance/orders/{order['order_id']}/vouchers", headers=FINANCE)
+        kinds = {v["kind"]: v for v in r.json()["items"]} if r.status_code == 200 else {}
+        return kinds if {"sale", "revenue"} <= set(kinds) else None
+
+    vouchers = await until(books, "finance's sale and the coupon's revenue")
+    assert vouchers["revenue"]["source_event_type"] == "order.accepted"
+    recognised = {
+        x["account_code"]: x["credit_cents"] for x in vouchers["revenue"]["lines"] if x["credit_cents"]
+    }
+    assert recognised == {"6001": order["money"]["goods_paid_cents"]}, vouchers["revenue"]
