@@ -29,6 +29,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from omni_fulfillment.domain.reject_reasons import SEEDED as SEEDED_REASONS
 from omni_tools.seed import seed
 
 pytestmark = pytest.mark.e2e
@@ -61,6 +62,24 @@ async def _reseed(gateway: str) -> None:
     async with httpx.AsyncClient(base_url=gateway, headers={"X-API-Key": "dev-admin-key"}, timeout=30) as c:
         await seed(c)  # idempotent PUTs: what the run replaced is put back
         await _undo_order_rules(c)
+        await _undo_store_task_settings(c)
+
+
+async def _undo_store_task_settings(c: httpx.AsyncClient) -> None:
+    """The run saved random SLA policies (one on every node and channel would reassign every task in
+    seconds), paused nodes, and edited or deleted reject reasons: the policies and pauses go, the seeded
+    reasons are put back as the migration made them."""
+    for p in (await c.get("/api/fulfillment/sla-policies")).json():
+        url = f"/api/fulfillment/sla-policies/{quote(p['node_code'], safe='')}/{quote(p['channel'], safe='')}"
+        assert (await c.delete(url)).status_code in (204, 404)
+    for p in (await c.get("/api/fulfillment/node-pauses")).json():
+        gone = await c.delete(f"/api/fulfillment/node-pauses/{quote(p['node_code'], safe='')}")
+        assert gone.status_code in (204, 404)
+    for r in SEEDED_REASONS:
+        body = {"label": r.label, "zero_stock": r.zero_stock, "request_count": r.request_count,
+                "pause_minutes": r.pause_minutes, "next": r.next.value, "active": True}  # fmt: skip
+        put = await c.put(f"/api/fulfillment/reject-reasons/{r.code}", json=body)
+        assert put.status_code in (200, 201), put.text
 
 
 async def _undo_order_rules(c: httpx.AsyncClient) -> None:

@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from omni_chassis.app import Uow
-from omni_chassis.paging import Limit, Offset, PageInfo
+from omni_chassis.paging import Limit, Offset, PageInfo, json_int
 
 from .api import CODE_PATTERN, Scope, _errors, _no_scope, _scope
 from .api_tasks import Principal
@@ -24,17 +24,18 @@ router = APIRouter()
 
 ReasonCode = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{1,39}$")]
 NodeOrAny = Annotated[str, Path(min_length=1, max_length=64, pattern=rf"({CODE_PATTERN})|(^\*$)")]
-Seconds = Annotated[int | None, Field(None, ge=0, le=30 * 24 * 3600)]
+Seconds = json_int(0, 30 * 24 * 3600) | None
+Minutes = json_int(1, 7 * 24 * 60) | None
 
 
 class ReasonBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: str = Field(min_length=1, max_length=200)
-    zero_stock: bool = Field(False, description="the node's stock of those materials goes to 0")
-    request_count: bool = Field(False, description="a cycle count of those materials is requested")
-    pause_minutes: int | None = Field(None, ge=1, le=7 * 24 * 60, description="the node takes no orders")
+    zero_stock: StrictBool = Field(False, description="the node's stock of those materials goes to 0")
+    request_count: StrictBool = Field(False, description="a cycle count of those materials is requested")
+    pause_minutes: Minutes = Field(None, description="the node takes no new orders for that long")
     next: NextStep = Field(NextStep.NEXT_BEST_NODE, description="where the units go next")
-    active: bool = True
+    active: StrictBool = True
 
 
 class ReasonOut(ReasonBody):
@@ -234,7 +235,7 @@ async def list_count_requests(
 
 @router.post("/count-requests/{request_id}/done", status_code=204, tags=["tasks"])
 async def close_count_request(
-    request_id: int, uow: Uow, scope: Scope = None, who: Principal = None
+    request_id: Annotated[int, Path(ge=1, le=2**63 - 1)], uow: Uow, scope: Scope = None, who: Principal = None
 ) -> Response:
     _no_scope(scope)
     with _errors():

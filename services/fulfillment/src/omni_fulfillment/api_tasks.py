@@ -11,10 +11,10 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from omni_chassis.app import Uow
-from omni_chassis.paging import Limit, Offset, PageInfo
+from omni_chassis.paging import Limit, Offset, PageInfo, json_int
 from omni_contracts import utcnow
 
 from .api import LineOut, Scope, Text64, _errors, _scope
@@ -32,6 +32,8 @@ KeyHeader = Annotated[
         description="a client-generated id of this action: a retry with it is done once",
     ),
 ]
+Picked = json_int(0, 1_000_000)
+Units = json_int(1, 1_000_000)
 Principal = Annotated[str | None, Header(alias="X-Omni-Principal", description="set by the gateway")]
 
 
@@ -143,7 +145,7 @@ class AcceptBody(Action):
 class QtyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     material_code: Text64
-    qty: int = Field(ge=0, le=1_000_000)
+    qty: Picked
 
 
 class PickBody(Action):
@@ -154,7 +156,7 @@ class PickBody(Action):
 
 
 class FinishBody(Action):
-    accept_shortage: bool = Field(
+    accept_shortage: StrictBool = Field(
         False, description="what is not picked goes back (reason short_pick) and is re-sourced elsewhere"
     )
 
@@ -171,7 +173,7 @@ class PickupBody(Action):
 class RejectLine(BaseModel):
     model_config = ConfigDict(extra="forbid")
     material_code: Text64
-    qty: int = Field(gt=0, le=1_000_000)
+    qty: Units
 
 
 class RejectBody(Action):

@@ -88,3 +88,10 @@ class RejectReason:
 DEFAULT_SHORT_PICK = RejectReason(
     SHORT_PICK, "short at picking", zero_stock=True, request_count=True, system=True
 )
+# what the migration fulfillment0005 seeds (its own frozen copy): the reasons an installation starts with
+SEEDED = (
+    RejectReason("out_of_stock", "库存不足 out of stock", zero_stock=True, request_count=True),
+    RejectReason("too_busy", "人手不足 too busy", pause_minutes=30),
+    RejectReason("out_of_range", "超出配送范围 out of range"),
+    RejectReason(SHORT_PICK, "拣货缺货 short at picking", zero_stock=True, request_count=True, system=True),
+)
