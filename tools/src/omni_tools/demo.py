@@ -122,6 +122,8 @@ async def staff(client: httpx.AsyncClient, tasks: list[dict]) -> None:
         tracking = f"{prefix}{random.randint(10**11, 10**12 - 1)}"
         staff_id = f"staff-{node.lower()}"
         check(await client.post(f"/api/fulfillment/tasks/{tid}/accept", json={"staff_id": staff_id}))
+        if task.get("node_type") == "store":  # a store packs before it ships (a warehouse's WMS does its own)
+            check(await client.post(f"/api/fulfillment/tasks/{tid}/pack", json={}))
         ship = {"carrier": carrier, "tracking_no": tracking}
         done = check(await client.post(f"/api/fulfillment/tasks/{tid}/ship", json=ship))
         console.print(
