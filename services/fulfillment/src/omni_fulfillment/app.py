@@ -14,7 +14,6 @@ from . import (
     api_task_config,
     api_tasks,
     consumers,
-    consumers_carriers,
     service,
     store_carriers,
 )
@@ -50,7 +49,7 @@ def build(settings: Settings | None = None) -> FastAPI:
             api_carriers.router,
             api_routing.router,
         ],
-        consumers=consumers.specs(max_attempts=settings.sourcing_max_attempts) + consumers_carriers.specs(),
+        consumers=consumers.specs(max_attempts=settings.sourcing_max_attempts),
         repository=store_carriers.Repository,  # store.Repository with carrier routing's queries
         timers=task_timers.HANDLERS,  # the SLAs of store tasks
     )

@@ -17,7 +17,7 @@ from typing import Any
 from omni_chassis.consumer import ConsumerSpec
 from omni_contracts import Envelope, Topic
 
-from . import service
+from . import consumers_carriers, service
 
 ORDERS_GROUP = "fulfillment-orders"
 RESERVATIONS_GROUP = "fulfillment-reservations"
@@ -44,4 +44,5 @@ def specs(max_attempts: int = service.DEFAULT_MAX_ATTEMPTS) -> list[ConsumerSpec
             batch_handler=service.on_stock_changed,
             event_types=STOCK_EVENTS,
         ),
+        *consumers_carriers.specs(),  # carrier routing's own groups (consumers_carriers.py)
     ]
