@@ -16,8 +16,6 @@ def order_routing(o: OrderAcceptedV1) -> OrderRouting:
         delivery=o.delivery,
         hints=tuple(Hint(h.node, h.pool, h.carrier, h.ruleset) for h in o.route_hints),
         high_value=frozenset(
-            x.material_code
-            for x in o.lines
-            if x.ships and (x.high_value or x.group == HIGH_VALUE_GROUP)
+            x.material_code for x in o.lines if x.ships and (x.high_value or x.group == HIGH_VALUE_GROUP)
         ),
     )
