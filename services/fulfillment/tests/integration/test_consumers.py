@@ -47,6 +47,7 @@ async def wired(kafka_bootstrap, make_database, fresh_topic):
     specs = [
         dataclasses.replace(s, topics=[topics[by_group[s.group]]], group=f"{s.group}-{tag}")
         for s in consumers.specs(max_attempts=3)
+        if s.group in by_group  # the carrier routing's own groups are tested in test_carriers.py
     ]
     assert len(specs) == 3
     async with running_consumers(kafka_bootstrap, db, specs, repository=store.Repository):
