@@ -18,21 +18,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from omni_chassis.logging import get_logger
 from omni_contracts import Envelope
 from omni_contracts.events.fulfillment_carriers import CarrierChosenV1
 
+from ..domain.credit import yuan
 from .journal import OrderUow
-
-log = get_logger(__name__)
+from .sourcing_trace import record_decisions
 
 CARRIER_CHOSEN = "fulfillment.carrier-chosen"
 EVENTS = frozenset({CARRIER_CHOSEN})
 STAGE = "carrier"
-
-
-def _yuan(cents: int) -> str:
-    return f"¥{cents // 100}.{cents % 100:02d}"
 
 
 def _row(d: CarrierChosenV1, subject: str, matched: bool, why: str, effect: str) -> dict[str, Any]:
@@ -57,7 +52,7 @@ def carrier_rows(d: CarrierChosenV1) -> list[dict[str, Any]]:
         if c.chosen and c.cost_cents is not None:
             days = "" if c.sla_days is None else f", {c.sla_days} day" + ("" if c.sla_days == 1 else "s")
             rows.append(_row(d, f"carrier {c.carrier}", True, d.reason,
-                             f"ships with {c.carrier} for {_yuan(c.cost_cents)}{days}"))  # fmt: skip
+                             f"ships with {c.carrier} for {yuan(c.cost_cents)}{days}"))  # fmt: skip
         else:
             effect = "lost" if c.cost_cents is not None else "unusable"
             rows.append(_row(d, f"carrier {c.carrier}", False, c.reason, effect))
@@ -68,22 +63,4 @@ def carrier_rows(d: CarrierChosenV1) -> list[dict[str, Any]]:
 
 async def record_carrier_choices(uow: OrderUow, envs: Sequence[Envelope[Any]]) -> None:
     """Keep the batch's carrier choices in their orders' traces; the other events are not for this."""
-    envs = [e for e in envs if e.event_type == CARRIER_CHOSEN]
-    if not envs:
-        return
-    async with uow:
-        repo = uow.repo
-        known = {r["order_id"] for r in await repo.statuses(sorted({e.data.order_id for e in envs}))}
-        rows: list[dict[str, Any]] = []
-        for env in envs:
-            d: CarrierChosenV1 = env.data
-            if d.order_id not in known:
-                log.warning(
-                    "carrier choice for an order this OMS does not know: ignored",
-                    order_id=d.order_id,
-                    event_id=str(env.event_id),
-                    task_id=d.task_id,
-                )
-                continue
-            rows.extend(carrier_rows(d))
-        await repo.add_decisions(rows)
+    await record_decisions(uow, envs, CARRIER_CHOSEN, carrier_rows, "carrier choice", "task_id")

@@ -12,7 +12,7 @@ and a row cannot exist without its order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from omni_chassis.logging import get_logger
@@ -64,7 +64,21 @@ def _effect(outcome: str, lines: Sequence[Any]) -> str:
 
 async def record_sourcing_decisions(uow: OrderUow, envs: Sequence[Envelope[Any]]) -> None:
     """Keep the batch's sourcing decisions in their orders' traces; the other events are not for this."""
-    envs = [e for e in envs if e.event_type == SOURCING_DECIDED]
+    await record_decisions(uow, envs, SOURCING_DECIDED, sourcing_rows, "sourcing decision", "attempt")
+
+
+async def record_decisions(
+    uow: OrderUow,
+    envs: Sequence[Envelope[Any]],
+    event_type: str,
+    rows_of: Callable[[Any], list[dict[str, Any]]],
+    what: str,
+    detail: str,
+) -> None:
+    """Fulfillment's decisions of `event_type` kept as trace rows (`rows_of(event data)`) of their orders;
+    a decision for an order this OMS does not know is logged (with the event's `detail` field) and dropped.
+    Shared by the sourcing and the carrier traces."""
+    envs = [e for e in envs if e.event_type == event_type]
     if not envs:
         return
     async with uow:
@@ -72,14 +86,10 @@ async def record_sourcing_decisions(uow: OrderUow, envs: Sequence[Envelope[Any]]
         known = {r["order_id"] for r in await repo.statuses(sorted({e.data.order_id for e in envs}))}
         rows: list[dict[str, Any]] = []
         for env in envs:
-            d: SourcingDecidedV1 = env.data
+            d = env.data
             if d.order_id not in known:
-                log.warning(
-                    "sourcing decision for an order this OMS does not know: ignored",
-                    order_id=d.order_id,
-                    event_id=str(env.event_id),
-                    attempt=d.attempt,
-                )
+                log.warning(f"{what} for an order this OMS does not know: ignored", order_id=d.order_id,
+                            event_id=str(env.event_id), **{detail: getattr(d, detail)})  # fmt: skip
                 continue
-            rows.extend(sourcing_rows(d))
+            rows.extend(rows_of(d))
         await repo.add_decisions(rows)
